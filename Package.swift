@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Warnings are errors in CI (MERD_STRICT=1), so a warning cannot land unnoticed.
+let strict: [SwiftSetting] =
+    Context.environment["MERD_STRICT"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
+let package = Package(
+    name: "merd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "merd", targets: ["merd"]),
+        .library(name: "NeuralKit", targets: ["NeuralKit"]),
+        .library(name: "MediaTypes", targets: ["MediaTypes"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System-library shims: each names its pkg-config module so the flags come from the system.
+        .systemLibrary(
+            name: "CALSA", pkgConfig: "alsa",
+            providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(
+            name: "CV4L2",
+            providers: [.apt(["linux-libc-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "MediaTypes", swiftSettings: strict),
+        .target(name: "NeuralKit", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        .executableTarget(
+            name: "merd",
+            dependencies: [
+                "NeuralKit", "MediaTypes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
+        .testTarget(name: "NeuralKitTests", dependencies: ["NeuralKit"], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
+        // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
+        .testTarget(name: "merdTests", dependencies: ["merd", "NeuralKit"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,51 @@
+/// Something that captures audio: a microphone, a file, a test signal.
+///
+/// The engine sees only this protocol, never a concrete device, so tests and `merd analyze`
+/// can feed it from a file.
+public protocol AudioSource: Sendable {
+    /// How the source names itself in status events and logs (`alsa:default`, a file path).
+    var name: String { get }
+
+    /// Starts capture. The stream yields chunks in capture order and finishes when the
+    /// source ends; it finishes by throwing a ``CaptureError`` when the source fails.
+    /// Ending iteration (cancelling the consuming task) stops capture and releases the device.
+    func chunks() throws(CaptureError) -> AsyncThrowingStream<AudioChunk, any Error>
+}
+
+/// Something that captures video: a webcam, a file, a synthetic camera.
+public protocol VideoSource: Sendable {
+    /// How the source names itself in status events and logs (`/dev/video0`, a file path).
+    var name: String { get }
+
+    /// Starts capture; the stream behaves as ``AudioSource/chunks()``'s does.
+    func frames() throws(CaptureError) -> AsyncThrowingStream<VideoFrame, any Error>
+}
+
+/// Why a source could not start or stopped.
+public enum CaptureError: Error, Equatable, CustomStringConvertible {
+    /// No device or file of that name.
+    case notFound(source: String)
+    /// The device exists but is in use or not permitted.
+    case unavailable(source: String, reason: String)
+    /// The device offers no format this program can use.
+    case unsupportedFormat(source: String, detail: String)
+    /// The device went away while capturing (unplugged, driver reset).
+    case lost(source: String, reason: String)
+    /// A read or decode failed in a way that does not go away by retrying.
+    case failed(source: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let source):
+            return "\(source): no such device or file; check the name (`merd devices` lists devices)"
+        case .unavailable(let source, let reason):
+            return "\(source): cannot open (\(reason)); is another program using it, and may this user open it?"
+        case .unsupportedFormat(let source, let detail):
+            return "\(source): no usable format (\(detail))"
+        case .lost(let source, let reason):
+            return "\(source): lost while capturing (\(reason)); it will be reopened when it comes back"
+        case .failed(let source, let reason):
+            return "\(source): \(reason)"
+        }
+    }
+}

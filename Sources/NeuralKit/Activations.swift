@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Element-wise activations. Each has an in-place form over a raw buffer, for callers that
+/// keep their own activations, and a tensor form that returns a new tensor.
+public enum Activation {
+    /// max(x, 0).
+    public static func relu(_ data: UnsafeMutableBufferPointer<Float>) {
+        for i in data.indices { data[i] = max(data[i], 0) }
+    }
+
+    /// GELU in its exact erf form, `x · Φ(x)`, PyTorch's default (`approximate="none"`).
+    public static func gelu(_ data: UnsafeMutableBufferPointer<Float>) {
+        let inverseRootTwo: Float = 0.70710678118654752440
+        for i in data.indices {
+            let x = data[i]
+            data[i] = 0.5 * x * (1 + erff(x * inverseRootTwo))
+        }
+    }
+
+    /// Hyperbolic tangent.
+    public static func tanh(_ data: UnsafeMutableBufferPointer<Float>) {
+        for i in data.indices { data[i] = tanhf(data[i]) }
+    }
+
+    /// Softmax over each run of `width` values, max-subtracted so no exponent overflows.
+    public static func softmax(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for row in 0..<rows {
+            let values = data + row * width
+            var largest = -Float.infinity
+            for i in 0..<width { largest = max(largest, values[i]) }
+            // A row of -inf (everything masked) has no distribution; leave zeros, not NaN.
+            if largest == -.infinity {
+                values.update(repeating: 0, count: width)
+                continue
+            }
+            var sum: Float = 0
+            for i in 0..<width {
+                let e = expf(values[i] - largest)
+                values[i] = e
+                sum += e
+            }
+            let inverse = 1 / sum
+            for i in 0..<width { values[i] *= inverse }
+        }
+    }
+}
+
+extension Tensor {
+    private func mapped(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        var copy = contiguous()
+        copy.withUnsafeMutableBufferPointer(body)
+        return copy
+    }
+
+    public func relu() -> Tensor { mapped(Activation.relu) }
+    public func gelu() -> Tensor { mapped(Activation.gelu) }
+    public func tanh() -> Tensor { mapped(Activation.tanh) }
+
+    /// Softmax over the last dimension.
+    public func softmax() -> Tensor {
+        precondition(rank >= 1, "softmax of a scalar")
+        let width = shape[rank - 1]
+        return mapped { Activation.softmax($0.baseAddress!, rows: width == 0 ? 0 : count / width, width: width) }
+    }
+}
+
+/// Parametric ReLU, as `torch.nn.PReLU`: x for x ≥ 0, slope · x otherwise, with one slope or
+/// one per channel (dimension 1 of [N, C, ...], or dimension 0 of a vector).
+///
+/// Checkpoint key: `<prefix>.weight` [1] or [C].
+public struct PReLU: Sendable {
+    public let slopes: Tensor
+
+    public init(slopes: Tensor) {
+        precondition(slopes.rank == 1 && slopes.count >= 1, "PReLU slopes must be a non-empty vector, got \(slopes.shape)")
+        self.slopes = slopes.contiguous()
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let channels = x.rank >= 2 ? x.shape[1] : (x.rank == 1 ? x.shape[0] : 1)
+        precondition(slopes.count == 1 || slopes.count == channels,
+                     "PReLU with \(slopes.count) slopes on \(channels) channels (\(x.shape))")
+        let batch = x.rank >= 2 ? x.shape[0] : 1
+        let positions = channels == 0 || batch == 0 ? 0 : x.count / (batch * channels)
+        var y = x.contiguous()
+        slopes.withUnsafeBufferPointer { slope in
+            y.withUnsafeMutableBufferPointer { data in
+                for n in 0..<batch {
+                    for channel in 0..<channels {
+                        let a = slope[slope.count == 1 ? 0 : channel]
+                        let start = (n * channels + channel) * positions
+                        for i in start..<(start + positions) where data[i] < 0 { data[i] *= a }
+                    }
+                }
+            }
+        }
+        return y
+    }
+}

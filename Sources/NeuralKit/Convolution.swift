@@ -1,0 +1,337 @@
+/// How a convolution or pooling window pads its input.
+public enum Padding: Sendable, Equatable {
+    /// Zeros added on each side, which may differ (as after an asymmetric TensorFlow "same").
+    case explicit(top: Int, bottom: Int, left: Int, right: Int)
+    /// TensorFlow's "same": output size ⌈input / stride⌉, the total padding split with the
+    /// odd element on the bottom/right.
+    case same
+
+    /// No padding.
+    public static let valid = Padding.explicit(top: 0, bottom: 0, left: 0, right: 0)
+
+    /// The same padding on every side, as PyTorch's `padding=p`.
+    public static func symmetric(_ height: Int, _ width: Int) -> Padding {
+        .explicit(top: height, bottom: height, left: width, right: width)
+    }
+
+    /// Padding for a 1-D convolution (the width axis).
+    public static func sides(left: Int, right: Int) -> Padding {
+        .explicit(top: 0, bottom: 0, left: left, right: right)
+    }
+
+    /// Padding before and after, and the output extent, along one axis.
+    func resolve(input: Int, kernel: Int, stride: Int, dilation: Int, axisIsHeight: Bool)
+        -> (before: Int, after: Int, output: Int)
+    {
+        let span = dilation * (kernel - 1) + 1
+        switch self {
+        case .explicit(let top, let bottom, let left, let right):
+            let before = axisIsHeight ? top : left
+            let after = axisIsHeight ? bottom : right
+            let padded = input + before + after
+            return (before, after, padded >= span ? (padded - span) / stride + 1 : 0)
+        case .same:
+            let output = (input + stride - 1) / stride
+            let total = max((output - 1) * stride + span - input, 0)
+            return (total / 2, total - total / 2, output)
+        }
+    }
+}
+
+/// The geometry of a 2-D convolution, everything but the weights.
+public struct ConvolutionGeometry: Sendable, Equatable {
+    public var stride: (height: Int, width: Int)
+    public var padding: Padding
+    public var dilation: (height: Int, width: Int)
+    /// Input and output channels are split into this many independent groups; equal to the
+    /// input channel count for a depthwise convolution.
+    public var groups: Int
+
+    public init(
+        stride: (height: Int, width: Int) = (1, 1), padding: Padding = .valid,
+        dilation: (height: Int, width: Int) = (1, 1), groups: Int = 1
+    ) {
+        precondition(stride.height > 0 && stride.width > 0, "stride must be positive")
+        precondition(dilation.height > 0 && dilation.width > 0, "dilation must be positive")
+        precondition(groups > 0, "groups must be positive")
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+
+    public static func == (a: ConvolutionGeometry, b: ConvolutionGeometry) -> Bool {
+        a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups
+    }
+}
+
+/// A 2-D convolution with PyTorch's weight layout, computed by im2col and one sgemm per
+/// group (a direct loop for depthwise, where the GEMM's inner dimension would be tiny).
+///
+/// Checkpoint keys: `<prefix>.weight` [out, in / groups, kh, kw], `<prefix>.bias` [out].
+public struct Conv2d: Sendable {
+    /// [outputChannels, inputChannels / groups, kernelHeight, kernelWidth].
+    public let weight: Tensor
+    /// [outputChannels], or nil.
+    public let bias: Tensor?
+    public let geometry: ConvolutionGeometry
+
+    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry = ConvolutionGeometry()) {
+        precondition(weight.rank == 4, "conv2d weight must be [out, in/groups, kh, kw], got \(weight.shape)")
+        precondition(weight.shape[0] % geometry.groups == 0,
+                     "conv2d: \(weight.shape[0]) output channels do not split into \(geometry.groups) groups")
+        if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d bias \(bias.shape) for weight \(weight.shape)") }
+        self.weight = weight.contiguous()
+        self.bias = bias?.contiguous()
+        self.geometry = geometry
+    }
+
+    public var outputChannels: Int { weight.shape[0] }
+    public var inputChannels: Int { weight.shape[1] * geometry.groups }
+    public var kernel: (height: Int, width: Int) { (weight.shape[2], weight.shape[3]) }
+
+    /// Output height and width for an input of `height` × `width`.
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let h = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
+                                         dilation: geometry.dilation.height, axisIsHeight: true)
+        let w = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,
+                                         dilation: geometry.dilation.width, axisIsHeight: false)
+        return (h.output, w.output)
+    }
+
+    /// [N, C, H, W] (or [C, H, W]) → [N, outC, outH, outW] (or [outC, outH, outW]).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let batched = x.rank == 4
+        precondition(x.rank == 3 || x.rank == 4, "conv2d takes [N, C, H, W] or [C, H, W], got \(x.shape)")
+        let input = batched ? x : x.reshaped([1] + x.shape)
+        let (batch, channels, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        precondition(channels == inputChannels, "conv2d expects \(inputChannels) input channels, got \(channels)")
+        let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
+                                            dilation: geometry.dilation.height, axisIsHeight: true)
+        let columns = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,
+                                               dilation: geometry.dilation.width, axisIsHeight: false)
+        let plan = ConvolutionPlan(
+            channels: channels, height: height, width: width,
+            outputChannels: outputChannels, outputHeight: rows.output, outputWidth: columns.output,
+            kernelHeight: kernel.height, kernelWidth: kernel.width,
+            strideHeight: geometry.stride.height, strideWidth: geometry.stride.width,
+            dilationHeight: geometry.dilation.height, dilationWidth: geometry.dilation.width,
+            padTop: rows.before, padLeft: columns.before, groups: geometry.groups)
+        let output = Tensor(shape: [batch, outputChannels, rows.output, columns.output]) { out in
+            input.withUnsafeBufferPointer { source in
+                weight.withUnsafeBufferPointer { w in
+                    let biasPointer = bias.map { b in b.withUnsafeBufferPointer { Array($0) } }
+                    var scratch = [Float](repeating: 0, count: plan.needsColumns ? plan.columnBufferCount : 0)
+                    scratch.withUnsafeMutableBufferPointer { columnsBuffer in
+                        for n in 0..<batch {
+                            plan.run(
+                                input: source.baseAddress! + n * plan.inputCount,
+                                weight: w.baseAddress!, bias: biasPointer,
+                                output: out.baseAddress! + n * plan.outputCount,
+                                columns: columnsBuffer.baseAddress)
+                        }
+                    }
+                }
+            }
+        }
+        return batched ? output : output.reshaped(Array(output.shape.dropFirst()))
+    }
+
+    /// This convolution followed by `norm`, as one convolution: the inference-time batch
+    /// norm is an affine map per output channel, so it folds into weight and bias.
+    public func folding(_ norm: BatchNorm) -> Conv2d {
+        precondition(norm.channels == outputChannels,
+                     "batch norm over \(norm.channels) channels after a conv with \(outputChannels)")
+        let perChannel = weight.count / outputChannels
+        let scale = norm.scale.scalars
+        let shift = norm.shift.scalars
+        var folded = weight
+        folded.withUnsafeMutableBufferPointer { w in
+            for channel in 0..<outputChannels {
+                for i in 0..<perChannel { w[channel * perChannel + i] *= scale[channel] }
+            }
+        }
+        let oldBias = bias?.scalars ?? [Float](repeating: 0, count: outputChannels)
+        let newBias = (0..<outputChannels).map { oldBias[$0] * scale[$0] + shift[$0] }
+        return Conv2d(weight: folded, bias: Tensor(shape: [outputChannels], scalars: newBias), geometry: geometry)
+    }
+}
+
+/// A 1-D convolution, [N, C, L] → [N, outC, outL], run as a 2-D one of height 1.
+///
+/// Checkpoint keys: `<prefix>.weight` [out, in / groups, k], `<prefix>.bias` [out].
+public struct Conv1d: Sendable {
+    let conv: Conv2d
+
+    /// `padding` is applied along the length (`.sides(left:right:)`, `.same`, `.valid`).
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding = .valid,
+                dilation: Int = 1, groups: Int = 1) {
+        precondition(weight.rank == 3, "conv1d weight must be [out, in/groups, k], got \(weight.shape)")
+        if case .explicit(let top, let bottom, _, _) = padding {
+            precondition(top == 0 && bottom == 0, "conv1d pads only along its length")
+        }
+        conv = Conv2d(
+            weight: weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2]]), bias: bias,
+            geometry: ConvolutionGeometry(stride: (1, stride), padding: padding, dilation: (1, dilation), groups: groups))
+    }
+
+    public var weight: Tensor { conv.weight.reshaped([conv.weight.shape[0], conv.weight.shape[1], conv.weight.shape[3]]) }
+    public var bias: Tensor? { conv.bias }
+
+    /// Output length for an input of `length` samples.
+    public func outputLength(_ length: Int) -> Int { conv.outputSize(height: 1, width: length).width }
+
+    /// [N, C, L] (or [C, L]) → [N, outC, outL] (or [outC, outL]).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 2 || x.rank == 3, "conv1d takes [N, C, L] or [C, L], got \(x.shape)")
+        var shape = x.shape
+        shape.insert(1, at: shape.count - 1)
+        let y = conv(x.reshaped(shape))
+        var outShape = y.shape
+        outShape.remove(at: outShape.count - 2)
+        return y.reshaped(outShape)
+    }
+
+    /// This convolution followed by `norm`, folded into one.
+    public func folding(_ norm: BatchNorm) -> Conv1d {
+        Conv1d(folded: conv.folding(norm))
+    }
+
+    private init(folded: Conv2d) { conv = folded }
+}
+
+/// Everything about one image's convolution that does not change between images, and the
+/// loops that run it on raw buffers.
+struct ConvolutionPlan {
+    let channels, height, width: Int
+    let outputChannels, outputHeight, outputWidth: Int
+    let kernelHeight, kernelWidth: Int
+    let strideHeight, strideWidth: Int
+    let dilationHeight, dilationWidth: Int
+    let padTop, padLeft: Int
+    let groups: Int
+
+    var inputCount: Int { channels * height * width }
+    var outputCount: Int { outputChannels * outputHeight * outputWidth }
+    var groupChannels: Int { channels / groups }
+    var groupOutputChannels: Int { outputChannels / groups }
+    var patchSize: Int { groupChannels * kernelHeight * kernelWidth }
+    var outputPixels: Int { outputHeight * outputWidth }
+
+    /// A 1×1, stride-1, unpadded convolution reads its input as the GEMM operand directly.
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1
+            && padTop == 0 && padLeft == 0 && outputHeight == height && outputWidth == width
+    }
+
+    /// One input channel per group: a GEMM would have K = kh·kw, so a direct loop wins.
+    var isDepthwise: Bool { groupChannels == 1 }
+
+    var needsColumns: Bool { !isPointwise && !isDepthwise }
+    var columnBufferCount: Int { patchSize * outputPixels }
+
+    func run(
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
+        output: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>?
+    ) {
+        guard outputPixels > 0 else { return }
+        if let bias {
+            for channel in 0..<outputChannels {
+                (output + channel * outputPixels).initialize(repeating: bias[channel], count: outputPixels)
+            }
+        } else {
+            output.initialize(repeating: 0, count: outputCount)
+        }
+        if isDepthwise {
+            runDepthwise(input: input, weight: weight, output: output)
+            return
+        }
+        for group in 0..<groups {
+            let groupInput = input + group * groupChannels * height * width
+            let operand: UnsafePointer<Float>
+            if isPointwise {
+                operand = groupInput
+            } else {
+                im2col(groupInput, into: columns!)
+                operand = UnsafePointer(columns!)
+            }
+            BLAS.gemm(
+                m: groupOutputChannels, n: outputPixels, k: patchSize,
+                a: weight + group * groupOutputChannels * patchSize, lda: patchSize,
+                b: operand, ldb: outputPixels,
+                beta: 1,
+                c: output + group * groupOutputChannels * outputPixels, ldc: outputPixels)
+        }
+    }
+
+    /// Lays out every receptive field as a column: row (c, i, j), column (oy, ox).
+    func im2col(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+        var row = 0
+        for channel in 0..<groupChannels {
+            let plane = input + channel * height * width
+            for i in 0..<kernelHeight {
+                for j in 0..<kernelWidth {
+                    let destination = columns + row * outputPixels
+                    for oy in 0..<outputHeight {
+                        let iy = oy * strideHeight - padTop + i * dilationHeight
+                        let line = destination + oy * outputWidth
+                        if iy < 0 || iy >= height {
+                            line.initialize(repeating: 0, count: outputWidth)
+                            continue
+                        }
+                        let source = plane + iy * width
+                        let x0 = j * dilationWidth - padLeft
+                        if strideWidth == 1 {
+                            // Contiguous run: zeros at the edges, one copy in between.
+                            let first = max(0, -x0)
+                            let last = min(outputWidth, width - x0)
+                            if last <= first {
+                                line.initialize(repeating: 0, count: outputWidth)
+                                continue
+                            }
+                            line.initialize(repeating: 0, count: first)
+                            (line + first).initialize(from: source + x0 + first, count: last - first)
+                            (line + last).initialize(repeating: 0, count: outputWidth - last)
+                        } else {
+                            for ox in 0..<outputWidth {
+                                let ix = ox * strideWidth + x0
+                                line[ox] = (ix >= 0 && ix < width) ? source[ix] : 0
+                            }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Each output channel reads one input channel (group = channel / multiplier).
+    func runDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let multiplier = groupOutputChannels
+        let taps = kernelHeight * kernelWidth
+        for outputChannel in 0..<outputChannels {
+            let plane = input + (outputChannel / multiplier) * height * width
+            let kernel = weight + outputChannel * taps
+            let destination = output + outputChannel * outputPixels
+            for i in 0..<kernelHeight {
+                for j in 0..<kernelWidth {
+                    let tap = kernel[i * kernelWidth + j]
+                    let x0 = j * dilationWidth - padLeft
+                    for oy in 0..<outputHeight {
+                        let iy = oy * strideHeight - padTop + i * dilationHeight
+                        guard iy >= 0 && iy < height else { continue }
+                        let source = plane + iy * width
+                        let line = destination + oy * outputWidth
+                        // Only the output columns whose input column is inside the image.
+                        let first = x0 >= 0 ? 0 : (-x0 + strideWidth - 1) / strideWidth
+                        let lastExclusive = width - x0 > 0 ? min(outputWidth, (width - x0 - 1) / strideWidth + 1) : 0
+                        if first >= lastExclusive { continue }
+                        for ox in first..<lastExclusive {
+                            line[ox] += tap * source[ox * strideWidth + x0]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// A dense layer, `y = x Wᵀ + b`, with PyTorch's weight layout.
+///
+/// Checkpoint keys: `<prefix>.weight` [out, in], `<prefix>.bias` [out].
+public struct Linear: Sendable {
+    /// [outputFeatures, inputFeatures], as `torch.nn.Linear` stores it.
+    public let weight: Tensor
+    /// [outputFeatures], or nil for a layer without bias.
+    public let bias: Tensor?
+
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2, "linear weight must be [out, in], got \(weight.shape)")
+        if let bias { precondition(bias.shape == [weight.shape[0]], "linear bias \(bias.shape) for weight \(weight.shape)") }
+        self.weight = weight.contiguous()
+        self.bias = bias?.contiguous()
+    }
+
+    public var inputFeatures: Int { weight.shape[1] }
+    public var outputFeatures: Int { weight.shape[0] }
+
+    /// Applies the layer to the last dimension of `x` ([..., in] → [..., out]).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank >= 1 && x.shape.last == inputFeatures,
+                     "linear layer takes [..., \(inputFeatures)], got \(x.shape)")
+        let rows = x.count / inputFeatures
+        var outputShape = x.shape
+        outputShape[outputShape.count - 1] = outputFeatures
+        return Tensor(shape: outputShape) { y in
+            x.withUnsafeBufferPointer { input in
+                apply(rows: rows, input: input.baseAddress!, output: y.baseAddress!)
+            }
+        }
+    }
+
+    /// `output[rows × out] = input[rows × in] · Wᵀ + b` on raw row-major buffers, for callers
+    /// that keep their own preallocated activations.
+    public func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let out = outputFeatures
+        // Seeding C with the bias and running sgemm with beta = 1 adds the bias for free.
+        if let bias {
+            bias.withUnsafeBufferPointer { b in
+                for row in 0..<rows { (output + row * out).update(from: b.baseAddress!, count: out) }
+            }
+        }
+        weight.withUnsafeBufferPointer { w in
+            BLAS.gemm(
+                transposeB: true, m: rows, n: out, k: inputFeatures,
+                a: input, lda: inputFeatures,
+                b: w.baseAddress!, ldb: inputFeatures,
+                beta: bias == nil ? 0 : 1,
+                c: output, ldc: out)
+        }
+    }
+}

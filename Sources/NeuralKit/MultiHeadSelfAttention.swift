@@ -1,0 +1,107 @@
+/// Multi-head self-attention over one sequence, as in BERT-style encoders (HuBERT's
+/// `HubertAttention` without masking): softmax(Q Kᵀ / √d) V per head, then an output
+/// projection.
+///
+/// Q, K and V are one fused GEMM ([T, D] · [D, 3D]); each head then reads its columns of
+/// that product in place through the GEMM's leading dimension, so nothing is copied per head.
+///
+/// Checkpoint keys (HuggingFace): `<prefix>.q_proj`, `.k_proj`, `.v_proj`, `.out_proj`,
+/// each `.weight` [D, D] and `.bias` [D]; the loader fuses the first three.
+public struct MultiHeadSelfAttention: Sendable {
+    /// Q, K and V projections stacked: weight [3D, D], bias [3D].
+    public let inputProjection: Linear
+    public let outputProjection: Linear
+    public let heads: Int
+
+    public init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int) {
+        let width = query.outputFeatures
+        precondition([query, key, value, output].allSatisfy { $0.inputFeatures == width && $0.outputFeatures == width },
+                     "attention projections must all be [\(width), \(width)]")
+        precondition(heads > 0 && width % heads == 0, "\(width) features do not split into \(heads) heads")
+        func stacked(_ parts: [Tensor]) -> Tensor {
+            Tensor(shape: [parts.map(\.shape[0]).reduce(0, +)] + parts[0].shape.dropFirst(),
+                   scalars: parts.flatMap(\.scalars))
+        }
+        let zeros = Tensor(shape: [width])
+        let biases = [query.bias, key.bias, value.bias]
+        inputProjection = Linear(
+            weight: stacked([query.weight, key.weight, value.weight]),
+            bias: biases.allSatisfy({ $0 == nil }) ? nil : stacked(biases.map { $0 ?? zeros }))
+        outputProjection = output
+        self.heads = heads
+    }
+
+    public var width: Int { outputProjection.outputFeatures }
+    public var headWidth: Int { width / heads }
+
+    /// [T, D] → [T, D], or [N, T, D] → [N, T, D] one sequence at a time.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition((x.rank == 2 || x.rank == 3) && x.shape.last == width,
+                     "attention takes [T, \(width)] or [N, T, \(width)], got \(x.shape)")
+        let sequences = x.rank == 3 ? x.shape[0] : 1
+        let length = x.shape[x.rank - 2]
+        var scratch = AttentionScratch(length: length, width: width)
+        return x.withUnsafeBufferPointer { input in
+            Tensor(shape: x.shape) { output in
+                for n in 0..<sequences {
+                    let offset = n * length * width
+                    apply(length: length, input: input.baseAddress! + offset,
+                          output: output.baseAddress! + offset, scratch: &scratch)
+                }
+            }
+        }
+    }
+
+    /// Attention of one sequence of `length` rows on raw buffers; `scratch` must be sized
+    /// for at least `length` (reuse it across calls to avoid allocating).
+    public func apply(length: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                      scratch: inout AttentionScratch) {
+        precondition(scratch.capacity >= length && scratch.width == width, "attention scratch too small")
+        guard length > 0 else { return }
+        let fused = 3 * width
+        let scale = 1 / Float(headWidth).squareRoot()
+        scratch.withBuffers { projected, scores, context in
+            inputProjection.apply(rows: length, input: input, output: projected)
+            for head in 0..<heads {
+                let query = projected + head * headWidth
+                let key = projected + width + head * headWidth
+                let value = projected + 2 * width + head * headWidth
+                BLAS.gemm(transposeB: true, m: length, n: length, k: headWidth, alpha: scale,
+                          a: query, lda: fused, b: key, ldb: fused, c: scores, ldc: length)
+                Activation.softmax(scores, rows: length, width: length)
+                BLAS.gemm(m: length, n: headWidth, k: length,
+                          a: scores, lda: length, b: value, ldb: fused,
+                          c: context + head * headWidth, ldc: width)
+            }
+            outputProjection.apply(rows: length, input: context, output: output)
+        }
+    }
+}
+
+/// Reusable buffers for ``MultiHeadSelfAttention/apply(length:input:output:scratch:)``.
+public struct AttentionScratch: ~Copyable {
+    public let capacity: Int
+    public let width: Int
+    private let projected: UnsafeMutablePointer<Float>
+    private let scores: UnsafeMutablePointer<Float>
+    private let context: UnsafeMutablePointer<Float>
+
+    /// Buffers for sequences of up to `length` rows of `width` features.
+    public init(length: Int, width: Int) {
+        capacity = length
+        self.width = width
+        projected = .allocate(capacity: max(1, length * 3 * width))
+        scores = .allocate(capacity: max(1, length * length))
+        context = .allocate(capacity: max(1, length * width))
+    }
+
+    func withBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> R) -> R {
+        body(projected, scores, context)
+    }
+
+    deinit {
+        projected.deallocate()
+        scores.deallocate()
+        context.deallocate()
+    }
+}

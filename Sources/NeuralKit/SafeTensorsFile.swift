@@ -1,0 +1,308 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One tensor's entry in a safetensors header.
+public struct SafeTensorsEntry: Sendable, Equatable {
+    public let name: String
+    public let dtype: SafeTensorsDType
+    public let shape: [Int]
+    /// Byte range within the data section (after the 8-byte length and the header).
+    public let dataRange: Range<Int>
+}
+
+/// A safetensors file, memory-mapped and validated as a whole when opened.
+///
+/// Format (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of
+/// UTF-8 JSON mapping each tensor name to `{"dtype", "shape", "data_offsets": [begin, end]}`
+/// (plus an optional `"__metadata__"` string map), then the data section. Opening checks
+/// everything the format promises, so that reading a tensor afterwards cannot go out of
+/// bounds: the header length, the JSON, each dtype, shape × dtype size = byte span, spans
+/// in bounds, not overlapping, and covering the data section with no holes.
+///
+/// - Important: the mapping is read-only and private. If another process truncates the file
+///   while it is open, touching the lost pages raises SIGBUS; model files are not expected
+///   to change under a running daemon.
+public final class SafeTensorsFile: @unchecked Sendable {
+    /// The largest header accepted, as in the reference implementation: a real header of a
+    /// thousand tensors is well under a megabyte.
+    public static let headerLimit = 100_000_000
+
+    /// The path the file was opened from, used in every error.
+    public let path: String
+    /// Entries in file order (by data offset).
+    public let entries: [SafeTensorsEntry]
+    /// The `__metadata__` map (empty when absent).
+    public let metadata: [String: String]
+    /// Bytes before the data section: 8 + header length.
+    public let dataOffset: Int
+    /// The whole file's size.
+    public let fileBytes: Int
+
+    private let entriesByName: [String: Int]
+    private let mapping: UnsafeRawPointer?
+
+    /// Opens and validates `path`.
+    public init(path: String) throws(SafeTensorsError) {
+        self.path = path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(file: path) }
+            throw .cannotOpen(file: path, reason: String(cString: strerror(code)))
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw .cannotOpen(file: path, reason: "not a regular file")
+        }
+        let size = Int(status.st_size)
+        fileBytes = size
+        guard size >= 8 else { throw .tooShort(file: path, bytes: size) }
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
+            throw .cannotOpen(file: path, reason: "mmap: \(String(cString: strerror(errno)))")
+        }
+        let base = UnsafeRawPointer(mapped)
+        do {
+            let parsed = try Self.parse(base: base, size: size, path: path)
+            entries = parsed.entries
+            metadata = parsed.metadata
+            dataOffset = parsed.dataOffset
+        } catch {
+            munmap(mapped, size)
+            throw error
+        }
+        mapping = base
+        entriesByName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+    }
+
+    deinit {
+        if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), fileBytes) }
+    }
+
+    /// Tensor names in file order.
+    public var names: [String] { entries.map(\.name) }
+
+    /// The entry of `name`, if the file has it.
+    public func entry(_ name: String) -> SafeTensorsEntry? {
+        entriesByName[name].map { entries[$0] }
+    }
+
+    /// The tensor `name`, converted to Float32.
+    public func tensor(_ name: String) throws(SafeTensorsError) -> Tensor {
+        guard let entry = entry(name) else { throw .missingTensor(file: path, tensor: name) }
+        guard entry.dtype.convertsToFloat32 else {
+            throw .unsupportedDType(file: path, tensor: name, dtype: entry.dtype.rawValue)
+        }
+        let source = mapping! + dataOffset + entry.dataRange.lowerBound
+        return Tensor(shape: entry.shape) { destination in
+            let count = destination.count
+            switch entry.dtype {
+            case .f32:
+                // Spans need not be 4-byte aligned; memcpy does not care.
+                UnsafeMutableRawPointer(destination.baseAddress!).copyMemory(from: source, byteCount: count * 4)
+            case .f16:
+                for i in 0..<count {
+                    destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+                }
+            case .bf16:
+                for i in 0..<count {
+                    let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    destination[i] = Float(bitPattern: UInt32(bits) << 16)
+                }
+            case .f64:
+                for i in 0..<count {
+                    let bits = UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+                    destination[i] = Float(Double(bitPattern: bits))
+                }
+            default:
+                preconditionFailure("checked above: \(entry.dtype) does not convert")
+            }
+        }
+    }
+
+    /// The tensor `name`, which must have shape `expected`: the strict load a model's
+    /// loader makes for each of its parameters.
+    public func tensor(_ name: String, shape expected: [Int]) throws(SafeTensorsError) -> Tensor {
+        guard let entry = entry(name) else { throw .missingTensor(file: path, tensor: name) }
+        guard entry.shape == expected else {
+            throw .shapeMismatch(file: path, tensor: name, expected: expected, found: entry.shape)
+        }
+        return try tensor(name)
+    }
+
+    /// The raw bytes of `name`, as stored (for checksums and non-float tensors).
+    public func rawBytes(_ name: String) throws(SafeTensorsError) -> UnsafeRawBufferPointer {
+        guard let entry = entry(name) else { throw .missingTensor(file: path, tensor: name) }
+        return UnsafeRawBufferPointer(start: mapping! + dataOffset + entry.dataRange.lowerBound,
+                                      count: entry.dataRange.count)
+    }
+
+    // MARK: Validation
+
+    private static func parse(base: UnsafeRawPointer, size: Int, path: String) throws(SafeTensorsError)
+        -> (entries: [SafeTensorsEntry], metadata: [String: String], dataOffset: Int)
+    {
+        let headerBytes = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        guard headerBytes <= UInt64(headerLimit) else {
+            throw .headerTooLarge(file: path, headerBytes: headerBytes, limit: headerLimit)
+        }
+        guard headerBytes <= UInt64(size - 8) else {
+            throw .headerOutOfBounds(file: path, headerBytes: headerBytes, fileBytes: size)
+        }
+        let headerLength = Int(headerBytes)
+        guard headerLength >= 2, base.load(fromByteOffset: 8, as: UInt8.self) == UInt8(ascii: "{") else {
+            throw .invalidHeader(file: path, reason: "it does not start with '{'")
+        }
+        let json = Data(bytes: base + 8, count: headerLength)
+        let header: RawHeader
+        do {
+            header = try JSONDecoder().decode(RawHeader.self, from: json)
+        } catch let failure as EntryFailure {
+            throw .invalidEntry(file: path, tensor: failure.name, reason: failure.reason)
+        } catch {
+            throw .invalidHeader(file: path, reason: Self.describe(error))
+        }
+
+        let dataOffset = 8 + headerLength
+        let dataBytes = size - dataOffset
+        var entries: [SafeTensorsEntry] = []
+        entries.reserveCapacity(header.entries.count)
+        for raw in header.entries {
+            guard let dtype = SafeTensorsDType(rawValue: raw.dtype) else {
+                throw .unknownDType(file: path, tensor: raw.name, dtype: raw.dtype)
+            }
+            guard raw.shape.allSatisfy({ $0 >= 0 }) else {
+                throw .invalidEntry(file: path, tensor: raw.name, reason: "negative extent in shape \(raw.shape)")
+            }
+            guard raw.offsets.count == 2 else {
+                throw .invalidEntry(file: path, tensor: raw.name, reason: "data_offsets must be [begin, end], got \(raw.offsets)")
+            }
+            let (begin, end) = (raw.offsets[0], raw.offsets[1])
+            guard begin >= 0, end >= begin else {
+                throw .invalidEntry(file: path, tensor: raw.name, reason: "data_offsets [\(begin), \(end)] are not an ascending range")
+            }
+            var expected = dtype.byteSize
+            for extent in raw.shape {
+                let (product, overflow) = expected.multipliedReportingOverflow(by: extent)
+                guard !overflow else {
+                    throw .invalidEntry(file: path, tensor: raw.name, reason: "shape \(raw.shape) is too large")
+                }
+                expected = product
+            }
+            guard expected == end - begin else {
+                throw .sizeMismatch(file: path, tensor: raw.name, shape: raw.shape, dtype: dtype.rawValue,
+                                    expectedBytes: expected, foundBytes: end - begin)
+            }
+            guard end <= dataBytes else {
+                throw .outOfBounds(file: path, tensor: raw.name, end: end, dataBytes: dataBytes)
+            }
+            entries.append(SafeTensorsEntry(name: raw.name, dtype: dtype, shape: raw.shape, dataRange: begin..<end))
+        }
+
+        entries.sort { ($0.dataRange.lowerBound, $0.dataRange.upperBound, $0.name) < ($1.dataRange.lowerBound, $1.dataRange.upperBound, $1.name) }
+        var cursor = 0
+        var previous: SafeTensorsEntry?
+        for entry in entries {
+            if entry.dataRange.lowerBound < cursor, let previous {
+                throw .overlap(file: path, tensor: entry.name, other: previous.name)
+            }
+            if entry.dataRange.lowerBound > cursor {
+                throw .unindexedBytes(file: path, offset: cursor, length: entry.dataRange.lowerBound - cursor)
+            }
+            cursor = entry.dataRange.upperBound
+            if !entry.dataRange.isEmpty { previous = entry }
+        }
+        if cursor != dataBytes {
+            throw .unindexedBytes(file: path, offset: cursor, length: dataBytes - cursor)
+        }
+        return (entries, header.metadata, dataOffset)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context):
+            return context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let where_ = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return "\(context.debugDescription)\(where_.isEmpty ? "" : " at \(where_)")"
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+/// The header as JSON gives it, before any check but its form.
+private struct RawHeader: Decodable {
+    struct RawEntry {
+        let name: String
+        let dtype: String
+        let shape: [Int]
+        let offsets: [Int]
+    }
+
+    let entries: [RawEntry]
+    let metadata: [String: String]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: NameKey.self)
+        var entries: [RawEntry] = []
+        var metadata: [String: String] = [:]
+        for key in container.allKeys {
+            if key.stringValue == "__metadata__" {
+                do {
+                    metadata = try container.decode([String: String].self, forKey: key)
+                } catch {
+                    throw EntryFailure(name: key.stringValue, reason: "__metadata__ must map strings to strings")
+                }
+                continue
+            }
+            do {
+                let fields = try container.nestedContainer(keyedBy: FieldKey.self, forKey: key)
+                entries.append(RawEntry(
+                    name: key.stringValue,
+                    dtype: try fields.decode(String.self, forKey: .dtype),
+                    shape: try fields.decode([Int].self, forKey: .shape),
+                    offsets: try fields.decode([Int].self, forKey: .dataOffsets)))
+            } catch let error as DecodingError {
+                throw EntryFailure(name: key.stringValue, reason: Self.reason(error))
+            }
+        }
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    private static func reason(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _):
+            return "missing field '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            let field = context.codingPath.dropFirst().first?.stringValue ?? "entry"
+            return "field '\(field)' has the wrong type (dtype: string, shape and data_offsets: arrays of non-negative integers)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private struct NameKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    private enum FieldKey: String, CodingKey {
+        case dtype, shape
+        case dataOffsets = "data_offsets"
+    }
+}
+
+/// A header entry of the wrong form, named so the error can say which tensor it was.
+private struct EntryFailure: Error {
+    let name: String
+    let reason: String
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `merd` command: the daemon and its tools, one subcommand per task (../CLI.md).
+@main
+struct Merd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merd",
+        abstract: "Multimodal emotion recognition daemon: webcam + microphone → emotion and valence events.",
+        discussion: """
+            Exit status: 0 on success, 1 on a runtime error, 2 on a usage error (bad flag, bad \
+            config, missing model).
+            """,
+        version: MerdVersion.string,
+        subcommands: [Models.self])
+
+    /// Parses and runs, with the exit statuses the CLI contract promises: swift-argument-parser
+    /// would exit 64 on a usage error, merd's users script against 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            writeError("merd: \(failure.message)")
+            Glibc.exit(failure.status.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help, --version: print and exit 0
+            }
+            writeError(fullMessage(for: error))
+            Glibc.exit(code == .validationFailure ? ExitStatus.usage.rawValue : ExitStatus.runtime.rawValue)
+        }
+    }
+}
+
+/// The exit statuses of every merd command.
+enum ExitStatus: Int32 {
+    case success = 0
+    /// Something failed while running (a device, a corrupt file).
+    case runtime = 1
+    /// The command was asked for wrongly: a bad flag or config, a missing model.
+    case usage = 2
+}
+
+/// An error a command reports as one line on stderr, with the exit status it implies.
+struct CommandFailure: Error {
+    let message: String
+    let status: ExitStatus
+
+    static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, status: .usage) }
+    static func runtime(_ message: String) -> CommandFailure { CommandFailure(message: message, status: .runtime) }
+}
+
+/// Writes one line to standard error (unbuffered, so it is never lost at exit).
+func writeError(_ line: String) {
+    var text = line
+    if !text.hasSuffix("\n") { text += "\n" }
+    text.withUTF8 { bytes in
+        var rest = UnsafeRawBufferPointer(bytes)
+        while !rest.isEmpty {
+            let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
+            if written <= 0 { return }
+            rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+        }
+    }
+}
