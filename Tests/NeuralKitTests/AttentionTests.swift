@@ -1,0 +1,42 @@
+import NeuralKit
+import Testing
+
+@Suite("Multi-head self-attention")
+struct AttentionTests {
+    @Test("against the per-head plain loop", arguments: [(1, 4, 1), (7, 16, 4), (33, 24, 3), (50, 64, 16)])
+    func attention(shape: (Int, Int, Int)) {
+        let (length, width, heads) = shape
+        var random = SeededRandom(seed: UInt64(length * 100 + width + heads))
+        let x = random.tensor([length, width])
+        func projection() -> (Linear, ([Double], [Double])) {
+            let w = random.tensor([width, width], in: -0.5...0.5), b = random.tensor([width])
+            return (Linear(weight: w, bias: b), (w.doubles, b.doubles))
+        }
+        let (q, k, v, o) = (projection(), projection(), projection(), projection())
+        let attention = MultiHeadSelfAttention(query: q.0, key: k.0, value: v.0, output: o.0, heads: heads)
+        let expected = Reference.attention(x.doubles, length: length, width: width, heads: heads, q: q.1, k: k.1, v: v.1, o: o.1)
+        expectClose(attention(x), expected, shape: [length, width], .accumulation, "attention \(shape)")
+
+        // A batch of two sequences is two independent sequences.
+        let pair = Tensor(shape: [2, length, width], scalars: x.scalars + x.scalars.reversed())
+        let second = Reference.attention(Array(x.doubles.reversed()), length: length, width: width, heads: heads,
+                                         q: q.1, k: k.1, v: v.1, o: o.1)
+        expectClose(attention(pair), expected + second, shape: [2, length, width], .accumulation, "batched \(shape)")
+    }
+
+    @Test("scratch buffers are reusable across lengths")
+    func scratchReuse() {
+        var random = SeededRandom(seed: 4)
+        func projection() -> Linear { Linear(weight: random.tensor([8, 8]), bias: random.tensor([8])) }
+        let attention = MultiHeadSelfAttention(query: projection(), key: projection(), value: projection(), output: projection(), heads: 2)
+        var scratch = AttentionScratch(length: 20, width: 8)
+        for length in [20, 3, 11] {
+            let x = random.tensor([length, 8])
+            var out = [Float](repeating: .nan, count: length * 8)
+            x.withUnsafeBufferPointer { input in
+                out.withUnsafeMutableBufferPointer { attention.apply(length: length, input: input.baseAddress!, output: $0.baseAddress!, scratch: &scratch) }
+            }
+            #expect(out == attention(x).scalars, "length \(length)")
+        }
+    }
+}
