@@ -10,6 +10,13 @@ public struct SafeTensorsEntry: Sendable, Equatable {
     public let shape: [Int]
     /// Byte range within the data section (after the 8-byte length and the header).
     public let dataRange: Range<Int>
+
+    public init(name: String, dtype: SafeTensorsDType, shape: [Int], dataRange: Range<Int>) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.dataRange = dataRange
+    }
 }
 
 /// A safetensors file, memory-mapped and validated as a whole when opened.
@@ -266,14 +273,26 @@ private struct RawHeader: Decodable {
                 entries.append(RawEntry(
                     name: key.stringValue,
                     dtype: try fields.decode(String.self, forKey: .dtype),
-                    shape: try fields.decode([Int].self, forKey: .shape),
-                    offsets: try fields.decode([Int].self, forKey: .dataOffsets)))
+                    shape: try Self.integers(fields, .shape, name: key.stringValue),
+                    offsets: try Self.integers(fields, .dataOffsets, name: key.stringValue)))
             } catch let error as DecodingError {
                 throw EntryFailure(name: key.stringValue, reason: Self.reason(error))
             }
         }
         self.entries = entries
         self.metadata = metadata
+    }
+
+    /// A field of whole numbers. Read as Double and checked here, because Foundation's
+    /// decoder reports a fraction or a huge number in an `[Int]` as "not valid JSON" for the
+    /// whole header, which would hide the tensor at fault.
+    private static func integers(_ fields: KeyedDecodingContainer<FieldKey>, _ key: FieldKey, name: String) throws -> [Int] {
+        let values = try fields.decode([Double].self, forKey: key)
+        // 2^53: every integer below it is exact in a Double; no real extent or offset is larger.
+        guard values.allSatisfy({ $0 == $0.rounded() && abs($0) < 9_007_199_254_740_992 }) else {
+            throw EntryFailure(name: name, reason: "field '\(key.stringValue)' must hold whole numbers below 2^53, got \(values)")
+        }
+        return values.map { Int($0) }
     }
 
     private static func reason(_ error: DecodingError) -> String {
