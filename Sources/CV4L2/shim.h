@@ -24,6 +24,16 @@ static const unsigned long merd_VIDIOC_DQBUF = VIDIOC_DQBUF;
 static const unsigned long merd_VIDIOC_STREAMON = VIDIOC_STREAMON;
 static const unsigned long merd_VIDIOC_STREAMOFF = VIDIOC_STREAMOFF;
 
+// Pixel formats are v4l2_fourcc(...) macros as well.
+static const unsigned int merd_V4L2_PIX_FMT_YUYV = V4L2_PIX_FMT_YUYV;
+static const unsigned int merd_V4L2_PIX_FMT_MJPEG = V4L2_PIX_FMT_MJPEG;
+static const unsigned int merd_V4L2_PIX_FMT_JPEG = V4L2_PIX_FMT_JPEG;
+static const unsigned int merd_V4L2_PIX_FMT_RGB24 = V4L2_PIX_FMT_RGB24;
+static const unsigned int merd_V4L2_PIX_FMT_BGR24 = V4L2_PIX_FMT_BGR24;
+static const unsigned int merd_V4L2_PIX_FMT_GREY = V4L2_PIX_FMT_GREY;
+static const unsigned int merd_V4L2_PIX_FMT_YUV420 = V4L2_PIX_FMT_YUV420;
+static const unsigned int merd_V4L2_PIX_FMT_NV12 = V4L2_PIX_FMT_NV12;
+
 // Swift cannot call the variadic ioctl(2); this fixed-arity wrapper can.
 static inline int merd_ioctl(int fd, unsigned long request, void *arg) {
     return ioctl(fd, request, arg);

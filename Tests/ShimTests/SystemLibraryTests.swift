@@ -1,0 +1,51 @@
+import CALSA
+import CFFmpeg
+import COpenBLAS
+import CV4L2
+import Testing
+
+/// Each shim imports its headers and links its libraries: calling into each proves both.
+@Suite("System-library shims")
+struct SystemLibraryTests {
+    @Test("libasound answers with its version")
+    func alsa() {
+        let version = String(cString: snd_asoundlib_version())
+        #expect(version.split(separator: ".").count >= 3, "\(version)")
+    }
+
+    @Test("FFmpeg's five libraries link and report their versions")
+    func ffmpeg() {
+        // Each library packs major << 16 | minor << 8 | micro; Debian 12 ships FFmpeg 5.1.
+        #expect(avformat_version() >> 16 >= 59)
+        #expect(avcodec_version() >> 16 >= 59)
+        #expect(avutil_version() >> 16 >= 57)
+        #expect(swscale_version() >> 16 >= 6)
+        #expect(swresample_version() >> 16 >= 4)
+        var buffer = [CChar](repeating: 0, count: 128)
+        merd_av_strerror(merd_AVERROR_EOF, &buffer, buffer.count)
+        #expect(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } == "End of file")
+        #expect(merd_AVERROR_EAGAIN() == -11)
+    }
+
+    @Test("OpenBLAS multiplies and names its kernel")
+    func openblas() {
+        let a: [Float] = [1, 2, 3, 4]  // [[1, 2], [3, 4]]
+        let b: [Float] = [5, 6, 7, 8]
+        var c = [Float](repeating: 0, count: 4)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1, a, 2, b, 2, 0, &c, 2)
+        #expect(c == [19, 22, 43, 50])
+        #expect(String(cString: openblas_get_corename()).isEmpty == false)
+    }
+
+    @Test("V4L2 request numbers carry the kernel header's values")
+    func v4l2() {
+        // _IOR('V', 0, struct v4l2_capability), sizeof = 104; _IOWR('V', 17, struct v4l2_buffer), sizeof = 88.
+        #expect(merd_VIDIOC_QUERYCAP == 0x8068_5600)
+        #expect(merd_VIDIOC_DQBUF == 0xC058_5611)
+        #expect(merd_V4L2_PIX_FMT_YUYV == 0x5659_5559 && merd_v4l2_fourcc(0x59, 0x55, 0x59, 0x56) == merd_V4L2_PIX_FMT_YUYV)
+        #expect(merd_V4L2_PIX_FMT_MJPEG == 0x4750_4A4D)
+        // ioctl on a descriptor that is not a device fails with an error, not a crash.
+        var capability = v4l2_capability()
+        #expect(merd_ioctl(-1, merd_VIDIOC_QUERYCAP, &capability) == -1)
+    }
+}

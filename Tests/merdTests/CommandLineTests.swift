@@ -1,0 +1,85 @@
+import Foundation
+import NeuralKit
+import Testing
+
+/// Runs the built `merd` executable as a user would, checking output and exit status.
+struct MerdProcess {
+    /// `merd` sits beside the test bundle in the build's products directory.
+    static let executable: URL = {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        // On Linux the runner may be inside <name>.xctest; the products are one level up then.
+        if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
+        return directory.appendingPathComponent("merd")
+    }()
+
+    static func run(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("merd command line")
+struct CommandLineTests {
+    @Test("--version and --help succeed")
+    func versionAndHelp() throws {
+        let version = try MerdProcess.run("--version")
+        #expect(version.status == 0)
+        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        let help = try MerdProcess.run("--help")
+        #expect(help.status == 0 && help.stdout.contains("models"))
+    }
+
+    @Test("a bad flag is a usage error: status 2 and a message on stderr")
+    func badFlag() throws {
+        let result = try MerdProcess.run("--no-such-flag")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--no-such-flag") && result.stdout.isEmpty)
+    }
+
+    @Test("models inspect lists name, dtype and shape")
+    func inspect() throws {
+        let path = NSTemporaryDirectory() + "merd-inspect-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafeTensorsWriter.write(
+            [(name: "feature_projection.projection.weight", tensor: Tensor(shape: [3, 2])),
+             (name: "masked_spec_embed", tensor: Tensor(shape: [3]))],
+            metadata: ["format": "pt"], as: .f16, to: path)
+        let result = try MerdProcess.run("models", "inspect", path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(lines.contains(["feature_projection.projection.weight", "F16", "[3,", "2]"]))
+        #expect(lines.contains(["masked_spec_embed", "F16", "[3]"]))
+        #expect(result.stdout.contains("2 tensors, 9 elements"))
+        #expect(result.stdout.contains("metadata format: pt"))
+    }
+
+    @Test("models inspect of a broken file: the error names the file and the tensor, status 1")
+    func inspectBroken() throws {
+        let path = NSTemporaryDirectory() + "merd-broken-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var bytes = try SafeTensorsWriter.encode([(name: "encoder.weight", tensor: Tensor(shape: [4, 4]))])
+        bytes.removeLast(10)  // a truncated download
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        let result = try MerdProcess.run("models", "inspect", path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(path) && result.stderr.contains("encoder.weight"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("models inspect of a missing file is a usage error")
+    func inspectMissing() throws {
+        let result = try MerdProcess.run("models", "inspect", "/nonexistent/model.safetensors")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("/nonexistent/model.safetensors") && result.stderr.contains("no such file"))
+    }
+}
