@@ -1,0 +1,149 @@
+import Benchmark
+import CBLASReference
+import NeuralKit
+
+/// GEMM and convolution throughput of NeuralKit against cblas_sgemm called directly, in
+/// one run. Each benchmark reports MFLOP/s (higher is better) beside wall-clock time; the
+/// ratio NeuralKit / raw sgemm at the same shape is the figure that counts, since the
+/// machine is shared and absolute speed drifts between runs.
+let benchmarks: @Sendable () -> Void = {
+    print("OpenBLAS core: \(BLAS.coreName); threads: \(BLAS.threadCount); \(BLAS.configuration)")
+    GEMMCheck.run()
+
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, mflops],
+        timeUnits: .milliseconds,
+        warmupIterations: 3,
+        maxDuration: .seconds(3),
+        maxIterations: 200)
+
+    for (m, n, k) in [(200, 1024, 1024), (200, 4096, 1024), (1024, 1024, 1024)] {
+        let flops = 2 * m * n * k
+        let a = Tensor.random([m, k], seed: 1)
+        let b = Tensor.random([n, k], seed: 2)  // [out, in], as a Linear weight
+        let bias = Tensor.random([n], seed: 3)
+
+        Benchmark("sgemm raw (\(m),\(n),\(k))") { benchmark in
+            let aValues = a.scalars, bValues = b.scalars
+            var c = [Float](repeating: 0, count: m * n)
+            for _ in benchmark.scaledIterations {
+                let elapsed = ContinuousClock().measure {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+                                1, aValues, Int32(k), bValues, Int32(k), 0, &c, Int32(n))
+                }
+                benchmark.report(flops: flops, elapsed: elapsed)
+            }
+            blackHole(c)
+        }
+
+        Benchmark("NeuralKit Linear (\(m),\(n),\(k))") { benchmark in
+            let layer = Linear(weight: b, bias: bias)
+            for _ in benchmark.scaledIterations {
+                var y: Tensor?
+                let elapsed = ContinuousClock().measure { y = layer(a) }
+                benchmark.report(flops: flops, elapsed: elapsed)
+                blackHole(y)
+            }
+        }
+    }
+
+    for conv in ConvolutionCase.all {
+        Benchmark("conv \(conv.name)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                var y: Tensor?
+                let elapsed = ContinuousClock().measure { y = conv.layer(conv.input) }
+                benchmark.report(flops: conv.flops, elapsed: elapsed)
+                blackHole(y)
+            }
+        }
+    }
+}
+
+let mflops = BenchmarkMetric.custom("MFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
+
+extension Benchmark {
+    func report(flops: Int, elapsed: Duration) {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        measurement(mflops, Int(Double(flops) / seconds / 1e6))
+    }
+}
+
+/// Convolutions of the shapes merd runs: HuBERT's feature extractor, a ResNet block, a
+/// depthwise layer of a mobile face net.
+struct ConvolutionCase: Sendable {
+    let name: String
+    let layer: @Sendable (Tensor) -> Tensor
+    let input: Tensor
+    let flops: Int
+
+    static let all: [ConvolutionCase] = [
+        {
+            // HuBERT conv layer 0 over 1 s of 16 kHz audio: 1 → 512 channels, kernel 10, stride 5.
+            let conv = Conv1d(weight: .random([512, 1, 10], seed: 4), bias: nil, stride: 5)
+            let out = conv.outputLength(16000)
+            return ConvolutionCase(name: "HuBERT L0 1→512 k10 s5, 1 s", layer: { conv($0) },
+                                   input: .random([1, 1, 16000], seed: 5), flops: 2 * 512 * 10 * out)
+        }(),
+        {
+            // HuBERT conv layers 1–4: 512 → 512, kernel 3, stride 2, on 1 s worth of frames.
+            let conv = Conv1d(weight: .random([512, 512, 3], seed: 6), bias: nil, stride: 2)
+            let out = conv.outputLength(3199)
+            return ConvolutionCase(name: "HuBERT L1 512→512 k3 s2, 1 s", layer: { conv($0) },
+                                   input: .random([1, 512, 3199], seed: 7), flops: 2 * 512 * 512 * 3 * out)
+        }(),
+        {
+            let conv = Conv2d(weight: .random([64, 64, 3, 3], seed: 8), bias: .random([64], seed: 9),
+                              geometry: ConvolutionGeometry(padding: .symmetric(1, 1)))
+            return ConvolutionCase(name: "ResNet 3x3 64→64 56x56", layer: { conv($0) },
+                                   input: .random([1, 64, 56, 56], seed: 10), flops: 2 * 64 * 64 * 9 * 56 * 56)
+        }(),
+        {
+            let conv = Conv2d(weight: .random([256, 64, 1, 1], seed: 11), bias: nil)
+            return ConvolutionCase(name: "pointwise 1x1 64→256 56x56", layer: { conv($0) },
+                                   input: .random([1, 64, 56, 56], seed: 12), flops: 2 * 256 * 64 * 56 * 56)
+        }(),
+        {
+            let conv = Conv2d(weight: .random([64, 1, 3, 3], seed: 13), bias: nil,
+                              geometry: ConvolutionGeometry(stride: (2, 2), padding: .same, groups: 64))
+            return ConvolutionCase(name: "depthwise 3x3 64ch 112x112 s2", layer: { conv($0) },
+                                   input: .random([1, 64, 112, 112], seed: 14), flops: 2 * 64 * 9 * 56 * 56)
+        }(),
+    ]
+}
+
+extension Tensor {
+    /// Uniform in [-1, 1], reproducible (a 64-bit LCG is plenty for benchmark inputs).
+    static func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Tensor(shape: shape) { buffer in
+            for i in buffer.indices {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                buffer[i] = Float(Int64(bitPattern: state >> 11) % 1_000_000) / 1_000_000
+            }
+        }
+    }
+}
+
+/// Before timing anything: NeuralKit's product agrees with a float64 dot product, so a
+/// kernel choice that computes wrongly on this CPU (the reason OPENBLAS_CORETYPE is pinned
+/// here) cannot produce a fast, wrong figure.
+enum GEMMCheck {
+    static func run() {
+        let (m, n, k) = (200, 1024, 1024)
+        let a = Tensor.random([m, k], seed: 21), b = Tensor.random([n, k], seed: 22)
+        let c = Linear(weight: b, bias: nil)(a).scalars
+        let av = a.scalars, bv = b.scalars
+        var worst = 0.0
+        for sample in 0..<256 {
+            let (i, j) = ((sample * 7919) % m, (sample * 104_729) % n)
+            var exact = 0.0, magnitude = 0.0
+            for p in 0..<k {
+                exact += Double(av[i * k + p]) * Double(bv[j * k + p])
+                magnitude += abs(Double(av[i * k + p]) * Double(bv[j * k + p]))
+            }
+            worst = max(worst, abs(Double(c[i * n + j]) - exact) / magnitude)
+        }
+        print("GEMM check (200,1024,1024) vs float64 on 256 entries: worst error / Σ|terms| = \(worst)")
+        precondition(worst < 1e-5, "sgemm disagrees with float64 on this CPU: do not trust these timings")
+    }
+}
