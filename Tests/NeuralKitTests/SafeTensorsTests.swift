@@ -30,7 +30,8 @@ final class ScratchDirectory {
 
     func write(_ bytes: [UInt8], name: String = "model.safetensors") -> String {
         let file = path + "/" + name
-        FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        let written = FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        precondition(written, "cannot write test file \(file)")
         return file
     }
 }
