@@ -14,10 +14,14 @@ public enum Activation {
 
     /// GELU in its exact erf form, `x · Φ(x)`, PyTorch's default (`approximate="none"`).
     public static func gelu(_ data: UnsafeMutableBufferPointer<Float>) {
-        let inverseRootTwo: Float = 0.70710678118654752440
-        for i in data.indices {
-            let x = data[i]
-            data[i] = 0.5 * x * (1 + erff(x * inverseRootTwo))
+        guard let base = data.baseAddress else { return }
+        gelu(base, count: data.count)
+    }
+
+    /// GELU over `count` values in place.
+    public static func gelu(_ data: UnsafeMutablePointer<Float>, count: Int) {
+        VectorMath.map(data, count: count) { x in
+            0.5 * x * (1 + VectorMath.erf(x * 0.707_106_781_186_547_52))
         }
     }
 
@@ -37,12 +41,9 @@ public enum Activation {
                 values.update(repeating: 0, count: width)
                 continue
             }
+            VectorMath.map(values, count: width) { VectorMath.exp($0 - largest) }
             var sum: Float = 0
-            for i in 0..<width {
-                let e = expf(values[i] - largest)
-                values[i] = e
-                sum += e
-            }
+            for i in 0..<width { sum += values[i] }
             let inverse = 1 / sum
             for i in 0..<width { values[i] *= inverse }
         }

@@ -121,15 +121,15 @@ public struct Conv2d: Sendable {
             input.withUnsafeBufferPointer { source in
                 weight.withUnsafeBufferPointer { w in
                     let biasPointer = bias.map { b in b.withUnsafeBufferPointer { Array($0) } }
-                    var scratch = [Float](repeating: 0, count: plan.needsColumns ? plan.columnBufferCount : 0)
-                    scratch.withUnsafeMutableBufferPointer { columnsBuffer in
-                        for n in 0..<batch {
-                            plan.run(
-                                input: source.baseAddress! + n * plan.inputCount,
-                                weight: w.baseAddress!, bias: biasPointer,
-                                output: out.baseAddress! + n * plan.outputCount,
-                                columns: columnsBuffer.baseAddress)
-                        }
+                    // im2col writes every element it uses, so the scratch needs no zero fill.
+                    let columns = plan.needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: plan.columnBufferCount) : nil
+                    defer { columns?.deallocate() }
+                    for n in 0..<batch {
+                        plan.run(
+                            input: source.baseAddress! + n * plan.inputCount,
+                            weight: w.baseAddress!, bias: biasPointer,
+                            output: out.baseAddress! + n * plan.outputCount,
+                            columns: columns)
                     }
                 }
             }
