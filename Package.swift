@@ -33,16 +33,18 @@ let package = Package(
 
         .target(name: "MediaTypes", swiftSettings: strict),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        .target(name: "StreamEngine", dependencies: ["NeuralKit", "MediaTypes", "CFFmpeg"], swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes",
+                "NeuralKit", "MediaTypes", "StreamEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["NeuralKit"], swiftSettings: strict),
+        .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine", "NeuralKit"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "merdTests", dependencies: ["merd", "NeuralKit"], swiftSettings: strict),

@@ -32,13 +32,23 @@ public struct Linear: Sendable {
     }
 
     /// `output[rows × out] = input[rows × in] · Wᵀ + b` on raw row-major buffers, for callers
-    /// that keep their own preallocated activations.
-    public func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    /// that keep their own preallocated activations. With `accumulate`, the product is added
+    /// to what `output` holds (a residual connection for free).
+    public func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                      accumulate: Bool = false) {
         let out = outputFeatures
-        // Seeding C with the bias and running sgemm with beta = 1 adds the bias for free.
+        // Seeding C with the bias (or adding it to the residual) and running sgemm with
+        // beta = 1 adds the bias without another pass over the output.
         if let bias {
             bias.withUnsafeBufferPointer { b in
-                for row in 0..<rows { (output + row * out).update(from: b.baseAddress!, count: out) }
+                for row in 0..<rows {
+                    let line = output + row * out
+                    if accumulate {
+                        for i in 0..<out { line[i] += b[i] }
+                    } else {
+                        line.update(from: b.baseAddress!, count: out)
+                    }
+                }
             }
         }
         weight.withUnsafeBufferPointer { w in
@@ -46,7 +56,7 @@ public struct Linear: Sendable {
                 transposeB: true, m: rows, n: out, k: inputFeatures,
                 a: input, lda: inputFeatures,
                 b: w.baseAddress!, ldb: inputFeatures,
-                beta: bias == nil ? 0 : 1,
+                beta: (bias == nil && !accumulate) ? 0 : 1,
                 c: output, ldc: out)
         }
     }

@@ -53,9 +53,10 @@ public struct MultiHeadSelfAttention: Sendable {
     }
 
     /// Attention of one sequence of `length` rows on raw buffers; `scratch` must be sized
-    /// for at least `length` (reuse it across calls to avoid allocating).
+    /// for at least `length` (reuse it across calls to avoid allocating). With `accumulate`
+    /// the result is added to `output` (the residual connection).
     public func apply(length: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                      scratch: inout AttentionScratch) {
+                      accumulate: Bool = false, scratch: inout AttentionScratch) {
         precondition(scratch.capacity >= length && scratch.width == width, "attention scratch too small")
         guard length > 0 else { return }
         let fused = 3 * width
@@ -73,7 +74,7 @@ public struct MultiHeadSelfAttention: Sendable {
                           a: scores, lda: length, b: value, ldb: fused,
                           c: context + head * headWidth, ldc: width)
             }
-            outputProjection.apply(rows: length, input: context, output: output)
+            outputProjection.apply(rows: length, input: context, output: output, accumulate: accumulate)
         }
     }
 }

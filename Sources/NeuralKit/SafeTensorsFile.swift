@@ -149,6 +149,21 @@ public final class SafeTensorsFile: @unchecked Sendable {
                                       count: entry.dataRange.count)
     }
 
+    /// Tells the kernel that the mapped pages of `name` will not be read again (a loader
+    /// has copied them), so they stop counting in the process's resident memory. Reading
+    /// the tensor again still works: the pages come back from the file.
+    public func releasePages(of name: String) {
+        guard let entry = entry(name), let mapping, !entry.dataRange.isEmpty else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataOffset + entry.dataRange.lowerBound
+        let end = dataOffset + entry.dataRange.upperBound
+        // Whole pages inside the tensor only: a neighbour sharing a page may still be unread.
+        let first = (start + pageSize - 1) / pageSize * pageSize
+        let last = end / pageSize * pageSize
+        guard last > first else { return }
+        madvise(UnsafeMutableRawPointer(mutating: mapping + first), last - first, Int32(MADV_DONTNEED))
+    }
+
     // MARK: Validation
 
     private static func parse(base: UnsafeRawPointer, size: Int, path: String) throws(SafeTensorsError)

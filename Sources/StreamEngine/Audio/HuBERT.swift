@@ -1,0 +1,147 @@
+import Foundation
+import NeuralKit
+
+/// A HuBERT (or wav2vec2) speech encoder loaded from a HuggingFace model directory: the
+/// hidden states of chosen transformer layers for 16 kHz mono audio, per frame (50 a second)
+/// or mean-pooled over an utterance, as the paper's "HL(18)…HL(20)" features.
+public final class HuBERT: Sendable {
+    public let configuration: HuBERTConfiguration
+    public let preprocessing: HuBERTPreprocessing
+    /// The directory the model was loaded from.
+    public let directory: String
+    let weights: HuBERTWeights
+    let encoder: HuBERTEncoder
+
+    /// Loads `directory/config.json`, `directory/model.safetensors` and, if present,
+    /// `directory/preprocessor_config.json` (without it, input is not normalised).
+    ///
+    /// - Parameter highestLayer: the highest hidden state that will be asked for; layers
+    ///   above it are checked by name but not loaded, saving their memory. Nil loads all.
+    public init(directory: String, highestLayer: Int? = nil) throws(HuBERTError) {
+        self.directory = directory
+        let configPath = directory + "/config.json"
+        let weightsPath = directory + "/model.safetensors"
+        configuration = try Self.decode(HuBERTConfiguration.self, at: configPath)
+        if let problem = configuration.unsupported().first {
+            throw .unsupportedConfiguration(file: configPath, key: problem.key, found: problem.found, need: problem.need)
+        }
+        let preprocessorPath = directory + "/preprocessor_config.json"
+        preprocessing = FileManager.default.fileExists(atPath: preprocessorPath)
+            ? try Self.decode(HuBERTPreprocessing.self, at: preprocessorPath)
+            : HuBERTPreprocessing(normalize: false)
+        if preprocessing.samplingRate != 16000 {
+            throw .unsupportedConfiguration(file: preprocessorPath, key: "sampling_rate",
+                                            found: "\(preprocessing.samplingRate)", need: "16000")
+        }
+        let layers = configuration.hiddenLayers
+        if let highestLayer, !(0...layers).contains(highestLayer) {
+            throw .layerOutOfRange(layer: highestLayer, layers: layers)
+        }
+        let file: SafeTensorsFile
+        do {
+            file = try SafeTensorsFile(path: weightsPath)
+        } catch .notFound {
+            throw .missingFile(path: weightsPath)
+        } catch {
+            throw .weights(error)
+        }
+        var loader = HuBERTWeightLoader(file: file, configuration: configuration)
+        weights = try loader.load(layers: highestLayer ?? layers)
+        encoder = HuBERTEncoder(weights: weights, configuration: configuration)
+    }
+
+    /// Hidden states exist for 0…`hiddenLayers`.
+    public var hiddenLayers: Int { configuration.hiddenLayers }
+
+    /// The highest hidden state this instance can compute (as loaded).
+    public var highestLoadedLayer: Int { weights.layers.count }
+
+    /// The model input for `audio`: zero mean and unit variance over the utterance when the
+    /// preprocessing asks for it (Wav2Vec2FeatureExtractor's `zero_mean_unit_var_norm`).
+    public func inputValues(_ audio: [Float]) -> [Float] {
+        guard preprocessing.normalize, !audio.isEmpty else { return audio }
+        let statistics = InputStatistics(audio)
+        return statistics.normalize(audio)
+    }
+
+    /// A front end that takes audio in chunks (already passed through `inputValues` or a
+    /// running estimate of it).
+    public func makeFrontEndStream() -> HuBERTFrontEndStream {
+        HuBERTFrontEndStream(weights: weights, configuration: configuration)
+    }
+
+    /// Hidden states `layers` for the projected front-end frames [T, D] of one utterance.
+    public func hiddenStates(frames: Tensor, layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
+        for layer in layers where !(0...highestLoadedLayer).contains(layer) {
+            throw .layerOutOfRange(layer: layer, layers: highestLoadedLayer)
+        }
+        return encoder.hiddenStates(frames: frames, layers: Set(layers))
+    }
+
+    /// Hidden states `layers` of one utterance of raw 16 kHz audio, each [T, D].
+    public func hiddenStates(audio: [Float], layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
+        let needed = configuration.receptiveField
+        guard audio.count >= needed else { throw .audioTooShort(samples: audio.count, needed: needed) }
+        var stream = makeFrontEndStream()
+        stream.push(inputValues(audio))
+        stream.finish()
+        return try hiddenStates(frames: stream.projectedFrames, layers: layers)
+    }
+
+    /// Mean over frames of each requested hidden state, each [D]: the utterance features.
+    public func pooledHiddenStates(audio: [Float], layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
+        try hiddenStates(audio: audio, layers: layers).mapValues(Self.meanOverFrames)
+    }
+
+    /// [T, D] → [D].
+    public static func meanOverFrames(_ states: Tensor) -> Tensor {
+        let (length, width) = (states.shape[0], states.shape[1])
+        return states.withUnsafeBufferPointer { s in
+            Tensor(shape: [width]) { out in
+                out.initialize(repeating: 0)
+                for t in 0..<length { for d in 0..<width { out[d] += s[t * width + d] } }
+                let scale = 1 / Float(max(length, 1))
+                for d in 0..<width { out[d] *= scale }
+            }
+        }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, at path: String) throws(HuBERTError) -> T {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .missingFile(path: path) }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .invalidConfiguration(file: path, reason: "missing key '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw .invalidConfiguration(file: path, reason: "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch {
+            throw .invalidConfiguration(file: path, reason: "not valid JSON")
+        }
+    }
+}
+
+/// Mean and variance of an utterance, for the input normalisation.
+public struct InputStatistics: Sendable, Equatable {
+    public var mean: Double
+    public var variance: Double
+
+    public init(mean: Double, variance: Double) {
+        self.mean = mean
+        self.variance = variance
+    }
+
+    public init(_ audio: [Float]) {
+        var sum = 0.0
+        for x in audio { sum += Double(x) }
+        let mean = sum / Double(max(audio.count, 1))
+        var squares = 0.0
+        for x in audio { squares += (Double(x) - mean) * (Double(x) - mean) }
+        self.init(mean: mean, variance: squares / Double(max(audio.count, 1)))
+    }
+
+    /// (x − μ) / √(σ² + 1e-7), as transformers computes it.
+    public func normalize(_ audio: [Float]) -> [Float] {
+        let scale = 1 / (variance + 1e-7).squareRoot()
+        return audio.map { Float((Double($0) - mean) * scale) }
+    }
+}

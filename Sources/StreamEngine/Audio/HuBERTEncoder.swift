@@ -1,0 +1,121 @@
+import NeuralKit
+
+/// HuBERT's transformer (`encoder`): positional convolution, then the layers, in either
+/// arrangement: post-layer-norm (base family, `HubertEncoder`) or pre-layer-norm ("stable",
+/// large family, `HubertEncoderStableLayerNorm`).
+///
+/// Hidden state k, as transformers numbers them: 0 is the input of the first layer, k the
+/// output of layer k. Computation stops after the highest requested k.
+///
+/// - Important: for k = L in the stable family this follows transformers ≥ 5
+///   (`capture_outputs(tie_last_hidden_states=False)`): the last layer's output without the
+///   encoder's final layer norm. transformers 4 returned it with that norm (= last_hidden_state).
+///   Layers below L, such as the paper's 18–20 of 24, are the same in both.
+struct HuBERTEncoder: Sendable {
+    let weights: HuBERTWeights
+    let configuration: HuBERTConfiguration
+
+    /// Runs over `frames` [T, D] and returns the requested hidden states, each [T, D].
+    func hiddenStates(frames: Tensor, layers requested: Set<Int>) -> [Int: Tensor] {
+        let length = frames.shape[0], width = configuration.hiddenSize
+        guard let highest = requested.max() else { return [:] }
+        precondition(highest <= weights.layers.count, "layer \(highest) was not loaded")
+        var hidden = frames.contiguous()
+        addPositionalEmbedding(to: &hidden)
+        if !configuration.stableLayerNorm {
+            hidden = weights.encoderNorm(hidden)
+        }
+        var states: [Int: Tensor] = [:]
+        if requested.contains(0) { states[0] = hidden }
+        guard highest > 0 else { return states }
+
+        var workspace = HuBERTWorkspace(length: length, width: width, intermediate: configuration.intermediateSize)
+        hidden.withUnsafeMutableBufferPointer { h in
+            for (index, layer) in weights.layers.prefix(highest).enumerated() {
+                if configuration.stableLayerNorm {
+                    stableLayer(layer, hidden: h.baseAddress!, length: length, workspace: &workspace)
+                } else {
+                    postNormLayer(layer, hidden: h.baseAddress!, length: length, workspace: &workspace)
+                }
+                let k = index + 1
+                if requested.contains(k) {
+                    states[k] = Tensor(shape: [length, width]) { _ = $0.initialize(from: UnsafeBufferPointer(h)) }
+                }
+            }
+        }
+        return states
+    }
+
+    /// hidden += GELU(conv(hidden)) with "same" length (the even kernel's extra frame dropped).
+    private func addPositionalEmbedding(to hidden: inout Tensor) {
+        let length = hidden.shape[0]
+        var channelsFirst = hidden.transposed().contiguous().reshaped([1, configuration.hiddenSize, length])
+        if let norm = weights.positionalNorm { channelsFirst = norm(channelsFirst) }
+        let convolved = weights.positionalConvolution(channelsFirst)  // [1, D, T or T+1]
+        let produced = convolved.shape[2]
+        let width = configuration.hiddenSize
+        convolved.withUnsafeBufferPointer { p in
+            hidden.withUnsafeMutableBufferPointer { h in
+                var row = [Float](repeating: 0, count: length)
+                for channel in 0..<width {
+                    for t in 0..<length { row[t] = p[channel * produced + t] }
+                    row.withUnsafeMutableBufferPointer { Activation.gelu($0) }
+                    for t in 0..<length { h[t * width + channel] += row[t] }
+                }
+            }
+        }
+    }
+
+    /// x ← x + Attn(LN₁(x)); x ← x + FF(LN₂(x)).
+    private func stableLayer(_ layer: HuBERTWeights.EncoderLayer, hidden: UnsafeMutablePointer<Float>, length: Int,
+                             workspace: inout HuBERTWorkspace) {
+        let width = configuration.hiddenSize
+        workspace.normalized.update(from: hidden, count: length * width)
+        layer.attentionNorm.apply(rows: length, to: workspace.normalized)
+        layer.attention.apply(length: length, input: workspace.normalized, output: hidden,
+                              accumulate: true, scratch: &workspace.attention)
+        workspace.normalized.update(from: hidden, count: length * width)
+        layer.finalNorm.apply(rows: length, to: workspace.normalized)
+        feedForward(layer, input: workspace.normalized, accumulateInto: hidden, length: length, workspace: &workspace)
+    }
+
+    /// x ← LN₁(x + Attn(x)); x ← LN₂(x + FF(x)).
+    private func postNormLayer(_ layer: HuBERTWeights.EncoderLayer, hidden: UnsafeMutablePointer<Float>, length: Int,
+                               workspace: inout HuBERTWorkspace) {
+        let width = configuration.hiddenSize
+        workspace.normalized.update(from: hidden, count: length * width)
+        layer.attention.apply(length: length, input: workspace.normalized, output: hidden,
+                              accumulate: true, scratch: &workspace.attention)
+        layer.attentionNorm.apply(rows: length, to: hidden)
+        workspace.normalized.update(from: hidden, count: length * width)
+        feedForward(layer, input: workspace.normalized, accumulateInto: hidden, length: length, workspace: &workspace)
+        layer.finalNorm.apply(rows: length, to: hidden)
+    }
+
+    /// output += W₂ · GELU(W₁ · input + b₁) + b₂, the residual added by the second GEMM.
+    private func feedForward(_ layer: HuBERTWeights.EncoderLayer, input: UnsafePointer<Float>,
+                             accumulateInto output: UnsafeMutablePointer<Float>, length: Int,
+                             workspace: inout HuBERTWorkspace) {
+        layer.feedForwardIn.apply(rows: length, input: input, output: workspace.intermediate)
+        Activation.gelu(workspace.intermediate, count: length * configuration.intermediateSize)
+        layer.feedForwardOut.apply(rows: length, input: workspace.intermediate, output: output, accumulate: true)
+    }
+}
+
+/// Activation buffers of one encoder run, allocated once per utterance.
+struct HuBERTWorkspace: ~Copyable {
+    let normalized: UnsafeMutablePointer<Float>
+    let intermediate: UnsafeMutablePointer<Float>
+    var attention: AttentionScratch
+
+    init(length: Int, width: Int, intermediate intermediateSize: Int) {
+        normalized = .allocate(capacity: max(1, length * width))
+        intermediate = .allocate(capacity: max(1, length * intermediateSize))
+        attention = AttentionScratch(length: length, width: width)
+    }
+
+    deinit {
+        normalized.deallocate()
+        intermediate.deallocate()
+    }
+}
