@@ -32,18 +32,25 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "MediaTypes", swiftSettings: strict),
-        .target(name: "NeuralKit", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        // Element-wise kernels in C, vectorised per CPU (target_clones); always optimised,
+        // since a debug build of them would make every test of a model crawl.
+        .target(
+            name: "CNeuralKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Werror"])],
+            linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "CSystemShims"),
+        .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: strict),
         .target(name: "StreamEngine", dependencies: ["NeuralKit", "MediaTypes", "CFFmpeg"], swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes", "StreamEngine",
+                "NeuralKit", "MediaTypes", "StreamEngine", "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
-        .testTarget(name: "NeuralKitTests", dependencies: ["NeuralKit"], swiftSettings: strict),
+        .testTarget(name: "NeuralKitTests", dependencies: ["NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine", "NeuralKit"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.

@@ -1,3 +1,4 @@
+import CNeuralKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,11 +19,10 @@ public enum Activation {
         gelu(base, count: data.count)
     }
 
-    /// GELU over `count` values in place.
+    /// GELU over `count` values in place (erf by a rational approximation within 5e-7 of
+    /// the truth; see CNeuralKernels).
     public static func gelu(_ data: UnsafeMutablePointer<Float>, count: Int) {
-        VectorMath.map(data, count: count) { x in
-            0.5 * x * (1 + VectorMath.erf(x * 0.707_106_781_186_547_52))
-        }
+        nk_gelu(data, count)
     }
 
     /// Hyperbolic tangent.
@@ -30,23 +30,10 @@ public enum Activation {
         for i in data.indices { data[i] = tanhf(data[i]) }
     }
 
-    /// Softmax over each run of `width` values, max-subtracted so no exponent overflows.
+    /// Softmax over each run of `width` values, max-subtracted so no exponent overflows; a
+    /// row of -inf (everything masked) has no distribution and becomes zeros, not NaN.
     public static func softmax(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for row in 0..<rows {
-            let values = data + row * width
-            var largest = -Float.infinity
-            for i in 0..<width { largest = max(largest, values[i]) }
-            // A row of -inf (everything masked) has no distribution; leave zeros, not NaN.
-            if largest == -.infinity {
-                values.update(repeating: 0, count: width)
-                continue
-            }
-            VectorMath.map(values, count: width) { VectorMath.exp($0 - largest) }
-            var sum: Float = 0
-            for i in 0..<width { sum += values[i] }
-            let inverse = 1 / sum
-            for i in 0..<width { values[i] *= inverse }
-        }
+        nk_softmax_rows(data, rows, width)
     }
 }
 

@@ -1,3 +1,5 @@
+import CNeuralKernels
+
 /// Layer normalisation over the last dimension, as `torch.nn.LayerNorm(features)`.
 ///
 /// Checkpoint keys: `<prefix>.weight` [features], `<prefix>.bias` [features].
@@ -28,11 +30,7 @@ public struct LayerNorm: Sendable {
     public func apply(rows: Int, to data: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { gamma in
             bias.withUnsafeBufferPointer { beta in
-                for row in 0..<rows {
-                    Normalization.normalize(
-                        data + row * features, count: features, epsilon: epsilon,
-                        affine: { i, value in value * gamma[i] + beta[i] })
-                }
+                nk_layer_norm_rows(data, rows, features, gamma.baseAddress!, beta.baseAddress!, epsilon)
             }
         }
     }

@@ -2,20 +2,35 @@
 ///
 /// Checkpoint keys: `<prefix>.weight` [out, in], `<prefix>.bias` [out].
 public struct Linear: Sendable {
-    /// [outputFeatures, inputFeatures], as `torch.nn.Linear` stores it.
-    public let weight: Tensor
+    /// The weight transposed once at creation, [inputFeatures, outputFeatures], so that the
+    /// GEMM reads it untransposed (OpenBLAS packs that operand ~5 % faster). Only this layout
+    /// is kept: a model's weights are stored once.
+    let weightInputMajor: Tensor
     /// [outputFeatures], or nil for a layer without bias.
     public let bias: Tensor?
 
+    /// - Parameter weight: [outputFeatures, inputFeatures], as `torch.nn.Linear` stores it.
     public init(weight: Tensor, bias: Tensor?) {
         precondition(weight.rank == 2, "linear weight must be [out, in], got \(weight.shape)")
         if let bias { precondition(bias.shape == [weight.shape[0]], "linear bias \(bias.shape) for weight \(weight.shape)") }
-        self.weight = weight.contiguous()
+        self.weightInputMajor = weight.transposed().contiguous()
         self.bias = bias?.contiguous()
     }
 
-    public var inputFeatures: Int { weight.shape[1] }
-    public var outputFeatures: Int { weight.shape[0] }
+    /// A layer whose weight is already input-major, [inputFeatures, outputFeatures] (as a
+    /// loader reads it with `SafeTensorsFile.readMatrix(…, transposed: true)`).
+    public init(inputMajorWeight: Tensor, bias: Tensor?) {
+        precondition(inputMajorWeight.rank == 2, "input-major weight must be [in, out], got \(inputMajorWeight.shape)")
+        if let bias { precondition(bias.shape == [inputMajorWeight.shape[1]], "linear bias \(bias.shape) for [in, out] \(inputMajorWeight.shape)") }
+        self.weightInputMajor = inputMajorWeight.contiguous()
+        self.bias = bias?.contiguous()
+    }
+
+    /// [outputFeatures, inputFeatures], as `torch.nn.Linear` stores it (a copy).
+    public var weight: Tensor { weightInputMajor.transposed().contiguous() }
+
+    public var inputFeatures: Int { weightInputMajor.shape[0] }
+    public var outputFeatures: Int { weightInputMajor.shape[1] }
 
     /// Applies the layer to the last dimension of `x` ([..., in] → [..., out]).
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -51,11 +66,11 @@ public struct Linear: Sendable {
                 }
             }
         }
-        weight.withUnsafeBufferPointer { w in
+        weightInputMajor.withUnsafeBufferPointer { w in
             BLAS.gemm(
-                transposeB: true, m: rows, n: out, k: inputFeatures,
+                m: rows, n: out, k: inputFeatures,
                 a: input, lda: inputFeatures,
-                b: w.baseAddress!, ldb: inputFeatures,
+                b: w.baseAddress!, ldb: out,
                 beta: (bias == nil && !accumulate) ? 0 : 1,
                 c: output, ldc: out)
         }

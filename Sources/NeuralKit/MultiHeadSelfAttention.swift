@@ -31,6 +31,18 @@ public struct MultiHeadSelfAttention: Sendable {
         self.heads = heads
     }
 
+    /// Attention whose Q, K, V projections are already fused: `inputProjection` maps D to
+    /// 3D, Q first (as `torch.nn.MultiheadAttention.in_proj_weight` stacks them).
+    public init(fusedInputProjection: Linear, output: Linear, heads: Int) {
+        let width = output.outputFeatures
+        precondition(fusedInputProjection.inputFeatures == width && fusedInputProjection.outputFeatures == 3 * width
+                     && output.inputFeatures == width, "fused projection must map \(width) to \(3 * width)")
+        precondition(heads > 0 && width % heads == 0, "\(width) features do not split into \(heads) heads")
+        inputProjection = fusedInputProjection
+        outputProjection = output
+        self.heads = heads
+    }
+
     public var width: Int { outputProjection.outputFeatures }
     public var headWidth: Int { width / heads }
 

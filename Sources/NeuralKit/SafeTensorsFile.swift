@@ -107,28 +107,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         let source = mapping! + dataOffset + entry.dataRange.lowerBound
         return Tensor(shape: entry.shape) { destination in
-            let count = destination.count
-            switch entry.dtype {
-            case .f32:
-                // Spans need not be 4-byte aligned; memcpy does not care.
-                UnsafeMutableRawPointer(destination.baseAddress!).copyMemory(from: source, byteCount: count * 4)
-            case .f16:
-                for i in 0..<count {
-                    destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-                }
-            case .bf16:
-                for i in 0..<count {
-                    let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                    destination[i] = Float(bitPattern: UInt32(bits) << 16)
-                }
-            case .f64:
-                for i in 0..<count {
-                    let bits = UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
-                    destination[i] = Float(Double(bitPattern: bits))
-                }
-            default:
-                preconditionFailure("checked above: \(entry.dtype) does not convert")
-            }
+            guard let base = destination.baseAddress else { return }
+            Self.convert(entry.dtype, from: source, element: 0, count: destination.count, into: base)
         }
     }
 
@@ -140,6 +120,61 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw .shapeMismatch(file: path, tensor: name, expected: expected, found: entry.shape)
         }
         return try tensor(name)
+    }
+
+    /// Reads the 2-D tensor `name` ([rows, columns] in the file) into `destination`, row i
+    /// of the result starting at `destination + i · leadingDimension`; with `transposed`
+    /// the result is the transpose ([columns, rows]). Loaders use it to put weights straight
+    /// into the layout they compute with (a fused or transposed matrix) without an
+    /// intermediate copy, so loading a model needs no more memory than the model.
+    public func readMatrix(
+        _ name: String, rows: Int, columns: Int, transposed: Bool = false,
+        into destination: UnsafeMutablePointer<Float>, leadingDimension: Int
+    ) throws(SafeTensorsError) {
+        guard let entry = entry(name) else { throw .missingTensor(file: path, tensor: name) }
+        guard entry.shape == [rows, columns] else {
+            throw .shapeMismatch(file: path, tensor: name, expected: [rows, columns], found: entry.shape)
+        }
+        guard entry.dtype.convertsToFloat32 else {
+            throw .unsupportedDType(file: path, tensor: name, dtype: entry.dtype.rawValue)
+        }
+        let source = mapping! + dataOffset + entry.dataRange.lowerBound
+        let resultColumns = transposed ? rows : columns
+        precondition(leadingDimension >= resultColumns, "leading dimension \(leadingDimension) < \(resultColumns) columns")
+        // Row by row of the source, so the file is read sequentially once.
+        var row = [Float](repeating: 0, count: columns)
+        for i in 0..<rows {
+            row.withUnsafeMutableBufferPointer { Self.convert(entry.dtype, from: source, element: i * columns, count: columns, into: $0.baseAddress!) }
+            if transposed {
+                for j in 0..<columns { destination[j * leadingDimension + i] = row[j] }
+            } else {
+                (destination + i * leadingDimension).update(from: row, count: columns)
+            }
+        }
+    }
+
+    /// Converts `count` elements starting at element `element` of `source` to Float32.
+    private static func convert(_ dtype: SafeTensorsDType, from source: UnsafeRawPointer, element: Int, count: Int,
+                                into destination: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case .f32:
+            UnsafeMutableRawPointer(destination).copyMemory(from: source + 4 * element, byteCount: count * 4)
+        case .f16:
+            for i in 0..<count {
+                destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * (element + i), as: UInt16.self))))
+            }
+        case .bf16:
+            for i in 0..<count {
+                let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * (element + i), as: UInt16.self))
+                destination[i] = Float(bitPattern: UInt32(bits) << 16)
+            }
+        case .f64:
+            for i in 0..<count {
+                destination[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * (element + i), as: UInt64.self))))
+            }
+        default:
+            preconditionFailure("\(dtype) does not convert to Float32")
+        }
     }
 
     /// The raw bytes of `name`, as stored (for checksums and non-float tensors).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystemShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,11 +15,12 @@ struct Merd: AsyncParsableCommand {
             config, missing model).
             """,
         version: MerdVersion.string,
-        subcommands: [Models.self])
+        subcommands: [Models.self, Bench.self])
 
     /// Parses and runs, with the exit statuses the CLI contract promises: swift-argument-parser
     /// would exit 64 on a usage error, merd's users script against 2.
     static func main() async {
+        MemoryPolicy.apply()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -69,5 +71,16 @@ func writeError(_ line: String) {
             if written <= 0 { return }
             rest = UnsafeRawBufferPointer(rebasing: rest[written...])
         }
+    }
+}
+
+/// How the process asks glibc to manage memory.
+enum MemoryPolicy {
+    /// Keeps freed blocks of up to 512 MiB in the heap instead of returning them to the
+    /// kernel. merd allocates the same large activation buffers for every utterance; with
+    /// glibc's defaults each would be a fresh mmap whose pages the kernel zeroes again
+    /// (measured: 14 % of HuBERT's time went to page clearing). The peak stays what it was.
+    static func apply() {
+        _ = merd_malloc_keep_freed(512 << 20, 1 << 30)
     }
 }

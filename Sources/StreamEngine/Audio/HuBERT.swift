@@ -70,6 +70,21 @@ public final class HuBERT: Sendable {
         HuBERTFrontEndStream(weights: weights, configuration: configuration)
     }
 
+    /// The front end run over a whole utterance (normalised as the model wants), fed a second
+    /// at a time: that keeps every layer's buffers small and in cache (the first conv layer
+    /// alone makes 512 values per 5 samples).
+    public func frontEnd(audio: [Float]) -> HuBERTFrontEndStream {
+        var stream = makeFrontEndStream()
+        let input = inputValues(audio)
+        input.withUnsafeBufferPointer { all in
+            for start in stride(from: 0, to: all.count, by: 16000) {
+                stream.push(UnsafeBufferPointer(rebasing: all[start..<min(start + 16000, all.count)]))
+            }
+        }
+        stream.finish()
+        return stream
+    }
+
     /// Hidden states `layers` for the projected front-end frames [T, D] of one utterance.
     public func hiddenStates(frames: Tensor, layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
         for layer in layers where !(0...highestLoadedLayer).contains(layer) {
@@ -82,10 +97,7 @@ public final class HuBERT: Sendable {
     public func hiddenStates(audio: [Float], layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
         let needed = configuration.receptiveField
         guard audio.count >= needed else { throw .audioTooShort(samples: audio.count, needed: needed) }
-        var stream = makeFrontEndStream()
-        stream.push(inputValues(audio))
-        stream.finish()
-        return try hiddenStates(frames: stream.projectedFrames, layers: layers)
+        return try hiddenStates(frames: frontEnd(audio: audio).projectedFrames, layers: layers)
     }
 
     /// Mean over frames of each requested hidden state, each [D]: the utterance features.

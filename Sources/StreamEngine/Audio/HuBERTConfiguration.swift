@@ -132,3 +132,25 @@ public struct HuBERTPreprocessing: Codable, Sendable, Equatable {
         samplingRate = try container.decodeIfPresent(Int.self, forKey: .samplingRate) ?? 16000
     }
 }
+
+extension HuBERTConfiguration {
+    /// Multiply-adds × 2 of the conv front end and projection for `samples` samples.
+    public func frontEndFLOPs(samples: Int) -> Double {
+        var length = samples, inputChannels = 1, flops = 0.0
+        for (l, channels) in convolutionChannels.enumerated() {
+            length = length >= convolutionKernels[l] ? (length - convolutionKernels[l]) / convolutionStrides[l] + 1 : 0
+            flops += 2 * Double(length * channels * inputChannels * convolutionKernels[l])
+            inputChannels = channels
+        }
+        return flops + 2 * Double(length * inputChannels * hiddenSize)
+    }
+
+    /// Multiply-adds × 2 of the positional convolution and `layers` transformer layers over
+    /// `frames` frames (projections, attention, feed-forward).
+    public func encoderFLOPs(frames: Int, layers: Int) -> Double {
+        let t = Double(frames), d = Double(hiddenSize)
+        let positional = 2 * t * d * (d / Double(positionalGroups)) * Double(positionalKernel)
+        let perLayer = 8 * t * d * d + 4 * t * d * Double(intermediateSize) + 4 * t * t * d
+        return positional + Double(layers) * perLayer
+    }
+}

@@ -77,7 +77,9 @@ public struct HuBERTFrontEndStream: Sendable {
             let available = pending[l].count / layer.inputChannels
             guard available >= layer.kernel else { continue }
             let outputs = (available - layer.kernel) / layer.stride + 1
-            var output = scratch[l]
+            // Taken out of `scratch` (not copied) so the capacity is reused without copy-on-write.
+            var output: [Float] = []
+            swap(&output, &scratch[l])
             output.removeAll(keepingCapacity: true)
             output.append(contentsOf: repeatElement(0, count: outputs * layer.outputChannels))
             pending[l].withUnsafeBufferPointer { input in

@@ -102,9 +102,13 @@ struct HuBERTWeightLoader {
             } else {
                 norm = .none
             }
-            let taps = (0..<kernel).map { j in
-                Tensor(shape: [inputChannels, channels]) { out in
-                    for o in 0..<channels { for i in 0..<inputChannels { out[i * channels + o] = weight[o, i, j] } }
+            let taps = weight.withUnsafeBufferPointer { w in
+                (0..<kernel).map { j in
+                    Tensor(shape: [inputChannels, channels]) { out in
+                        for o in 0..<channels {
+                            for i in 0..<inputChannels { out[i * channels + o] = w[(o * inputChannels + i) * kernel + j] }
+                        }
+                    }
                 }
             }
             frontEnd.append(.init(taps: taps, bias: bias, norm: norm, kernel: kernel, stride: c.convolutionStrides[l],
@@ -155,9 +159,7 @@ struct HuBERTWeightLoader {
             }
             layers.append(.init(
                 attention: MultiHeadSelfAttention(
-                    query: try linear("\(base).attention.q_proj", out: d, in: d),
-                    key: try linear("\(base).attention.k_proj", out: d, in: d),
-                    value: try linear("\(base).attention.v_proj", out: d, in: d),
+                    fusedInputProjection: try fusedProjection("\(base).attention", width: d),
                     output: try linear("\(base).attention.out_proj", out: d, in: d),
                     heads: c.attentionHeads),
                 attentionNorm: try layerNorm("\(base).layer_norm", d),
@@ -212,8 +214,41 @@ struct HuBERTWeightLoader {
         }
     }
 
+    /// A linear layer read straight into its input-major layout (no transient copy).
     private mutating func linear(_ name: String, out: Int, in inputs: Int) throws(HuBERTError) -> Linear {
-        Linear(weight: try tensor("\(name).weight", [out, inputs]), bias: try tensor("\(name).bias", [out]))
+        let weight = try matrix(["\(name).weight"], out: out, in: inputs)
+        return Linear(inputMajorWeight: weight, bias: try tensor("\(name).bias", [out]))
+    }
+
+    /// Q, K and V projections read side by side into one [D, 3D] input-major matrix.
+    private mutating func fusedProjection(_ base: String, width: Int) throws(HuBERTError) -> Linear {
+        let parts = ["q_proj", "k_proj", "v_proj"].map { "\(base).\($0)" }
+        let weight = try matrix(parts.map { "\($0).weight" }, out: width, in: width)
+        var biases: [Float] = []
+        for part in parts { biases += try tensor("\(part).bias", [width]).scalars }
+        return Linear(inputMajorWeight: weight, bias: Tensor(shape: [3 * width], scalars: biases))
+    }
+
+    /// [in, parts · out]: each named [out, in] weight transposed into its block of columns.
+    private mutating func matrix(_ names: [String], out: Int, in inputs: Int) throws(HuBERTError) -> Tensor {
+        let columns = names.count * out
+        do {
+            let result = try Tensor(shape: [inputs, columns]) { destination in
+                for (index, name) in names.enumerated() {
+                    try file.readMatrix(prefix + name, rows: out, columns: inputs, transposed: true,
+                                        into: destination.baseAddress! + index * out, leadingDimension: columns)
+                }
+            }
+            for name in names {
+                consumed.insert(prefix + name)
+                file.releasePages(of: prefix + name)
+            }
+            return result
+        } catch let error as SafeTensorsError {
+            throw .weights(error)
+        } catch {
+            preconditionFailure("readMatrix throws only SafeTensorsError: \(error)")
+        }
     }
 
     private mutating func layerNorm(_ name: String, _ width: Int) throws(HuBERTError) -> LayerNorm {

@@ -1,0 +1,133 @@
+#include "neural_kernels.h"
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+#define NK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NK_CLONES
+#endif
+
+// erf as the odd/even rational approximation on [-4, 4] used by Eigen and XLA (beyond ±4,
+// erf is ±1 in float32). Plain arithmetic only, so the loops below vectorise.
+static inline float nk_erf1(float a) {
+    float x = a < -4.0f ? -4.0f : (a > 4.0f ? 4.0f : a);
+    float x2 = x * x;
+    float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
+    p = x2 * p + -2.10102402082508e-06f;
+    p = x2 * p + -5.69250639462346e-05f;
+    p = x2 * p + -7.34990630326855e-04f;
+    p = x2 * p + -2.95459980854025e-03f;
+    p = x2 * p + -1.60960333262415e-02f;
+    p = x * p;
+    float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
+    q = x2 * q + -1.68282697438203e-03f;
+    q = x2 * q + -7.37332916720468e-03f;
+    q = x2 * q + -1.42647390514189e-02f;
+    return p / q;
+}
+
+// exp after Cephes' expf: n = round(x / ln 2) by the 1.5·2²³ trick, r = x − n·ln 2 in two
+// parts, a degree-6 polynomial, 2ⁿ set in the exponent bits. 0 below -87.34 (no denormals).
+static inline float nk_exp1(float input) {
+    float x = input < -87.336544f ? -87.336544f : (input > 88.722839f ? 88.722839f : input);
+    float shifted = x * 1.44269504f + 12582912.0f;
+    float n = shifted - 12582912.0f;
+    int32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    int32_t integer = bits - 0x4B400000;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t scale_bits = (integer + 127) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    float result = y * scale;
+    return input < -87.336544f ? 0.0f : result;
+}
+
+// Sums and maxima with 16 independent accumulators: float addition is not associative, so
+// a compiler may not vectorise a single running sum; these lanes it can.
+#define NK_LANES 16
+
+static inline float nk_sum(const float *x, size_t count) {
+    float lanes[NK_LANES] = {0};
+    size_t i = 0;
+    for (; i + NK_LANES <= count; i += NK_LANES)
+        for (size_t l = 0; l < NK_LANES; l++) lanes[l] += x[i + l];
+    float sum = 0.0f;
+    for (; i < count; i++) sum += x[i];
+    for (size_t l = 0; l < NK_LANES; l++) sum += lanes[l];
+    return sum;
+}
+
+static inline float nk_squared_deviation(const float *x, size_t count, float mean) {
+    float lanes[NK_LANES] = {0};
+    size_t i = 0;
+    for (; i + NK_LANES <= count; i += NK_LANES)
+        for (size_t l = 0; l < NK_LANES; l++) {
+            float d = x[i + l] - mean;
+            lanes[l] += d * d;
+        }
+    float sum = 0.0f;
+    for (; i < count; i++) sum += (x[i] - mean) * (x[i] - mean);
+    for (size_t l = 0; l < NK_LANES; l++) sum += lanes[l];
+    return sum;
+}
+
+static inline float nk_max(const float *x, size_t count) {
+    float lanes[NK_LANES];
+    for (size_t l = 0; l < NK_LANES; l++) lanes[l] = -__builtin_inff();
+    size_t i = 0;
+    for (; i + NK_LANES <= count; i += NK_LANES)
+        for (size_t l = 0; l < NK_LANES; l++) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+    float largest = -__builtin_inff();
+    for (; i < count; i++) largest = x[i] > largest ? x[i] : largest;
+    for (size_t l = 0; l < NK_LANES; l++) largest = lanes[l] > largest ? lanes[l] : largest;
+    return largest;
+}
+
+NK_CLONES void nk_gelu(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + nk_erf1(v * 0.70710678118654752f));
+    }
+}
+
+NK_CLONES void nk_softmax_rows(float *x, size_t rows, size_t width) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * width;
+        float largest = nk_max(row, width);
+        if (largest == -__builtin_inff()) {  // every entry masked: no distribution, zeros not NaN
+            for (size_t i = 0; i < width; i++) row[i] = 0.0f;
+            continue;
+        }
+        for (size_t i = 0; i < width; i++) row[i] = nk_exp1(row[i] - largest);
+        float inverse = 1.0f / nk_sum(row, width);
+        for (size_t i = 0; i < width; i++) row[i] *= inverse;
+    }
+}
+
+NK_CLONES void nk_layer_norm_rows(float *x, size_t rows, size_t width, const float *gamma, const float *beta, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * width;
+        float mean = nk_sum(row, width) / (float)width;
+        float squares = nk_squared_deviation(row, width, mean);
+        float inverse = 1.0f / __builtin_sqrtf(squares / (float)width + eps);
+        for (size_t i = 0; i < width; i++) row[i] = (row[i] - mean) * inverse * gamma[i] + beta[i];
+    }
+}
+
+NK_CLONES void nk_exp(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i++) y[i] = nk_exp1(x[i]);
+}
+
+NK_CLONES void nk_erf(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i++) y[i] = nk_erf1(x[i]);
+}
