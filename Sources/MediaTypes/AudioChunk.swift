@@ -4,7 +4,7 @@
 /// Sources convert whatever the device gives (S16, S32, float) to Float32 but keep its rate
 /// and channels; resampling to the engine's 16 kHz mono is the engine's job, so it can keep
 /// its filter state between chunks.
-public struct AudioChunk: Sendable {
+public struct AudioChunk: Sendable, Equatable {
     /// Interleaved samples: frame `f`, channel `c` is at `f * channels + c`.
     public var samples: [Float]
     /// Frames per second of this stream.
