@@ -31,8 +31,11 @@ public final class AudioFileReader {
         var format: UnsafeMutablePointer<AVFormatContext>?
         let opened = avformat_open_input(&format, path, nil, nil)
         guard opened >= 0, let format else {
-            if opened == -2 /* AVERROR(ENOENT) */ { throw .notFound(source: path) }
-            throw .unavailable(source: path, reason: ffmpegMessage(opened))
+            switch opened {
+            case -2 /* AVERROR(ENOENT) */: throw .notFound(source: path)
+            case -13 /* AVERROR(EACCES) */, -16 /* AVERROR(EBUSY) */: throw .unavailable(source: path, reason: ffmpegMessage(opened))
+            default: throw .unsupportedFormat(source: path, detail: "not a media file FFmpeg can read (\(ffmpegMessage(opened)))")
+            }
         }
         self.format = format
         var codecContext: UnsafeMutablePointer<AVCodecContext>?

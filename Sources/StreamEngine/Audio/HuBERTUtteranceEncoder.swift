@@ -80,6 +80,8 @@ public struct HuBERTUtteranceEncoder: Sendable {
     public mutating func finish() throws(HuBERTError) -> [Int: Tensor] {
         if model.preprocessing.normalize && statistics == nil { try releaseHeldBack() }
         frontEnd.finish()
+        // The group-norm family has its frames only now: run its windows here.
+        try runCompleteWindows()
         let total = frontEnd.frameCount
         guard total > 0 else { throw .audioTooShort(samples: heldBack.count, needed: model.configuration.receptiveField) }
         if creditedFrames < total {

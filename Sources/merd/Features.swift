@@ -1,0 +1,97 @@
+import ArgumentParser
+import CaptureFile
+import Foundation
+import MediaTypes
+import NeuralKit
+import StreamEngine
+
+/// `merd features …`: the paper's features of recorded files, as safetensors.
+struct Features: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Extract features from recorded files.",
+        subcommands: [FeaturesAudio.self])
+}
+
+struct FeaturesAudio: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audio",
+        abstract: "HuBERT hidden states of an audio file, one tensor per layer (layer18, …).",
+        discussion: """
+            Decodes any file FFmpeg reads, resamples it to 16 kHz mono, and writes each requested \
+            hidden state: [D] mean-pooled over the frames (--pool mean) or [T, D] per frame (--pool none).
+            """)
+
+    enum Pooling: String, ExpressibleByArgument, CaseIterable {
+        case mean, none
+    }
+
+    @Option(help: "HuBERT model directory (config.json, model.safetensors).")
+    var model: String
+
+    @Option(help: "Hidden states to write, comma-separated (0 is the transformer's input).")
+    var layers: String = "18,19,20"
+
+    @Option(help: "mean: one vector per layer; none: one per frame.")
+    var pool: Pooling = .mean
+
+    @Option(help: "Compute threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Argument(help: "The audio or video file.")
+    var input: String
+
+    @Option(help: "The safetensors file to write.")
+    var out: String
+
+    func run() async throws {
+        let requested = layers.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !requested.isEmpty, let layerList = requested as? [Int], Set(layerList).count == layerList.count else {
+            throw CommandFailure.usage("--layers takes distinct whole numbers, e.g. 18,19,20")
+        }
+        guard threads > 0 else { throw CommandFailure.usage("--threads must be positive") }
+        BLAS.threadCount = threads
+
+        let encoder: HuBERT
+        do {
+            encoder = try HuBERT(directory: model, highestLayer: layerList.max())
+        } catch {
+            switch error {
+            case .missingFile, .layerOutOfRange, .invalidConfiguration, .unsupportedConfiguration:
+                throw CommandFailure.usage(error.description)
+            default:
+                throw CommandFailure.runtime(error.description)
+            }
+        }
+        let audio: [Float]
+        do {
+            let reader = try AudioFileReader(path: input)
+            let resampler = try Resampler(inputRate: reader.sampleRate, inputChannels: reader.channels)
+            var samples: [Float] = []
+            while let chunk = try reader.nextChunk() { samples += resampler.process(chunk) }
+            audio = samples + resampler.flush()
+        } catch let error as CaptureError {
+            if case .notFound = error { throw CommandFailure.usage(error.description) }
+            throw CommandFailure.runtime(error.description)
+        } catch {
+            throw CommandFailure.runtime("\(input): \(error)")
+        }
+
+        let states: [Int: Tensor]
+        do {
+            states = pool == .mean
+                ? try encoder.pooledHiddenStates(audio: audio, layers: layerList)
+                : try encoder.hiddenStates(audio: audio, layers: layerList)
+        } catch {
+            throw CommandFailure.runtime("\(input): \(error.description)")
+        }
+        let metadata = [
+            "source": input, "model": model, "pool": pool.rawValue, "samples_16k": "\(audio.count)",
+            "frames": "\(encoder.configuration.frameCount(samples: audio.count))", "generator": "merd \(MerdVersion.string)",
+        ]
+        do {
+            try SafeTensorsWriter.write(layerList.map { (name: "layer\($0)", tensor: states[$0]!) }, metadata: metadata, to: out)
+        } catch {
+            throw CommandFailure.runtime(error.description)
+        }
+    }
+}
