@@ -14,9 +14,15 @@ struct MerdProcess {
     }()
 
     static func run(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(arguments)
+    }
+
+    /// Runs with `environment` added to this process's own.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

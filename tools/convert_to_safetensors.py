@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""Converts a PyTorch checkpoint (pytorch_model.bin, a state dict) to model.safetensors.
+
+    tools/.venv/bin/python tools/convert_to_safetensors.py MODEL_DIR
+
+For hub checkpoints published only as pytorch_model.bin: merd reads safetensors only (no
+pickle, so no code runs when a model loads). Tensor names are kept as they are.
+"""
+import pathlib
+import sys
+
+import torch
+from safetensors.torch import save_file
+
+
+def main():
+    directory = pathlib.Path(sys.argv[1])
+    state = torch.load(directory / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    print(f"wrote {directory / 'model.safetensors'} ({len(state)} tensors)")
+
+
+if __name__ == "__main__":
+    main()
