@@ -59,14 +59,38 @@ struct BenchHuBERT: AsyncParsableCommand {
             let frontStart = ContinuousClock.now
             _ = encoder.frontEnd(audio: audio)
             let frontEnd = ContinuousClock.now - frontStart
-            print("  front end: \(frontEnd.components.attoseconds / 1_000_000_000_000_000 + frontEnd.components.seconds * 1000) ms")
+            let frontEndMilliseconds = Double(frontEnd.components.seconds) * 1000 + Double(frontEnd.components.attoseconds) * 1e-15
             let frames = encoder.configuration.frameCount(samples: samples)
             let flops = encoder.configuration.frontEndFLOPs(samples: samples)
                 + encoder.configuration.encoderFLOPs(frames: frames, layers: encoder.hiddenLayers)
-            print(String(format: "merd hubert %g s: median %.0f ms, real-time factor %.3f, %.1f GFLOP at %.0f GFLOP/s",
-                         length, median * 1000, median / length, flops / 1e9, flops / median / 1e9))
+            print(String(format: "merd hubert %g s: median %.0f ms, real-time factor %.3f, %.1f GFLOP at %.0f GFLOP/s (front end %.0f ms)",
+                         length, median * 1000, median / length, flops / 1e9, flops / median / 1e9, frontEndMilliseconds))
         }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
+        print(String(format: "sgemm peak in this process, (200,4096,1024) best of 30: %.0f GFLOP/s", GEMMPeak.measure()))
+    }
+}
+
+/// The best rate of one transformer-sized GEMM, measured in the same process and run, so a
+/// stage's GFLOP/s can be read against what the machine's BLAS reaches right now.
+enum GEMMPeak {
+    static func measure(m: Int = 200, n: Int = 4096, k: Int = 1024, repeats: Int = 30) -> Double {
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        BLAS.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            let elapsed = ContinuousClock.now - start
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return 2 * Double(m * n * k) / best / 1e9
     }
 }
 
