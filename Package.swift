@@ -40,12 +40,13 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CSystemShims"),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: strict),
+        .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
         .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
         .target(name: "StreamEngine", dependencies: ["NeuralKit", "MediaTypes", "CFFmpeg"], swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CSystemShims",
+                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CaptureALSA", "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),
+        .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["CaptureFile", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
