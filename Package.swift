@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "merd", targets: ["merd"]),
         .library(name: "NeuralKit", targets: ["NeuralKit"]),
         .library(name: "MediaTypes", targets: ["MediaTypes"]),
+        .library(name: "StreamEngine", targets: ["StreamEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -23,6 +23,14 @@ let package = Package(
             ],
             path: "Benchmarks/NeuralKitBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "AudioBenchmarks",
+            dependencies: [
+                .product(name: "StreamEngine", package: "merd"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/AudioBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ],
     swiftLanguageModes: [.v6]
 )

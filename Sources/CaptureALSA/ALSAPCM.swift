@@ -16,6 +16,7 @@ final class ALSAPCM: @unchecked Sendable {
 
     init(device: String, configuration: String?, source: String) throws(CaptureError) {
         self.source = source
+        merd_alsa_silence_library_errors()
         var pcm: OpaquePointer?
         var tree: OpaquePointer?
         let status: Int32

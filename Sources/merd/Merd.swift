@@ -15,7 +15,7 @@ struct Merd: AsyncParsableCommand {
             config, missing model).
             """,
         version: MerdVersion.string,
-        subcommands: [Models.self, Features.self, Devices.self, Bench.self])
+        subcommands: [Models.self, Features.self, Segment.self, Devices.self, Bench.self])
 
     /// Parses and runs, with the exit statuses the CLI contract promises: swift-argument-parser
     /// would exit 64 on a usage error, merd's users script against 2.
@@ -62,12 +62,18 @@ struct CommandFailure: Error {
 
 /// Writes one line to standard error (unbuffered, so it is never lost at exit).
 func writeError(_ line: String) {
+    writeLine(line, to: STDERR_FILENO)
+}
+
+/// Writes one line straight to a descriptor: machine output (JSON Lines) reaches a pipe
+/// line by line, as it happens, not when a buffer fills.
+func writeLine(_ line: String, to descriptor: Int32 = STDOUT_FILENO) {
     var text = line
     if !text.hasSuffix("\n") { text += "\n" }
     text.withUTF8 { bytes in
         var rest = UnsafeRawBufferPointer(bytes)
         while !rest.isEmpty {
-            let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
+            let written = write(descriptor, rest.baseAddress, rest.count)
             if written <= 0 { return }
             rest = UnsafeRawBufferPointer(rebasing: rest[written...])
         }
