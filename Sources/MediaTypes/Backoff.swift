@@ -1,0 +1,28 @@
+/// How long to wait before reopening a device that went away: doubling from `initial` up to
+/// `maximum`, back to `initial` once the device has run again. A camera unplugged for a week
+/// is then tried every `maximum`, not in a busy loop, and a brief glitch costs `initial`.
+public struct Backoff: Sendable, Equatable {
+    public let initial: Duration
+    public let maximum: Duration
+    public private(set) var attempts = 0
+
+    public init(initial: Duration = .milliseconds(500), maximum: Duration = .seconds(30)) {
+        precondition(initial > .zero && maximum >= initial, "backoff needs 0 < initial ≤ maximum")
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The delay before the next attempt; each call doubles it, up to `maximum`.
+    public mutating func nextDelay() -> Duration {
+        defer { attempts += 1 }
+        var delay = initial
+        for _ in 0..<min(attempts, 32) {
+            delay = delay * 2
+            if delay >= maximum { return maximum }
+        }
+        return delay
+    }
+
+    /// The device is running again: the next failure starts from `initial`.
+    public mutating func reset() { attempts = 0 }
+}
