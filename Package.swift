@@ -52,14 +52,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Helpers shared by the test targets (seeded random numbers, fixture and data paths).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
-        .testTarget(name: "NeuralKitTests", dependencies: ["NeuralKit", "CNeuralKernels"], swiftSettings: strict),
-        .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),
+        .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
+        .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
-        .testTarget(name: "CaptureFileTests", dependencies: ["CaptureFile", "MediaTypes"], swiftSettings: strict),
+        .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "merdTests", dependencies: ["merd", "NeuralKit"], swiftSettings: strict),
+        .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

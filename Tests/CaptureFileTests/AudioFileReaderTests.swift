@@ -1,15 +1,13 @@
 import CaptureFile
 import Foundation
 import MediaTypes
+import TestSupport
 import Testing
 
-/// ../shared/data beside the checkout (present in CI too).
-enum SharedData {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data")
+typealias SharedData = TestPaths
 
-    static func path(_ relative: String) -> String { directory.appendingPathComponent(relative).path }
+extension TestPaths {
+    static func path(_ relative: String) -> String { sharedData(relative) }
 }
 
 @Suite("Decoding audio files through FFmpeg")

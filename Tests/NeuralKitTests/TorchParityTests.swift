@@ -1,14 +1,12 @@
 import Foundation
 import NeuralKit
+import TestSupport
 import Testing
 
 /// The committed fixtures, made by `tools/make_neuralkit_fixtures.py`.
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
-
     static func open(_ relativePath: String) throws -> SafeTensorsFile {
-        try SafeTensorsFile(path: directory.appendingPathComponent(relativePath).path)
+        try SafeTensorsFile(path: TestPaths.fixture(relativePath))
     }
 }
 

@@ -1,14 +1,12 @@
 import Foundation
 import NeuralKit
 import StreamEngine
+import TestSupport
 import Testing
 
 /// The committed fixtures of `tools/make_hubert_fixtures.py`.
 enum HuBERTFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/hubert")
-
-    static func path(_ family: String) -> String { directory.appendingPathComponent(family).path }
+    static func path(_ family: String) -> String { TestPaths.fixture("hubert/\(family)") }
 
     static func reference(_ family: String) throws -> SafeTensorsFile {
         try SafeTensorsFile(path: path(family) + "/reference.safetensors")

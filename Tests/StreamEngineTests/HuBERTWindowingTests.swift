@@ -2,14 +2,13 @@ import CaptureFile
 import Foundation
 import NeuralKit
 import StreamEngine
+import TestSupport
 import Testing
 
 /// Real speech for the windowing tests: EmoDB utterances from ../shared/data, decoded by
 /// FFmpeg and resampled to 16 kHz, one after another.
 enum Speech {
-    static let shared = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data/emodb/wav")
+    static let shared = URL(fileURLWithPath: TestPaths.sharedData("emodb/wav"))
 
     static func utterances(_ count: Int) throws -> [Float] {
         let files = try FileManager.default.contentsOfDirectory(atPath: shared.path).filter { $0.hasSuffix(".wav") }.sorted()

@@ -1,6 +1,7 @@
 import CaptureFile
 import Foundation
 import StreamEngine
+import TestSupport
 import Testing
 
 /// A long test signal: real utterances separated by silences of 0.3–2 s, with the true
@@ -11,8 +12,7 @@ struct SegmentationCorpus {
     let clean: [Float]
     let truths: [Truth]
 
-    static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let shared = URL(fileURLWithPath: TestPaths.sharedData(""))
 
     static func decode16k(_ path: String) throws -> [Float] {
         let reader = try AudioFileReader(path: path)
@@ -77,18 +77,6 @@ struct SegmentationCorpus {
             let u = Double.random(in: Double.ulpOfOne..<1, using: &random), v = Double.random(in: 0..<1, using: &random)
             return x + Float(noiseDeviation * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
         }
-    }
-}
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,12 +1,12 @@
 import Foundation
 import NeuralKit
+import TestSupport
 import Testing
 
 @Suite("merd features audio")
 struct FeaturesCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let model = root.appendingPathComponent("Tests/Fixtures/hubert/large").path
-    static let clip = root.deletingLastPathComponent().appendingPathComponent("shared/data/grid/bbaf2n.mpg").path
+    static let model = TestPaths.fixture("hubert/large")
+    static let clip = TestPaths.sharedData("grid/bbaf2n.mpg")
 
     func temporary(_ name: String) -> String { NSTemporaryDirectory() + "merd-\(UUID().uuidString)-\(name)" }
 

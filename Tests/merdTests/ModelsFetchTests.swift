@@ -1,13 +1,13 @@
 import Foundation
 import NeuralKit
+import TestSupport
 import Testing
 
 /// `merd models fetch` against a local server in the hub's URL layout, serving the tiny
 /// HuBERT fixture as if it were facebook/hubert-large-ll60k.
 @Suite("merd models fetch", .serialized)
 struct ModelsFetchTests {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/hubert/large")
+    static let fixture = URL(fileURLWithPath: TestPaths.fixture("hubert/large"))
     static let repository = "facebook/hubert-large-ll60k"
     static let commit = "0123456789abcdef"
 

@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("merd segment")
 struct SegmentCommandTests {
-    static let clip = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/grid/id2_vcd_swwp2s.mpg").path
+    static let clip = TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg")
 
     @Test("one JSON line per utterance; the GRID clip's speech is 0.49–2.21 s by its alignment")
     func gridClip() throws {
