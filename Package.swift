@@ -42,7 +42,9 @@ let package = Package(
         .target(name: "CSystemShims"),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: strict),
         .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
-        .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
+        // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
+        .target(name: "MediaCodec", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
+        .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "StreamEngine", dependencies: ["NeuralKit", "MediaTypes", "CFFmpeg"], swiftSettings: strict),
         .executableTarget(
             name: "merd",

@@ -1,127 +1,50 @@
 import CFFmpeg
+import MediaCodec
 import MediaTypes
 
 /// Decodes the audio of any file FFmpeg reads (WAV, MP3, FLAC, the audio track of an MPEG
 /// or MP4 video…) into Float32 chunks at the file's own rate and channel count.
 ///
-/// Demuxing through libavformat, decoding through libavcodec; the decoder's sample format
-/// (S16, planar float, …) becomes interleaved Float32 through libswresample at the same rate.
+/// The decoder's sample format (S16, planar float, …) becomes interleaved Float32 through
+/// libswresample at the same rate. Chunk times run on the file's timeline: the first frame's
+/// presentation time, then the running sample count (no jitter from rounded timestamps).
 public final class AudioFileReader {
     /// The path, as given.
     public let path: String
     /// The audio stream's sample rate and channel count.
     public let sampleRate: Int
     public let channels: Int
-    /// Duration the container states, if any.
-    public let durationSeconds: Double?
 
-    private var format: UnsafeMutablePointer<AVFormatContext>?
-    private var codec: UnsafeMutablePointer<AVCodecContext>?
+    private let decoder: MediaStreamDecoder
     private var converter: OpaquePointer?
-    private let streamIndex: Int32
-    private let packet: UnsafeMutablePointer<AVPacket>
-    private let frame: UnsafeMutablePointer<AVFrame>
+    private var origin: MediaTime?
     private var samplesDelivered = 0
-    private var draining = false
-    private var finished = false
 
     /// Opens `path` and its best audio stream.
     public init(path: String) throws(CaptureError) {
         self.path = path
-        var format: UnsafeMutablePointer<AVFormatContext>?
-        let opened = avformat_open_input(&format, path, nil, nil)
-        guard opened >= 0, let format else {
-            switch opened {
-            case -2 /* AVERROR(ENOENT) */: throw .notFound(source: path)
-            case -13 /* AVERROR(EACCES) */, -16 /* AVERROR(EBUSY) */: throw .unavailable(source: path, reason: ffmpegMessage(opened))
-            default: throw .unsupportedFormat(source: path, detail: "not a media file FFmpeg can read (\(ffmpegMessage(opened)))")
-            }
+        decoder = try MediaStreamDecoder(path: path, kind: AVMEDIA_TYPE_AUDIO)
+        sampleRate = Int(decoder.codec.pointee.sample_rate)
+        channels = Int(decoder.codec.pointee.ch_layout.nb_channels)
+        guard sampleRate > 0, channels > 0 else {
+            throw .unsupportedFormat(source: path, detail: "audio stream states rate \(sampleRate), \(channels) channels")
         }
-        self.format = format
-        var codecContext: UnsafeMutablePointer<AVCodecContext>?
-        var packet: UnsafeMutablePointer<AVPacket>?
-        var frame: UnsafeMutablePointer<AVFrame>?
-        do throws(CaptureError) {
-            let found = avformat_find_stream_info(format, nil)
-            guard found >= 0 else { throw .failed(source: path, reason: "cannot read stream info: \(ffmpegMessage(found))") }
-            var decoder: UnsafePointer<AVCodec>?
-            let index = av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, &decoder, 0)
-            guard index >= 0, let decoder else {
-                throw .unsupportedFormat(source: path, detail: index == -1381258232 /* AVERROR_STREAM_NOT_FOUND */
-                    ? "no audio stream" : "no decoder for its audio (\(ffmpegMessage(index)))")
-            }
-            streamIndex = index
-            codecContext = avcodec_alloc_context3(decoder)
-            guard let codecContext else { throw .failed(source: path, reason: "out of memory") }
-            let parameters = format.pointee.streams[Int(index)]!.pointee.codecpar
-            var status = avcodec_parameters_to_context(codecContext, parameters)
-            if status >= 0 { status = avcodec_open2(codecContext, decoder, nil) }
-            guard status >= 0 else { throw .unsupportedFormat(source: path, detail: "cannot open decoder: \(ffmpegMessage(status))") }
-            sampleRate = Int(codecContext.pointee.sample_rate)
-            channels = Int(codecContext.pointee.ch_layout.nb_channels)
-            guard sampleRate > 0, channels > 0 else {
-                throw .unsupportedFormat(source: path, detail: "audio stream states rate \(sampleRate), \(channels) channels")
-            }
-            let duration = format.pointee.duration
-            durationSeconds = duration > 0 ? Double(duration) / Double(AV_TIME_BASE) : nil
-            packet = av_packet_alloc()
-            frame = av_frame_alloc()
-            guard packet != nil, frame != nil else { throw .failed(source: path, reason: "out of memory") }
-        } catch {
-            avcodec_free_context(&codecContext)
-            av_packet_free(&packet)
-            av_frame_free(&frame)
-            avformat_close_input(&self.format)
-            throw error
-        }
-        self.codec = codecContext
-        self.packet = packet!
-        self.frame = frame!
     }
 
-    deinit {
-        swr_free(&converter)
-        var packet: UnsafeMutablePointer<AVPacket>? = packet
-        var frame: UnsafeMutablePointer<AVFrame>? = frame
-        av_packet_free(&packet)
-        av_frame_free(&frame)
-        avcodec_free_context(&codec)
-        avformat_close_input(&format)
-    }
+    deinit { swr_free(&converter) }
 
-    /// The next decoded chunk, or nil at the end of the stream. Times start at zero.
+    /// The next decoded chunk, or nil at the end of the stream.
     public func nextChunk() throws(CaptureError) -> AudioChunk? {
-        guard let codec, let format, !finished else { return nil }
         while true {
-            let received = avcodec_receive_frame(codec, frame)
-            if received >= 0 {
-                defer { av_frame_unref(frame) }
-                let samples = try convert(frame)
-                let time = MediaTime.zero.advanced(bySamples: samplesDelivered, sampleRate: sampleRate)
-                samplesDelivered += samples.count / channels
-                if samples.isEmpty { continue }
-                return AudioChunk(samples: samples, sampleRate: sampleRate, channels: channels, time: time)
-            }
-            if received == merd_AVERROR_EOF {
-                finished = true
-                return nil
-            }
-            guard received == merd_AVERROR_EAGAIN() else {
-                throw .failed(source: path, reason: "decoding failed: \(ffmpegMessage(received))")
-            }
-            if draining { finished = true; return nil }
-            let read = av_read_frame(format, packet)
-            if read < 0 {
-                // End of file (or a read error at the end): drain what the decoder holds.
-                draining = true
-                avcodec_send_packet(codec, nil)
-                continue
-            }
-            defer { av_packet_unref(packet) }
-            guard packet.pointee.stream_index == streamIndex else { continue }
-            let sent = avcodec_send_packet(codec, packet)
-            // A damaged packet is skipped, as players do; the stream goes on.
-            if sent < 0 && sent != merd_AVERROR_EAGAIN() { continue }
+            let (decoded, seconds) = try decoder.decodeNext()
+            guard decoded else { return nil }
+            defer { av_frame_unref(decoder.frame) }
+            let samples = try convert(decoder.frame)
+            if samples.isEmpty { continue }
+            if origin == nil { origin = MediaTime(seconds: max(0, seconds ?? 0)) }
+            let time = origin!.advanced(bySamples: samplesDelivered, sampleRate: sampleRate)
+            samplesDelivered += samples.count / channels
+            return AudioChunk(samples: samples, sampleRate: sampleRate, channels: channels, time: time)
         }
     }
 

@@ -82,4 +82,8 @@ public struct MediaDuration: Hashable, Comparable, Sendable {
     public static func < (lhs: MediaDuration, rhs: MediaDuration) -> Bool {
         lhs.nanoseconds < rhs.nanoseconds
     }
+
+    public static func + (lhs: MediaDuration, rhs: MediaDuration) -> MediaDuration {
+        MediaDuration(nanoseconds: lhs.nanoseconds + rhs.nanoseconds)
+    }
 }
