@@ -44,12 +44,13 @@ let package = Package(
         .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
         .target(name: "MediaCodec", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
+        .target(name: "CaptureV4L2", dependencies: ["CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "StreamEngine", dependencies: ["NeuralKit", "MediaTypes", "CFFmpeg"], swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CaptureALSA", "CSystemShims",
+                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
+        .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
