@@ -25,6 +25,7 @@ final class MediaStreamDecoder {
 
     init(path: String, kind: AVMediaType) throws(CaptureError) {
         self.path = path
+        FFmpegLogging.quiet()
         var format: UnsafeMutablePointer<AVFormatContext>?
         let opened = avformat_open_input(&format, path, nil, nil)
         guard opened >= 0, let format else {

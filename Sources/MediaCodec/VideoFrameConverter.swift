@@ -8,7 +8,7 @@ public final class VideoFrameConverter {
     private var context: OpaquePointer?
     private var key: (width: Int32, height: Int32, format: Int32) = (0, 0, -1)
 
-    public init() {}
+    public init() { FFmpegLogging.quiet() }
 
     deinit { sws_freeContext(context) }
 
