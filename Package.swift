@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "NeuralKit", targets: ["NeuralKit"]),
         .library(name: "MediaTypes", targets: ["MediaTypes"]),
         .library(name: "StreamEngine", targets: ["StreamEngine"]),
+        .library(name: "CaptureFile", targets: ["CaptureFile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

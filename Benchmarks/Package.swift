@@ -24,6 +24,14 @@ let package = Package(
             path: "Benchmarks/NeuralKitBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "VideoBenchmarks",
+            dependencies: [
+                .product(name: "CaptureFile", package: "merd"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/VideoBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
             name: "AudioBenchmarks",
             dependencies: [
                 .product(name: "StreamEngine", package: "merd"),

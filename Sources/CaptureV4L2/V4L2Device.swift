@@ -115,6 +115,31 @@ final class V4L2Device: @unchecked Sendable {
         return sizes
     }
 
+    /// Frame rates the device offers for `fourcc` at `width`×`height` (stepwise: the extremes).
+    func frameRates(_ fourcc: UInt32, width: Int, height: Int) -> [Double] {
+        var rates: [Double] = []
+        var index: UInt32 = 0
+        while true {
+            var interval = v4l2_frmivalenum()
+            interval.index = index
+            interval.pixel_format = fourcc
+            interval.width = UInt32(width)
+            interval.height = UInt32(height)
+            guard Self.control(descriptor, merd_VIDIOC_ENUM_FRAMEINTERVALS, &interval) == 0 else { break }
+            func rate(_ fraction: v4l2_fract) -> Double? {
+                fraction.numerator > 0 ? Double(fraction.denominator) / Double(fraction.numerator) : nil
+            }
+            if interval.type == 1 /* DISCRETE */ {
+                if let r = rate(interval.discrete) { rates.append(r) }
+            } else {
+                rates += [rate(interval.stepwise.max), rate(interval.stepwise.min)].compactMap { $0 }
+                break
+            }
+            index += 1
+        }
+        return rates
+    }
+
     // MARK: Negotiation
 
     struct Negotiated: Sendable, Equatable, CustomStringConvertible {

@@ -6,7 +6,7 @@ public enum V4L2DeviceList {
         public let path: String
         public let card: String
         public let driver: String
-        /// "MJPG 640x480 1280x720", one entry per format.
+        /// "MJPG 640x480@30,15 1280x720@30", one entry per format.
         public let formats: [String]
     }
 
@@ -18,7 +18,12 @@ public enum V4L2DeviceList {
             // Metadata and output nodes fail the capture check: they are not listed.
             guard let device = try? V4L2Device(path: "\(directory)/\(node)") else { return nil }
             let formats = device.formats().map { format in
-                ([V4L2Device.fourccName(format.fourcc)] + format.sizes.map { "\($0.width)x\($0.height)" }).joined(separator: " ")
+                let sizes = format.sizes.map { size -> String in
+                    let rates = device.frameRates(format.fourcc, width: size.width, height: size.height)
+                    let rateText = rates.map { $0 == $0.rounded() ? String(Int($0)) : String(format: "%.2f", $0) }.joined(separator: ",")
+                    return "\(size.width)x\(size.height)" + (rates.isEmpty ? "" : "@" + rateText)
+                }
+                return ([V4L2Device.fourccName(format.fourcc)] + sizes).joined(separator: " ")
             }
             return Device(path: device.path, card: device.card, driver: device.driver, formats: formats)
         }

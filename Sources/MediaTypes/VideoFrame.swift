@@ -63,6 +63,35 @@ public struct VideoFrame: Sendable {
     }
 }
 
+extension VideoFrame {
+    /// The grey (luma) plane of an RGB, BGR, grey or YUV frame, packed: BT.601 weights for
+    /// RGB (as OpenCV and dlib compute grey), the Y plane as it is for YUV. Landmark models
+    /// read this; detectors read the colour frame.
+    public func grayscale() -> VideoFrame {
+        var luma = [UInt8](repeating: 0, count: width * height)
+        bytes.withUnsafeBufferPointer { source in
+            for y in 0..<height {
+                let row = planeOffsets[0] + y * rowStrides[0]
+                for x in 0..<width {
+                    switch format {
+                    case .rgb24, .bgr24:
+                        let (first, second, third) = (Int(source[row + 3 * x]), Int(source[row + 3 * x + 1]), Int(source[row + 3 * x + 2]))
+                        let (r, b) = format == .rgb24 ? (first, third) : (third, first)
+                        // 0.299 R + 0.587 G + 0.114 B in 16.16 fixed point, rounded.
+                        luma[y * width + x] = UInt8((19595 * r + 38470 * second + 7471 * b + 32768) >> 16)
+                    case .gray8, .yuv420p:
+                        luma[y * width + x] = source[row + x]
+                    case .yuyv422:
+                        luma[y * width + x] = source[row + 2 * x]
+                    }
+                }
+            }
+        }
+        // A packed grey buffer of the same size always fits.
+        return try! VideoFrame(packed: luma, width: width, height: height, format: .gray8, time: time)
+    }
+}
+
 /// Why a buffer cannot be a frame of the stated size and format.
 public enum VideoFrameError: Error, Equatable, CustomStringConvertible {
     case badSize(width: Int, height: Int)

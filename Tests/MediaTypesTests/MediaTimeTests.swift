@@ -84,6 +84,16 @@ struct MediaBufferTests {
         #expect(frame.rowStrides == [16])
     }
 
+    @Test("grey from RGB uses BT.601 weights; from YUV it is the Y plane")
+    func grayscale() throws {
+        let rgb = try VideoFrame(packed: [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255], width: 2, height: 2, format: .rgb24, time: .zero)
+        #expect(rgb.grayscale().bytes == [76, 150, 29, 255])
+        let bgr = try VideoFrame(packed: [0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255], width: 2, height: 2, format: .bgr24, time: .zero)
+        #expect(bgr.grayscale().bytes == [76, 150, 29, 255])
+        let yuyv = try VideoFrame(packed: [10, 128, 20, 128, 30, 128, 40, 128], width: 2, height: 2, format: .yuyv422, time: .zero)
+        #expect(yuyv.grayscale().bytes == [10, 20, 30, 40] && yuyv.grayscale().format == .gray8)
+    }
+
     @Test("capture errors say what to do")
     func captureErrors() {
         #expect(CaptureError.notFound(source: "alsa:hw:9").description.contains("merd devices"))
