@@ -1,0 +1,62 @@
+import Foundation
+
+/// Which arrangement of AFG blocks combines the inputs (PAPER.md, "Three fusion structures").
+public enum FusionStructure: Int, Codable, Sendable, CaseIterable {
+    /// One AFG over every input.
+    case parallel = 1
+    /// One AFG per audio layer with the visual inputs, then one AFG over those.
+    case pairwise = 2
+    /// One AFG over the audio layers, then one over that and the visual inputs.
+    case hierarchical = 3
+}
+
+/// How emotion and valence are decoded from the fused vector.
+public enum FusionHead: String, Codable, Sendable {
+    /// ê = softmax(ĥW_e + b_e), v̂ = ĥW_v + b_v.
+    case plain
+    /// Adds ṽᵉ = tanh(êW_ev + b_ev) and v̂ = [ṽ, ṽᵉ]W_vv + b_vv (the paper's JDEV).
+    case jdev
+}
+
+/// A named input feature: `HL18` (1024), `MR` (1024), `RF` (2048), or whatever a dataset has.
+public struct FusionInput: Codable, Sendable, Equatable {
+    public var name: String
+    public var size: Int
+
+    public init(name: String, size: Int) {
+        self.name = name
+        self.size = size
+    }
+}
+
+/// Everything that fixes a fusion network's shape.
+public struct FusionArchitecture: Codable, Sendable, Equatable {
+    public var inputs: [FusionInput]
+    public var structure: FusionStructure
+    public var head: FusionHead
+    /// Labels in output order (MER 2023's six by default).
+    public var labels: [String]
+    /// Width every input is aligned to (D; the baseline's 128).
+    public var alignedSize: Int
+    /// Hidden width of the dimension-align and attention MLPs (the baseline's 256).
+    public var hiddenSize: Int
+    public var dropout: Float
+
+    public static let merLabels = ["neutral", "angry", "happy", "sad", "worried", "surprise"]
+
+    public init(inputs: [FusionInput], structure: FusionStructure, head: FusionHead = .jdev, labels: [String] = merLabels,
+                alignedSize: Int = 128, hiddenSize: Int = 256, dropout: Float = 0.3) {
+        self.inputs = inputs
+        self.structure = structure
+        self.head = head
+        self.labels = labels
+        self.alignedSize = alignedSize
+        self.hiddenSize = hiddenSize
+        self.dropout = dropout
+    }
+
+    /// Audio inputs (names starting with `HL`) and the others, for the structures that
+    /// treat them apart. Structures 2 and 3 need at least one of each.
+    var audioInputs: [FusionInput] { inputs.filter { $0.name.hasPrefix("HL") } }
+    var visualInputs: [FusionInput] { inputs.filter { !$0.name.hasPrefix("HL") } }
+}

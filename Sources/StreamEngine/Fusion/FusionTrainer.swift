@@ -1,0 +1,176 @@
+import Foundation
+
+/// The training recipe (PAPER.md, after the MER 2023 baseline): Adam with weight decay,
+/// mini-batches, dropout, the uncertainty-weighted loss, k-fold cross-validation with the best
+/// epoch chosen by the combined score on each fold's validation clips.
+public struct FusionTrainingOptions: Sendable, Equatable {
+    public var epochs = 100
+    public var batchSize = 32
+    public var learningRate: Float = 1e-3
+    public var weightDecay: Float = 1e-5
+    public var folds = 5
+    public var seed: UInt64 = 1
+    /// Probability, per training clip, of zeroing one modality (audio or the rest), so the
+    /// model learns to decode with the face or the voice missing. 0 turns it off.
+    public var modalityDropout: Float = 0
+
+    public init() {}
+}
+
+/// One fold's outcome.
+public struct FusionFoldResult: Sendable {
+    public let model: FusionModel
+    public let bestEpoch: Int
+    public let validationMetrics: FusionMetrics
+    /// Validation clips' indices in the full dataset, and the model's predictions for them.
+    public let validationIndices: [Int]
+    public let probabilities: [[Float]]
+    public let valence: [Float]
+}
+
+public enum FusionTrainer {
+    /// Trains on `training`, keeping the parameters of the epoch with the best combined score
+    /// on `validation`.
+    public static func train(_ architecture: FusionArchitecture, training: FusionDataset, validation: FusionDataset,
+                             options: FusionTrainingOptions, validationIndices: [Int] = []) throws(FusionError) -> FusionFoldResult {
+        let network = FusionNetwork(architecture: architecture)
+        try network.validate()
+        for input in architecture.inputs where training.sizes[input.name] != input.size {
+            throw .invalidArchitecture("input \(input.name) of size \(input.size) is not in the dataset (it has \(training.sizes))")
+        }
+        let parameters = network.initialParameters(seed: options.seed)
+        let ordered = network.parameterShapes.map { parameters[$0.0]! }
+        var random = SplitMix64(seed: options.seed &+ 0x5EED)
+        var step = 0
+        var best: (score: Double, epoch: Int, values: [String: [Float]], metrics: FusionMetrics, p: [[Float]], v: [Float])?
+        let audioNames = Set(architecture.audioInputs.map(\.name))
+        for epoch in 1...max(1, options.epochs) {
+            var order = Array(0..<training.count)
+            order.shuffle(using: &random)
+            for start in stride(from: 0, to: order.count, by: options.batchSize) {
+                let batch = Array(order[start..<min(start + options.batchSize, order.count)])
+                let tape = Tape(training: true, seed: random.next())
+                var inputs: [String: Node] = [:]
+                // Per clip, maybe one modality gone: zeros, as inference sees a missing one.
+                let missing: [Bool?] = batch.map { _ in
+                    Float.random(in: 0..<1, using: &random) < options.modalityDropout ? Bool.random(using: &random) : nil
+                }
+                for input in architecture.inputs {
+                    var rows = [Float]()
+                    rows.reserveCapacity(batch.count * input.size)
+                    let values = training.features[input.name]!
+                    for (b, i) in batch.enumerated() {
+                        if let dropAudio = missing[b], dropAudio == audioNames.contains(input.name) {
+                            rows += repeatElement(0, count: input.size)
+                        } else {
+                            rows += values[(i * input.size)..<((i + 1) * input.size)]
+                        }
+                    }
+                    inputs[input.name] = tape.leaf(batch.count, input.size, rows)
+                }
+                let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters)
+                let lossE = tape.crossEntropy(probabilities: emotion, labels: batch.map { training.labels[$0] })
+                let lossV = tape.meanSquaredError(valence, targets: batch.map { training.valence[$0] })
+                let loss = tape.uncertaintyWeighted(emotion: lossE, valence: lossV, rho: parameters["rho"]!)
+                for p in ordered { p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+                tape.backward(from: loss)
+                step += 1
+                adam(ordered, step: step, options: options)
+            }
+            let values = Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, $0.value) })
+            let model = try FusionModel(architecture: architecture, values: values)
+            let (p, v) = model.predict(validation.features, rows: validation.count)
+            let metrics = FusionMetrics(trueLabels: validation.labels, predictedLabels: p.argmaxRows, trueValence: validation.valence,
+                                        predictedValence: v, labelCount: architecture.labels.count)
+            if best == nil || metrics.combined > best!.score {
+                best = (metrics.combined, epoch, values, metrics, p, v)
+            }
+        }
+        return FusionFoldResult(model: try FusionModel(architecture: architecture, values: best!.values), bestEpoch: best!.epoch,
+                                validationMetrics: best!.metrics, validationIndices: validationIndices,
+                                probabilities: best!.p, valence: best!.v)
+    }
+
+    /// k-fold cross-validation: each fold trains on the others and is scored on itself.
+    public static func crossValidate(_ architecture: FusionArchitecture, dataset: FusionDataset,
+                                     options: FusionTrainingOptions) throws(FusionError) -> [FusionFoldResult] {
+        let folds = max(2, options.folds)
+        guard dataset.count >= folds else { throw .invalidDataset(file: "dataset", reason: "\(dataset.count) clips for \(folds) folds") }
+        var random = SplitMix64(seed: options.seed)
+        var order = Array(0..<dataset.count)
+        order.shuffle(using: &random)
+        var results: [FusionFoldResult] = []
+        for fold in 0..<folds {
+            let validation = order.enumerated().filter { $0.offset % folds == fold }.map(\.element)
+            let training = order.enumerated().filter { $0.offset % folds != fold }.map(\.element)
+            var foldOptions = options
+            foldOptions.seed = options.seed &+ UInt64(fold) &* 1_000_003
+            results.append(try train(architecture, training: dataset.subset(training), validation: dataset.subset(validation),
+                                     options: foldOptions, validationIndices: validation))
+        }
+        return results
+    }
+
+    /// Out-of-fold predictions of every clip, in dataset order.
+    public static func outOfFold(_ results: [FusionFoldResult], count: Int, labels: Int) -> (probabilities: [[Float]], valence: [Float]) {
+        var p = [[Float]](repeating: [Float](repeating: 0, count: labels), count: count)
+        var v = [Float](repeating: 0, count: count)
+        for result in results {
+            for (j, i) in result.validationIndices.enumerated() {
+                p[i] = result.probabilities[j]
+                v[i] = result.valence[j]
+            }
+        }
+        return (p, v)
+    }
+
+    /// The weights k (Σ k = 1, steps of 0.05) that maximise the combined score of the weighted
+    /// out-of-fold predictions (PAPER.md, "Ensemble").
+    public static func ensembleWeights(_ predictions: [(probabilities: [[Float]], valence: [Float])], dataset: FusionDataset,
+                                       labels: Int, step: Float = 0.05) -> (weights: [Float], metrics: FusionMetrics) {
+        let n = predictions.count
+        var best: (weights: [Float], metrics: FusionMetrics)?
+        let steps = Int((1 / step).rounded())
+        func evaluate(_ k: [Float]) {
+            var p = [[Float]](repeating: [Float](repeating: 0, count: labels), count: dataset.count)
+            var v = [Float](repeating: 0, count: dataset.count)
+            for (m, prediction) in predictions.enumerated() where k[m] > 0 {
+                for r in 0..<dataset.count {
+                    for c in 0..<labels { p[r][c] += k[m] * prediction.probabilities[r][c] }
+                    v[r] += k[m] * prediction.valence[r]
+                }
+            }
+            let metrics = FusionMetrics(trueLabels: dataset.labels, predictedLabels: p.argmaxRows, trueValence: dataset.valence,
+                                        predictedValence: v, labelCount: labels)
+            if best == nil || metrics.combined > best!.metrics.combined { best = (k, metrics) }
+        }
+        // Every point of the simplex grid.
+        func walk(_ prefix: [Int], remaining: Int) {
+            if prefix.count == n - 1 {
+                evaluate((prefix + [remaining]).map { Float($0) / Float(steps) })
+                return
+            }
+            for i in 0...remaining { walk(prefix + [i], remaining: remaining - i) }
+        }
+        walk([], remaining: steps)
+        return best!
+    }
+
+    /// Adam (Kingma & Ba) with L2 weight decay added to the gradient, as torch.optim.Adam does.
+    static func adam(_ parameters: [Parameter], step: Int, options: FusionTrainingOptions) {
+        let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
+        let correction1 = 1 - Foundation.pow(beta1, Float(step))
+        let correction2 = 1 - Foundation.pow(beta2, Float(step))
+        let rate = options.learningRate
+        for p in parameters {
+            for i in 0..<p.value.count {
+                let g = p.gradient[i] + options.weightDecay * p.value[i]
+                p.firstMoment[i] = beta1 * p.firstMoment[i] + (1 - beta1) * g
+                p.secondMoment[i] = beta2 * p.secondMoment[i] + (1 - beta2) * g * g
+                let mHat = p.firstMoment[i] / correction1
+                let vHat = p.secondMoment[i] / correction2
+                p.value[i] -= rate * mHat / (vHat.squareRoot() + epsilon)
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+import Foundation
+import NeuralKit
+
+/// A value in a training step: a [rows × columns] matrix (rows = clips of the mini-batch)
+/// and, after `Tape.backward`, the gradient of the loss with respect to it.
+final class Node {
+    let rows: Int
+    let columns: Int
+    var value: [Float]
+    var gradient: [Float]
+    /// Adds this node's gradient into its inputs' gradients (nil for leaves).
+    var propagate: (() -> Void)?
+
+    init(rows: Int, columns: Int, value: [Float], propagate: (() -> Void)? = nil) {
+        precondition(value.count == rows * columns, "node value has \(value.count) elements for \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+        self.value = value
+        self.gradient = [Float](repeating: 0, count: rows * columns)
+        self.propagate = propagate
+    }
+}
+
+/// Reverse-mode differentiation for the fusion network: every operation records a node; the
+/// backward pass walks them in reverse. The operations are exactly those the paper's AFG,
+/// heads and loss use, each with its gradient written out (and checked against finite
+/// differences in the tests).
+final class Tape {
+    private(set) var nodes: [Node] = []
+    /// Whether dropout is active (training) or the identity (inference).
+    let training: Bool
+    var random: SplitMix64
+
+    init(training: Bool, seed: UInt64 = 0) {
+        self.training = training
+        random = SplitMix64(seed: seed)
+    }
+
+    func leaf(_ rows: Int, _ columns: Int, _ value: [Float]) -> Node {
+        let node = Node(rows: rows, columns: columns, value: value)
+        nodes.append(node)
+        return node
+    }
+
+    private func record(_ node: Node) -> Node {
+        nodes.append(node)
+        return node
+    }
+
+    /// Sets the loss gradient to 1 and propagates to every node.
+    func backward(from loss: Node) {
+        precondition(loss.rows == 1 && loss.columns == 1, "backward from a scalar")
+        loss.gradient[0] = 1
+        for node in nodes.reversed() { node.propagate?() }
+    }
+
+    // MARK: Operations
+
+    /// x Wᵀ + b, W [out × in] as torch.nn.Linear stores it.
+    func linear(_ x: Node, weight: Parameter, bias: Parameter) -> Node {
+        let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
+        precondition(weight.shape == [outputs, inputs], "linear weight \(weight.shape) for input width \(inputs)")
+        var y = [Float](repeating: 0, count: rows * outputs)
+        for r in 0..<rows { for o in 0..<outputs { y[r * outputs + o] = bias.value[o] } }
+        x.value.withUnsafeBufferPointer { a in
+            weight.value.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { c in
+                    BLAS.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs,
+                              b: w.baseAddress!, ldb: inputs, beta: 1, c: c.baseAddress!, ldc: outputs)
+                }
+            }
+        }
+        let node = Node(rows: rows, columns: outputs, value: y)
+        node.propagate = { [unowned node] in
+            // dX += dY W; dW += dYᵀ X; db += Σ rows dY.
+            node.gradient.withUnsafeBufferPointer { dy in
+                weight.value.withUnsafeBufferPointer { w in
+                    x.gradient.withUnsafeMutableBufferPointer { dx in
+                        BLAS.gemm(m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs, b: w.baseAddress!, ldb: inputs,
+                                  beta: 1, c: dx.baseAddress!, ldc: inputs)
+                    }
+                }
+                x.value.withUnsafeBufferPointer { a in
+                    weight.gradient.withUnsafeMutableBufferPointer { dw in
+                        BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: dy.baseAddress!, lda: outputs,
+                                  b: a.baseAddress!, ldb: inputs, beta: 1, c: dw.baseAddress!, ldc: inputs)
+                    }
+                }
+                for r in 0..<rows { for o in 0..<outputs { bias.gradient[o] += dy[r * outputs + o] } }
+            }
+        }
+        return record(node)
+    }
+
+    func relu(_ x: Node) -> Node {
+        let node = Node(rows: x.rows, columns: x.columns, value: x.value.map { max($0, 0) })
+        node.propagate = { [unowned node] in
+            for i in 0..<x.value.count where x.value[i] > 0 { x.gradient[i] += node.gradient[i] }
+        }
+        return record(node)
+    }
+
+    func tanh(_ x: Node) -> Node {
+        let node = Node(rows: x.rows, columns: x.columns, value: x.value.map { Float(Foundation.tanh(Double($0))) })
+        node.propagate = { [unowned node] in
+            for i in 0..<x.value.count { x.gradient[i] += node.gradient[i] * (1 - node.value[i] * node.value[i]) }
+        }
+        return record(node)
+    }
+
+    /// Inverted dropout: in training, each value is kept with probability 1 − p and scaled by
+    /// 1/(1 − p) (torch's convention), so inference needs no rescaling.
+    func dropout(_ x: Node, probability p: Float) -> Node {
+        guard training, p > 0 else { return x }
+        let scale = 1 / (1 - p)
+        let mask = (0..<x.value.count).map { _ in Float.random(in: 0..<1, using: &random) >= p ? scale : 0 }
+        let node = Node(rows: x.rows, columns: x.columns, value: zip(x.value, mask).map(*))
+        node.propagate = { [unowned node] in
+            for i in 0..<mask.count { x.gradient[i] += node.gradient[i] * mask[i] }
+        }
+        return record(node)
+    }
+
+    /// Row-wise softmax.
+    func softmax(_ x: Node) -> Node {
+        var y = x.value
+        y.withUnsafeMutableBufferPointer { Activation.softmax($0.baseAddress!, rows: x.rows, width: x.columns) }
+        let node = Node(rows: x.rows, columns: x.columns, value: y)
+        node.propagate = { [unowned node] in
+            // dx = y ⊙ (dy − Σ dy·y) per row.
+            for r in 0..<x.rows {
+                var dot: Float = 0
+                for c in 0..<x.columns { dot += node.gradient[r * x.columns + c] * node.value[r * x.columns + c] }
+                for c in 0..<x.columns {
+                    let i = r * x.columns + c
+                    x.gradient[i] += node.value[i] * (node.gradient[i] - dot)
+                }
+            }
+        }
+        return record(node)
+    }
+
+    /// Columns side by side: [x₁ | x₂ | …].
+    func concatenate(_ parts: [Node]) -> Node {
+        let rows = parts[0].rows
+        let columns = parts.map(\.columns).reduce(0, +)
+        var y = [Float](repeating: 0, count: rows * columns)
+        var offset = 0
+        for part in parts {
+            for r in 0..<rows { for c in 0..<part.columns { y[r * columns + offset + c] = part.value[r * part.columns + c] } }
+            offset += part.columns
+        }
+        let node = Node(rows: rows, columns: columns, value: y)
+        node.propagate = { [unowned node] in
+            var offset = 0
+            for part in parts {
+                for r in 0..<rows { for c in 0..<part.columns { part.gradient[r * part.columns + c] += node.gradient[r * columns + offset + c] } }
+                offset += part.columns
+            }
+        }
+        return record(node)
+    }
+
+    /// Σₙ weights[:, n] · inputs[n], per row: the AFG's weighted average.
+    func weightedSum(_ inputs: [Node], weights: Node) -> Node {
+        let (rows, width) = (inputs[0].rows, inputs[0].columns)
+        precondition(weights.columns == inputs.count && weights.rows == rows, "one weight per input and row")
+        var y = [Float](repeating: 0, count: rows * width)
+        for (n, input) in inputs.enumerated() {
+            for r in 0..<rows {
+                let a = weights.value[r * inputs.count + n]
+                for c in 0..<width { y[r * width + c] += a * input.value[r * width + c] }
+            }
+        }
+        let node = Node(rows: rows, columns: width, value: y)
+        node.propagate = { [unowned node] in
+            for (n, input) in inputs.enumerated() {
+                for r in 0..<rows {
+                    let a = weights.value[r * inputs.count + n]
+                    var dot: Float = 0
+                    for c in 0..<width {
+                        let i = r * width + c
+                        input.gradient[i] += a * node.gradient[i]
+                        dot += node.gradient[i] * input.value[i]
+                    }
+                    weights.gradient[r * inputs.count + n] += dot
+                }
+            }
+        }
+        return record(node)
+    }
+
+    // MARK: Losses (scalars)
+
+    /// Mean cross-entropy of row-wise probabilities `p` (already softmaxed) for `labels`.
+    func crossEntropy(probabilities p: Node, labels: [Int]) -> Node {
+        let rows = p.rows
+        var loss: Float = 0
+        for r in 0..<rows { loss -= Foundation.log(max(p.value[r * p.columns + labels[r]], 1e-12)) }
+        let node = Node(rows: 1, columns: 1, value: [loss / Float(rows)])
+        node.propagate = { [unowned node] in
+            for r in 0..<rows {
+                let i = r * p.columns + labels[r]
+                p.gradient[i] -= node.gradient[0] / (Float(rows) * max(p.value[i], 1e-12))
+            }
+        }
+        return record(node)
+    }
+
+    /// Mean squared error of a [rows × 1] prediction.
+    func meanSquaredError(_ prediction: Node, targets: [Float]) -> Node {
+        let rows = prediction.rows
+        var loss: Float = 0
+        for r in 0..<rows { loss += (prediction.value[r] - targets[r]) * (prediction.value[r] - targets[r]) }
+        let node = Node(rows: 1, columns: 1, value: [loss / Float(rows)])
+        node.propagate = { [unowned node] in
+            for r in 0..<rows { prediction.gradient[r] += node.gradient[0] * 2 * (prediction.value[r] - targets[r]) / Float(rows) }
+        }
+        return record(node)
+    }
+
+    /// The paper's uncertainty-weighted loss: L = L_e/δ₁² + L_v/(2δ₂²) + log(1+δ₁) + log(1+δ₂),
+    /// with δ = softplus(ρ) so both stay positive.
+    func uncertaintyWeighted(emotion: Node, valence: Node, rho: Parameter) -> Node {
+        let softplus = { (x: Float) -> Float in x > 20 ? x : Foundation.log1p(Foundation.exp(x)) }
+        let sigmoid = { (x: Float) -> Float in 1 / (1 + Foundation.exp(-x)) }
+        let (d1, d2) = (softplus(rho.value[0]), softplus(rho.value[1]))
+        let (le, lv) = (emotion.value[0], valence.value[0])
+        let loss = le / (d1 * d1) + lv / (2 * d2 * d2) + Foundation.log(1 + d1) + Foundation.log(1 + d2)
+        let node = Node(rows: 1, columns: 1, value: [loss])
+        node.propagate = { [unowned node] in
+            let g = node.gradient[0]
+            emotion.gradient[0] += g / (d1 * d1)
+            valence.gradient[0] += g / (2 * d2 * d2)
+            // dL/dδ₁ = −2 L_e/δ₁³ + 1/(1+δ₁); dδ/dρ = sigmoid(ρ).
+            rho.gradient[0] += g * (-2 * le / (d1 * d1 * d1) + 1 / (1 + d1)) * sigmoid(rho.value[0])
+            rho.gradient[1] += g * (-lv / (d2 * d2 * d2) + 1 / (1 + d2)) * sigmoid(rho.value[1])
+        }
+        return record(node)
+    }
+
+    func add(_ a: Node, _ b: Node) -> Node {
+        precondition(a.rows == b.rows && a.columns == b.columns, "add of different shapes")
+        let node = Node(rows: a.rows, columns: a.columns, value: zip(a.value, b.value).map(+))
+        node.propagate = { [unowned node] in
+            for i in 0..<node.gradient.count {
+                a.gradient[i] += node.gradient[i]
+                b.gradient[i] += node.gradient[i]
+            }
+        }
+        return record(node)
+    }
+}
+
+/// A trainable tensor with its gradient and Adam's moments.
+final class Parameter {
+    let name: String
+    let shape: [Int]
+    var value: [Float]
+    var gradient: [Float]
+    var firstMoment: [Float]
+    var secondMoment: [Float]
+
+    init(name: String, shape: [Int], value: [Float]) {
+        precondition(shape.reduce(1, *) == value.count, "\(name): \(value.count) values for shape \(shape)")
+        self.name = name
+        self.shape = shape
+        self.value = value
+        gradient = [Float](repeating: 0, count: value.count)
+        firstMoment = gradient
+        secondMoment = gradient
+    }
+}
+
+/// SplitMix64, seeded: initialisation, shuffling and dropout are reproducible.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
