@@ -32,6 +32,14 @@ let package = Package(
             path: "Benchmarks/VideoBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "FusionBenchmarks",
+            dependencies: [
+                .product(name: "StreamEngine", package: "merd"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/FusionBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
             name: "AudioBenchmarks",
             dependencies: [
                 .product(name: "StreamEngine", package: "merd"),

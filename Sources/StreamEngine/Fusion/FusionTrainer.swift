@@ -1,3 +1,4 @@
+import CNeuralKernels
 import Foundation
 
 /// The training recipe (PAPER.md, after the MER 2023 baseline): Adam with weight decay,
@@ -163,14 +164,8 @@ public enum FusionTrainer {
         let correction2 = 1 - Foundation.pow(beta2, Float(step))
         let rate = options.learningRate
         for p in parameters {
-            for i in 0..<p.value.count {
-                let g = p.gradient[i] + options.weightDecay * p.value[i]
-                p.firstMoment[i] = beta1 * p.firstMoment[i] + (1 - beta1) * g
-                p.secondMoment[i] = beta2 * p.secondMoment[i] + (1 - beta2) * g * g
-                let mHat = p.firstMoment[i] / correction1
-                let vHat = p.secondMoment[i] / correction2
-                p.value[i] -= rate * mHat / (vHat.squareRoot() + epsilon)
-            }
+            nk_adam(&p.value, p.gradient, &p.firstMoment, &p.secondMoment, p.value.count,
+                    rate, beta1, beta2, epsilon, options.weightDecay, correction1, correction2)
         }
     }
 }
