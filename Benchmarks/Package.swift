@@ -19,6 +19,7 @@ let package = Package(
             dependencies: [
                 "CBLASReference",
                 .product(name: "NeuralKit", package: "merd"),
+                .product(name: "MediaTypes", package: "merd"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/NeuralKitBenchmarks",
@@ -27,6 +28,7 @@ let package = Package(
             name: "VideoBenchmarks",
             dependencies: [
                 .product(name: "CaptureFile", package: "merd"),
+                .product(name: "MediaTypes", package: "merd"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/VideoBenchmarks",
@@ -35,6 +37,7 @@ let package = Package(
             name: "FusionBenchmarks",
             dependencies: [
                 .product(name: "StreamEngine", package: "merd"),
+                .product(name: "MediaTypes", package: "merd"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/FusionBenchmarks",
@@ -43,6 +46,7 @@ let package = Package(
             name: "AudioBenchmarks",
             dependencies: [
                 .product(name: "StreamEngine", package: "merd"),
+                .product(name: "MediaTypes", package: "merd"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/AudioBenchmarks",

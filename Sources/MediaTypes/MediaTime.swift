@@ -87,3 +87,10 @@ public struct MediaDuration: Hashable, Comparable, Sendable {
         MediaDuration(nanoseconds: lhs.nanoseconds + rhs.nanoseconds)
     }
 }
+
+extension Duration {
+    /// The duration in seconds, for rates and reports (clips per second, real-time factors).
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}

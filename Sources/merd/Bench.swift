@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MediaTypes
 import NeuralKit
 import StreamEngine
 
@@ -52,14 +53,14 @@ struct BenchHuBERT: AsyncParsableCommand {
                 let start = ContinuousClock.now
                 _ = try encoder.hiddenStates(audio: audio, layers: layers)
                 let elapsed = ContinuousClock.now - start
-                times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                times.append(elapsed.seconds)
             }
             let median = times.sorted()[times.count / 2]
             // Where the time goes: the front end alone, once.
             let frontStart = ContinuousClock.now
             _ = encoder.frontEnd(audio: audio)
             let frontEnd = ContinuousClock.now - frontStart
-            let frontEndMilliseconds = Double(frontEnd.components.seconds) * 1000 + Double(frontEnd.components.attoseconds) * 1e-15
+            let frontEndMilliseconds = frontEnd.seconds * 1000
             let frames = encoder.configuration.frameCount(samples: samples)
             let flops = encoder.configuration.frontEndFLOPs(samples: samples)
                 + encoder.configuration.encoderFLOPs(frames: frames, layers: encoder.hiddenLayers)
@@ -88,7 +89,7 @@ enum GEMMPeak {
                 }
             }
             let elapsed = ContinuousClock.now - start
-            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            best = min(best, elapsed.seconds)
         }
         return 2 * Double(m * n * k) / best / 1e9
     }

@@ -1,4 +1,5 @@
 import Benchmark
+import MediaTypes
 import Foundation
 import StreamEngine
 
@@ -50,8 +51,7 @@ let coreShare = BenchmarkMetric.custom("core share (ppm)", polarity: .prefersSma
 
 extension Benchmark {
     func reportShare(_ elapsed: Duration, audioSeconds: Int) {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        measurement(coreShare, Int((seconds / Double(audioSeconds) * 1_000_000).rounded()))
+        measurement(coreShare, Int((elapsed.seconds / Double(audioSeconds) * 1_000_000).rounded()))
     }
 }
 

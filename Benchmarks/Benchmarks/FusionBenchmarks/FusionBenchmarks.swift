@@ -1,4 +1,5 @@
 import Benchmark
+import MediaTypes
 import Foundation
 import StreamEngine
 
@@ -51,7 +52,3 @@ let benchmarks: @Sendable () -> Void = {
 
 let clipsPerSecond = BenchmarkMetric.custom("clips/s (training)", polarity: .prefersLarger, useScalingFactor: false)
 let microsecondsPerUtterance = BenchmarkMetric.custom("µs per utterance", polarity: .prefersSmaller, useScalingFactor: false)
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

@@ -1,4 +1,5 @@
 import Benchmark
+import MediaTypes
 import CBLASReference
 import NeuralKit
 
@@ -67,9 +68,6 @@ extension Benchmark {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
 
 /// cblas_sgemm on preallocated row-major buffers: C[m×n] = A[m×k] · B[n×k]ᵀ.
 struct RawGEMM {

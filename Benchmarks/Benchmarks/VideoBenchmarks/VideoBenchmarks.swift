@@ -1,4 +1,5 @@
 import Benchmark
+import MediaTypes
 import CaptureFile
 import Foundation
 
@@ -34,8 +35,7 @@ let benchmarks: @Sendable () -> Void = {
                 let elapsed = ContinuousClock().measure {
                     while (try? reader.nextFrame()) ?? nil != nil { frames += 1 }
                 }
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                benchmark.measurement(perFrame, Int(seconds / Double(max(frames, 1)) * 1e6))
+                benchmark.measurement(perFrame, Int(elapsed.seconds / Double(max(frames, 1)) * 1e6))
             }
         }
     }
