@@ -45,6 +45,7 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Werror"])],
             linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CSystemShims"),
+        .target(name: "EventServer", swiftSettings: strict),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
@@ -55,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
+                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims", "EventServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -67,6 +68,7 @@ let package = Package(
         .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
+        .testTarget(name: "EventServerTests", dependencies: ["EventServer"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.

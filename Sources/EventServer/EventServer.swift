@@ -1,0 +1,298 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The events socket (EVENTS.md): a Unix stream socket where each subscriber gets a `hello`
+/// line on connect, may send one `subscribe` line, and then receives JSON Lines.
+///
+/// One thread runs a poll loop over the listening socket, every subscriber and a wake-up
+/// eventfd; all sockets are non-blocking. `publish` only appends to bounded per-subscriber
+/// queues and wakes the loop, so the engine never waits on a subscriber, and a stuck one
+/// loses its oldest events (and is told how many) without delaying the others.
+public final class EventServer: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var path: String
+        /// Permission bits of the socket file (0660: owner and the `merd` group).
+        public var mode: mode_t
+        /// Events queued per subscriber before the oldest are dropped.
+        public var queueCapacity: Int
+        /// The types a subscriber receives unless it subscribes to fewer.
+        public var types: Set<String>
+
+        public init(path: String, mode: mode_t = 0o660, queueCapacity: Int = 1024,
+                    types: Set<String> = ["utterance", "face", "status"]) {
+            self.path = path
+            self.mode = mode
+            self.queueCapacity = queueCapacity
+            self.types = types
+        }
+    }
+
+    /// Lines a subscriber may send are at most this long; a longer one closes the connection.
+    public static let maximumLineBytes = 64 * 1024
+
+    public let configuration: Configuration
+    private let listener: Int32
+    /// A pipe the publishers write a byte to, so the poll loop wakes for new events.
+    private let wakeup: (read: Int32, write: Int32)
+    private let ownsSocketFile: Bool
+    private let state = Mutex<State>(State())
+    private var thread: Thread?
+
+    private struct Client {
+        let descriptor: Int32
+        var queue: SubscriberQueue
+        var types: Set<String>
+        var subscribed = false
+        var input: [UInt8] = []
+        var output: [UInt8] = []
+        var outputOffset = 0
+    }
+
+    private struct State {
+        var clients: [Int32: Client] = [:]
+        var hello = ""
+        var running = true
+    }
+
+    /// Opens the socket: from systemd (LISTEN_FDS, socket activation) when it passes one,
+    /// else at `configuration.path`, replacing a stale socket file left by a crashed run.
+    public init(configuration: Configuration, hello: String,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(EventServerError) {
+        self.configuration = configuration
+        if environment["LISTEN_PID"] == String(getpid()), environment["LISTEN_FDS"] == "1" {
+            listener = 3  // SD_LISTEN_FDS_START
+            ownsSocketFile = false
+        } else {
+            listener = try Self.listen(at: configuration.path, mode: configuration.mode)
+            ownsSocketFile = true
+        }
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw .system(configuration.path, "pipe: \(String(cString: strerror(errno)))") }
+        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        wakeup = (ends[0], ends[1])
+        state.withLock { $0.hello = hello }
+    }
+
+    /// Starts serving on a thread of its own.
+    public func start() {
+        let thread = Thread { [self] in serve() }
+        thread.name = "merd-events"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Number of connected subscribers.
+    public var subscriberCount: Int { state.withLock { $0.clients.count } }
+
+    /// Queues `line` (one JSON object, no newline) for every subscriber of `type`.
+    public func publish(type: String, line: String) {
+        state.withLock { state in
+            for (descriptor, client) in state.clients where client.types.contains(type) {
+                state.clients[descriptor]!.queue.push(line)
+            }
+        }
+        signal()
+    }
+
+    /// Closes every connection and the socket (removing its file); the thread ends.
+    public func stop() {
+        state.withLock { $0.running = false }
+        signal()
+        while let thread, !thread.isFinished { usleep(1000) }
+    }
+
+    private func signal() {
+        var byte: UInt8 = 1
+        _ = write(wakeup.write, &byte, 1)  // a full pipe already means "wake up"
+    }
+
+    // MARK: Socket setup
+
+    private static func listen(at path: String, mode: mode_t) throws(EventServerError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .pathTooLong(path) }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path) }
+            // A socket file: stale if nobody accepts on it, else another daemon owns it.
+            let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(probe) }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if connected == 0 { throw .inUse(path) }
+            unlink(path)
+        }
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw .system(path, String(cString: strerror(errno))) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw .system(path, "bind: \(reason)")
+        }
+        chmod(path, mode)
+        guard Glibc.listen(descriptor, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw .system(path, "listen: \(reason)")
+        }
+        return descriptor
+    }
+
+    // MARK: The loop
+
+    private func serve() {
+        defer {
+            let descriptors = state.withLock { state in
+                let all = Array(state.clients.keys)
+                state.clients.removeAll()
+                return all
+            }
+            for descriptor in descriptors { close(descriptor) }
+            close(listener)
+            close(wakeup.read)
+            close(wakeup.write)
+            if ownsSocketFile { unlink(configuration.path) }
+        }
+        while state.withLock({ $0.running }) {
+            var polls = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
+            polls += state.withLock { state in
+                state.clients.values.map { client in
+                    pollfd(fd: client.descriptor, events: Int16(POLLIN) | (client.output.isEmpty && client.queue.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+                }
+            }
+            let ready = poll(&polls, nfds_t(polls.count), 1000)
+            if ready < 0 && errno != EINTR { return }
+            if polls[1].revents != 0 {
+                var drain = [UInt8](repeating: 0, count: 256)
+                while read(wakeup.read, &drain, drain.count) > 0 {}
+            }
+            if polls[0].revents & Int16(POLLIN) != 0 { acceptClients() }
+            for entry in polls.dropFirst(2) where entry.revents != 0 {
+                if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !readFrom(entry.fd) { continue }
+                writeTo(entry.fd)
+            }
+        }
+    }
+
+    private func acceptClients() {
+        while true {
+            let descriptor = accept(listener, nil, nil)
+            guard descriptor >= 0 else { return }
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            state.withLock { state in
+                var client = Client(descriptor: descriptor, queue: SubscriberQueue(capacity: configuration.queueCapacity),
+                                    types: configuration.types)
+                client.output = Array((state.hello + "\n").utf8)
+                state.clients[descriptor] = client
+            }
+        }
+    }
+
+    /// Reads what the subscriber sent; false when the connection was closed.
+    private func readFrom(_ descriptor: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
+                drop(descriptor)
+                return false
+            }
+            if count < 0 { return true }
+            var replies: [String] = []
+            var tooLong = false
+            state.withLock { state in
+                guard var client = state.clients[descriptor] else { return }
+                client.input += buffer[0..<count]
+                while let newline = client.input.firstIndex(of: 10) {
+                    let line = Array(client.input[..<newline])
+                    client.input.removeSubrange(...newline)
+                    if line.count > Self.maximumLineBytes { tooLong = true; break }
+                    if let reply = handle(line, client: &client) { replies.append(reply) }
+                }
+                if client.input.count > Self.maximumLineBytes { tooLong = true }
+                for reply in replies { client.queue.pushControl(reply) }
+                state.clients[descriptor] = client
+            }
+            if tooLong {
+                drop(descriptor)
+                return false
+            }
+        }
+    }
+
+    /// A subscriber's line: `{"subscribe":[types]}` once; anything else gets an error reply.
+    private func handle(_ line: [UInt8], client: inout Client) -> String? {
+        if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+              object.count == 1, let requested = object["subscribe"] as? [String] else {
+            return Self.error("expected one line {\"subscribe\": [\"utterance\", \"face\", \"status\"]}")
+        }
+        if client.subscribed { return Self.error("already subscribed; reconnect to change the subscription") }
+        if let unknown = requested.first(where: { !configuration.types.contains($0) }) {
+            return Self.error("unknown subscribe type '\(unknown)' (known: \(configuration.types.sorted().joined(separator: ", ")))")
+        }
+        client.types = Set(requested)
+        client.subscribed = true
+        return nil
+    }
+
+    private static func error(_ message: String) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: ["type": "error", "message": message], options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Writes as much as the socket takes: the current line's rest, then queued lines.
+    private func writeTo(_ descriptor: Int32) {
+        state.withLock { state in
+            guard var client = state.clients[descriptor] else { return }
+            defer { state.clients[descriptor] = client }
+            while true {
+                if client.outputOffset == client.output.count {
+                    guard let next = client.queue.pop() else { return }
+                    client.output = Array((next + "\n").utf8)
+                    client.outputOffset = 0
+                }
+                let written = client.output[client.outputOffset...].withUnsafeBytes {
+                    send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                if written <= 0 { return }  // full (EAGAIN) or gone: poll says which next
+                client.outputOffset += written
+            }
+        }
+    }
+
+    private func drop(_ descriptor: Int32) {
+        state.withLock { _ = $0.clients.removeValue(forKey: descriptor) }
+        close(descriptor)
+    }
+}
+
+/// Why the events socket could not be opened.
+public enum EventServerError: Error, Equatable, CustomStringConvertible {
+    case pathTooLong(String)
+    case notASocket(String)
+    case inUse(String)
+    case system(String, String)
+
+    public var description: String {
+        switch self {
+        case .pathTooLong(let path): return "\(path): socket path too long (at most 107 bytes)"
+        case .notASocket(let path): return "\(path): exists and is not a socket; remove it or choose another --socket"
+        case .inUse(let path): return "\(path): another process is serving events there (is merd already running?)"
+        case .system(let path, let reason): return "\(path): \(reason)"
+        }
+    }
+}

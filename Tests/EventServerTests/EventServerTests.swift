@@ -1,0 +1,189 @@
+import EventServer
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A subscriber for tests: a blocking Unix socket with line reads under a timeout.
+/// Used by one thread at a time (the test, or the one reading thread it hands it to).
+final class TestSubscriber: @unchecked Sendable {
+    let descriptor: Int32
+    private var pending: [UInt8] = []
+
+    init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// The next line, or nil after `timeout` seconds (or at the end of the stream).
+    func line(timeout: Double = 2) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { return nil }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(remaining * 1000)) > 0 else { return nil }
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { return nil }
+            pending += buffer[0..<count]
+        }
+    }
+
+    func object(timeout: Double = 2) -> [String: Any]? {
+        line(timeout: timeout).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+@Suite("Events socket", .serialized)
+struct EventServerTests {
+    static func path() -> String { NSTemporaryDirectory() + "merd-events-\(UUID().uuidString.prefix(8)).sock" }
+
+    static func server(_ path: String, capacity: Int = 1024) throws -> EventServer {
+        let server = try EventServer(configuration: .init(path: path, queueCapacity: capacity), hello: #"{"type":"hello","schema":1}"#,
+                                     environment: [:])
+        server.start()
+        return server
+    }
+
+    static func waitForSubscribers(_ server: EventServer, _ count: Int) {
+        for _ in 0..<200 where server.subscriberCount < count { usleep(5000) }
+    }
+
+    @Test("hello on connect, then every event type by default, one JSON object per line")
+    func helloAndEvents() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let client = try TestSubscriber(path: path)
+        #expect(client.object()?["type"] as? String == "hello")
+        Self.waitForSubscribers(server, 1)
+        server.publish(type: "status", line: #"{"type":"status","seq":1}"#)
+        server.publish(type: "utterance", line: #"{"type":"utterance","seq":2}"#)
+        #expect(client.object()?["seq"] as? Int == 1)
+        #expect(client.object()?["seq"] as? Int == 2)
+        var status = stat()
+        #expect(stat(path, &status) == 0 && status.st_mode & 0o777 == 0o660, "socket mode 0660")
+    }
+
+    @Test("a subscribe line filters types; an unknown type or a bad line gets an error and changes nothing")
+    func subscribe() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let client = try TestSubscriber(path: path)
+        _ = client.line()
+        client.send(#"{"subscribe":["faces"]}"#)
+        let error = client.object()
+        #expect(error?["type"] as? String == "error" && (error?["message"] as? String)?.contains("unknown subscribe type 'faces'") == true)
+        client.send("hello?")
+        #expect(client.object()?["type"] as? String == "error")
+        client.send(#"{"subscribe":["utterance"]}"#)
+        usleep(100_000)
+        server.publish(type: "face", line: #"{"type":"face","seq":1}"#)
+        server.publish(type: "utterance", line: #"{"type":"utterance","seq":2}"#)
+        #expect(client.object()?["seq"] as? Int == 2, "the face event was filtered out")
+    }
+
+    @Test("a stuck subscriber loses its oldest events and is told how many; the others get everything")
+    func slowSubscriber() throws {
+        let path = Self.path()
+        let server = try Self.server(path, capacity: 64)
+        defer { server.stop() }
+        let stuck = try TestSubscriber(path: path), reader = try TestSubscriber(path: path)
+        _ = stuck.line()
+        _ = reader.line()
+        Self.waitForSubscribers(server, 2)
+        // The reader drains on its own thread, as a live dashboard would.
+        let tally = Tally()
+        let draining = Thread {
+            while let object = reader.object(timeout: 1) {
+                tally.add(object["type"] as? String ?? "")
+                if tally.count("utterance") == 400 { break }
+            }
+        }
+        draining.start()
+        // Large events fill the stuck one's socket buffer first, then its queue of 64.
+        let padding = String(repeating: "x", count: 8000)
+        let start = Date()
+        for seq in 1...400 {
+            server.publish(type: "utterance", line: #"{"type":"utterance","seq":\#(seq),"pad":"\#(padding)"}"#)
+            usleep(500)
+        }
+        let publishing = Date().timeIntervalSince(start)
+        while !draining.isFinished { usleep(10_000) }
+        #expect(tally.count("utterance") == 400 && tally.count("dropped") == 0, "the reading subscriber got every event")
+        #expect(publishing < 5, "publishing never waited on the stuck subscriber (\(publishing) s for 400 events)")
+        // Now the stuck one reads: what its socket held, then a dropped notice, then the newest 64.
+        var seqs: [Int] = []
+        var dropped = 0
+        while let object = stuck.object(timeout: 0.5) {
+            if object["type"] as? String == "dropped" { dropped += object["count"] as? Int ?? 0 } else if let seq = object["seq"] as? Int { seqs.append(seq) }
+        }
+        #expect(dropped > 0 && dropped + seqs.count == 400, "dropped \(dropped), received \(seqs.count)")
+        #expect(Array(seqs.suffix(64)) == Array(337...400), "the newest events survive")
+        #expect(seqs == seqs.sorted(), "in order")
+    }
+
+    @Test("a line over 64 KiB closes that connection only")
+    func oversizedLine() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let rude = try TestSubscriber(path: path), polite = try TestSubscriber(path: path)
+        _ = rude.line()
+        _ = polite.line()
+        rude.send(String(repeating: "a", count: 70_000))
+        #expect(rude.line(timeout: 1) == nil, "closed")
+        server.publish(type: "status", line: #"{"type":"status","seq":9}"#)
+        #expect(polite.object()?["seq"] as? Int == 9)
+    }
+
+    @Test("a stale socket file is replaced; a live one, or a file that is not a socket, is refused")
+    func socketFile() throws {
+        let path = Self.path()
+        // Stale: a socket file nobody listens on.
+        let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        close(stale)
+        let server = try Self.server(path)
+        #expect(throws: EventServerError.inUse(path)) { _ = try EventServer(configuration: .init(path: path), hello: "{}", environment: [:]) }
+        server.stop()
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket file is removed on stop")
+
+        let plain = Self.path()
+        #expect(FileManager.default.createFile(atPath: plain, contents: Data("x".utf8)))
+        defer { unlink(plain) }
+        #expect(throws: EventServerError.notASocket(plain)) { _ = try EventServer(configuration: .init(path: plain), hello: "{}", environment: [:]) }
+    }
+}
+
+/// Counts by event type, shared between a reading thread and the test.
+final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    func add(_ type: String) { lock.withLock { counts[type, default: 0] += 1 } }
+    func count(_ type: String) -> Int { lock.withLock { counts[type] ?? 0 } }
+}
