@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit"], swiftSettings: strict),
+        .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

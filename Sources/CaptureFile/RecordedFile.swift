@@ -57,9 +57,11 @@ public struct FileAudioSource: AudioSource {
         return AsyncThrowingStream {
             guard let chunk = try reader.value.nextChunk() else { return nil }
             let (time, wait) = file.schedule(chunk.time)
-            // Deliver a chunk once its last sample would have been captured.
-            let ready = wait + chunk.duration
-            if ready.nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(ready.nanoseconds)) }
+            // Replaying live, a chunk is delivered once its last sample would have been captured.
+            if file.pacing == .realTime {
+                let ready = wait + chunk.duration
+                if ready.nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(ready.nanoseconds)) }
+            }
             return AudioChunk(samples: chunk.samples, sampleRate: chunk.sampleRate, channels: chunk.channels, time: time)
         }
     }

@@ -1,0 +1,80 @@
+import Foundation
+import StreamEngine
+import TestSupport
+import Testing
+
+@Suite("merd analyze")
+struct AnalyzeCommandTests {
+    static let clip = TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg")
+
+    static func events(_ stdout: String) -> [[String: Any]] {
+        stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// An untrained (randomly initialised) fusion model over `inputs`, written as merd writes one.
+    static func fusionModel(_ inputs: [FusionInput]) throws -> String {
+        let directory = NSTemporaryDirectory() + "merd-fusion-\(UUID().uuidString)"
+        let architecture = FusionArchitecture(inputs: inputs, structure: .parallel, head: .jdev, alignedSize: 8, hiddenSize: 16)
+        let empty = FusionDataset(names: ["a", "b"], labels: [0, 1], valence: [0, 1],
+                                  features: Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, [Float](repeating: 0.1, count: 2 * $0.size)) }),
+                                  sizes: Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.size) }))
+        var options = FusionTrainingOptions()
+        options.epochs = 1
+        let model = try FusionTrainer.train(architecture, training: empty, validation: empty, options: options).model
+        try FusionModelFile.save(try FusionEnsemble(members: [.init(structure: .parallel, weight: 1, folds: [model])]), to: directory)
+        return directory
+    }
+
+    @Test("without models: hello, status, the utterance with null emotion and valence, status; seq counts up")
+    func noModels() throws {
+        let result = try MerdProcess.run("analyze", Self.clip, "--models", "/nonexistent")
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = Self.events(result.stdout)
+        #expect(events.map { $0["type"] as? String } == ["hello", "status", "utterance", "status"], "\(result.stdout)")
+        #expect(events[0]["schema"] as? Int == 1 && (events[0]["labels"] as? [String])?.count == 6)
+        let utterance = events[2]
+        #expect(abs((utterance["start"] as? Double ?? 0) - 0.49) < 0.1 && abs((utterance["end"] as? Double ?? 0) - 2.21) < 0.1)
+        #expect(utterance["emotion"] is NSNull && utterance["valence"] is NSNull && utterance["confidence"] is NSNull)
+        #expect((utterance["modalities"] as? [String: Any])?["audio"] as? Bool == false)
+        #expect(events.dropFirst().compactMap { $0["seq"] as? Int } == [1, 2, 3])
+        #expect(result.stderr.contains("no HuBERT model"))
+    }
+
+    @Test("with HuBERT and a fusion model on its layers: emotion, valence and confidence are filled")
+    func withModels() throws {
+        let fusion = try Self.fusionModel([3, 4, 5].map { FusionInput(name: "HL\($0)", size: 32) })
+        defer { try? FileManager.default.removeItem(atPath: fusion) }
+        let result = try MerdProcess.run("analyze", Self.clip, "--hubert", TestPaths.fixture("hubert/large"), "--fusion", fusion,
+                                         "--layers", "3,4,5")
+        #expect(result.status == 0, "\(result.stderr)")
+        let utterance = try #require(Self.events(result.stdout).first { $0["type"] as? String == "utterance" })
+        let emotion = try #require(utterance["emotion"] as? [String: Any])
+        let probabilities = try #require(emotion["probs"] as? [String: Double])
+        #expect(Set(probabilities.keys) == Set(FusionArchitecture.merLabels))
+        #expect(abs(probabilities.values.reduce(0, +) - 1) < 0.01)
+        // The label is the most probable (probabilities are rounded to 3 places, so allow a tie).
+        let label = try #require(emotion["label"] as? String)
+        #expect(probabilities[label]! >= probabilities.values.max()! - 0.001)
+        let valence = try #require(utterance["valence"] as? Double)
+        #expect((-5...5).contains(valence))
+        #expect((0...1).contains(utterance["confidence"] as? Double ?? -1))
+        #expect((utterance["modalities"] as? [String: Any])?["audio"] as? Bool == true)
+    }
+
+    @Test("a fusion model that needs the face encoders: said on stderr, emotion stays null, never invented")
+    func fusionNeedsFaces() throws {
+        let fusion = try Self.fusionModel([FusionInput(name: "HL3", size: 32), FusionInput(name: "MR", size: 16)])
+        defer { try? FileManager.default.removeItem(atPath: fusion) }
+        let result = try MerdProcess.run("analyze", Self.clip, "--hubert", TestPaths.fixture("hubert/large"), "--fusion", fusion, "--layers", "3")
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("MR"))
+        let utterance = try #require(Self.events(result.stdout).first { $0["type"] as? String == "utterance" })
+        #expect(utterance["emotion"] is NSNull && utterance["valence"] is NSNull)
+    }
+
+    @Test("a missing file is a usage error")
+    func missing() throws {
+        let result = try MerdProcess.run("analyze", "/nonexistent.mp4", "--models", "/nonexistent")
+        #expect(result.status == 2 && result.stderr.contains("/nonexistent.mp4"))
+    }
+}
