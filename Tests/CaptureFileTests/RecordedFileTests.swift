@@ -20,13 +20,16 @@ enum Clips {
                          "-i", "sine=frequency=440:sample_rate=48000", "-t", "2"]
         arguments += video.isEmpty ? ["-vn"] : video
         arguments += audio
-        arguments.append(path)
+        // Written under a temporary name and renamed: tests running at once never see half a clip.
+        let partial = directory + "/partial-\(UUID().uuidString)-" + name
+        arguments.append(partial)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
         process.arguments = arguments
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        if rename(partial, path) != 0 { throw CocoaError(.fileWriteUnknown) }
         return path
     }
 
