@@ -54,6 +54,9 @@ public final class EventServer: @unchecked Sendable {
     private struct State {
         var clients: [Int32: Client] = [:]
         var hello = ""
+        /// The latest `status` line: a new subscriber gets it right after `hello`, so it knows
+        /// the sources' state without waiting for the next change.
+        var lastStatus: String?
         var running = true
     }
 
@@ -91,6 +94,7 @@ public final class EventServer: @unchecked Sendable {
     /// Queues `line` (one JSON object, no newline) for every subscriber of `type`.
     public func publish(type: String, line: String) {
         state.withLock { state in
+            if type == "status" { state.lastStatus = line }
             for (descriptor, client) in state.clients where client.types.contains(type) {
                 state.clients[descriptor]!.queue.push(line)
             }
@@ -169,7 +173,10 @@ public final class EventServer: @unchecked Sendable {
             var polls = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
             polls += state.withLock { state in
                 state.clients.values.map { client in
-                    pollfd(fd: client.descriptor, events: Int16(POLLIN) | (client.output.isEmpty && client.queue.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+                    // Ask for POLLOUT only with bytes to send: an idle, writable socket would
+                    // otherwise wake the loop at once, forever.
+                    let sending = client.outputOffset < client.output.count || !client.queue.isEmpty
+                    return pollfd(fd: client.descriptor, events: Int16(POLLIN) | (sending ? Int16(POLLOUT) : 0), revents: 0)
                 }
             }
             let ready = poll(&polls, nfds_t(polls.count), 1000)
@@ -196,6 +203,7 @@ public final class EventServer: @unchecked Sendable {
                 var client = Client(descriptor: descriptor, queue: SubscriberQueue(capacity: configuration.queueCapacity),
                                     types: configuration.types)
                 client.output = Array((state.hello + "\n").utf8)
+                if let status = state.lastStatus { client.queue.push(status) }
                 state.clients[descriptor] = client
             }
         }

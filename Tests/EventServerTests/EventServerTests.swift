@@ -1,58 +1,10 @@
 import EventServer
+import TestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A subscriber for tests: a blocking Unix socket with line reads under a timeout.
-/// Used by one thread at a time (the test, or the one reading thread it hands it to).
-final class TestSubscriber: @unchecked Sendable {
-    let descriptor: Int32
-    private var pending: [UInt8] = []
-
-    init(path: String) throws {
-        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    }
-
-    deinit { close(descriptor) }
-
-    func send(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    /// The next line, or nil after `timeout` seconds (or at the end of the stream).
-    func line(timeout: Double = 2) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let newline = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                return line
-            }
-            let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0 else { return nil }
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, Int32(remaining * 1000)) > 0 else { return nil }
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            let count = read(descriptor, &buffer, buffer.count)
-            if count <= 0 { return nil }
-            pending += buffer[0..<count]
-        }
-    }
-
-    func object(timeout: Double = 2) -> [String: Any]? {
-        line(timeout: timeout).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-}
 
 @Suite("Events socket", .serialized)
 struct EventServerTests {
@@ -83,6 +35,38 @@ struct EventServerTests {
         #expect(client.object()?["seq"] as? Int == 2)
         var status = stat()
         #expect(stat(path, &status) == 0 && status.st_mode & 0o777 == 0o660, "socket mode 0660")
+    }
+
+    @Test("idle subscribers cost no CPU: the loop sleeps in poll")
+    func idle() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let client = try TestSubscriber(path: path)
+        _ = client.line()
+        server.publish(type: "status", line: #"{"type":"status","seq":1}"#)
+        _ = client.line()
+        func cpuSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        }
+        let before = cpuSeconds()
+        usleep(500_000)
+        let used = cpuSeconds() - before
+        #expect(used < 0.1, "\(used) s of CPU in 0.5 s with one idle subscriber")
+    }
+
+    @Test("a new subscriber gets the latest status right after hello")
+    func statusAfterHello() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        server.publish(type: "status", line: #"{"type":"status","seq":1,"state":"running"}"#)
+        server.publish(type: "status", line: #"{"type":"status","seq":2,"state":"lost"}"#)
+        let client = try TestSubscriber(path: path)
+        #expect(client.object()?["type"] as? String == "hello")
+        #expect(client.object()?["seq"] as? Int == 2)
     }
 
     @Test("a subscribe line filters types; an unknown type or a bad line gets an error and changes nothing")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SplitMix64: a small, fast generator, seeded so every test run sees the same inputs.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -31,3 +34,53 @@ public enum TestPaths {
         repository.deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(relative).path
     }
 }
+
+/// A subscriber for tests: a blocking Unix socket with line reads under a timeout.
+/// Used by one thread at a time (the test, or the one reading thread it hands it to).
+public final class TestSubscriber: @unchecked Sendable {
+    public let descriptor: Int32
+    private var pending: [UInt8] = []
+
+    public init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { close(descriptor) }
+
+    public func send(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// The next line, or nil after `timeout` seconds (or at the end of the stream).
+    public func line(timeout: Double = 2) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { return nil }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(remaining * 1000)) > 0 else { return nil }
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { return nil }
+            pending += buffer[0..<count]
+        }
+    }
+
+    public func object(timeout: Double = 2) -> [String: Any]? {
+        line(timeout: timeout).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
