@@ -6,8 +6,9 @@ import NeuralKit
 /// dimension s·Cin, accumulated into the output.
 ///
 /// Streaming: in the layer-norm family every frame depends only on a window of samples, so
-/// the stream keeps, per layer, the input rows later frames still need and produces exactly
-/// the frames the whole signal gives, whatever the chunk sizes. In the group-norm family
+/// the stream keeps, per layer, the input rows later frames still need and produces the
+/// frames the whole signal gives, whatever the chunk sizes (up to float rounding: OpenBLAS
+/// orders a row's sums differently for GEMMs of different heights). In the group-norm family
 /// conv layer 0 is normalised over the whole utterance; there the stream can only gather
 /// the audio and compute when it ends.
 public struct HuBERTFrontEndStream: Sendable {
