@@ -45,6 +45,36 @@ struct PoolingTests {
                     .elementwise, "avg without pad")
     }
 
+    /// Keras `MaxPooling2D(padding="same")` as TensorFlow defines it: out = ⌈in / s⌉,
+    /// total padding max((out − 1)·s + k − in, 0), the smaller half before; padded cells
+    /// never count. MTCNN uses (2, 2)/2 and (3, 3)/2 on odd and even sizes; mini-Xception (3, 3)/2.
+    @Test("TensorFlow \"same\" windows", arguments: [(9, 11, 3, 2), (10, 10, 3, 2), (7, 5, 2, 2), (1, 1, 3, 2), (6, 13, 2, 3)])
+    func tensorFlowSame(_ h: Int, _ w: Int, _ k: Int, _ s: Int) {
+        var random = SeededRandom(seed: UInt64(h * 100 + w))
+        let x = random.tensor([2, 3, h, w])
+        let window = PoolingWindow.tensorFlowSame(kernel: (k, k), stride: (s, s))
+        let (oh, ow) = ((h + s - 1) / s, (w + s - 1) / s)
+        let padTop = max((oh - 1) * s + k - h, 0) / 2, padLeft = max((ow - 1) * s + k - w, 0) / 2
+        var maxima: [Double] = [], means: [Double] = []
+        for plane in x.doubles.chunked(h * w) {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var cells: [Double] = []
+                    for i in 0..<k {
+                        for j in 0..<k {
+                            let (y, x) = (oy * s - padTop + i, ox * s - padLeft + j)
+                            if y >= 0 && y < h && x >= 0 && x < w { cells.append(plane[y * w + x]) }
+                        }
+                    }
+                    maxima.append(cells.max()!)
+                    means.append(cells.reduce(0, +) / Double(cells.count))
+                }
+            }
+        }
+        expectClose(x.maxPool2d(window), maxima, shape: [2, 3, oh, ow], .exact, "max")
+        expectClose(x.avgPool2d(window), means, shape: [2, 3, oh, ow], .elementwise, "avg")
+    }
+
     @Test("global average pool")
     func globalAverage() {
         var random = SeededRandom(seed: 8)
