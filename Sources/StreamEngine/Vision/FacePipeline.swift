@@ -1,0 +1,116 @@
+/// One face in one frame, as far as the pipeline got with it.
+public struct FaceObservation: Sendable {
+    /// The detector's box, score and keypoints (refreshed by O-Net when the face was tracked).
+    public var detection: DetectedFace
+    /// The rectangle the landmark model was run in.
+    public var rectangle: FaceRectangle
+    /// 68 landmarks in image pixels.
+    public var landmarks: [Point2D]
+    public var quality: FaceQuality
+    /// Per encoder feature name (`MX`, `RF`, …); empty when the quality verdict was not good:
+    /// a bad crop is reported, not encoded.
+    public var encodings: [String: FaceEncoding]
+}
+
+/// What the pipeline saw in one frame.
+public struct FaceAnalysis: Sendable {
+    /// The faces found (the largest first); only the largest is landmarked and encoded.
+    public var faceCount: Int
+    public var primary: FaceObservation?
+    /// Whether the primary face was followed from the previous frame instead of detected anew.
+    public var tracked: Bool
+}
+
+/// Per frame: find the face (MTCNN, or O-Net on the previous frame's face while tracking), place
+/// 68 landmarks (dlib's regression trees), judge the pose, align, and run each FER encoder on
+/// its crop. Keeps the tracking state between frames, so one pipeline serves one video stream.
+public struct FacePipeline: Sendable {
+    /// How the pipeline trades detection work against latency.
+    public struct Options: Sendable, Equatable {
+        /// Smallest face to detect as a fraction of the frame height (at least MTCNN's 20 px).
+        /// A webcam user's face fills a good part of the frame; a high floor prunes the pyramid.
+        public var minimumFaceFraction: Double = 1.0 / 8
+        /// While tracking, run the full detector every this many frames anyway (new or closer faces).
+        public var redetectInterval: Int = 15
+        /// Track from frame to frame (O-Net on the last face) instead of detecting every frame.
+        public var tracking: Bool = true
+
+        public init() {}
+    }
+
+    public let detector: MTCNN
+    public let landmarkPredictor: LandmarkPredictor
+    public let aligner: FaceAligner
+    public let encoders: [any FaceEncoder]
+    public var options: Options
+
+    private var lastLandmarks: [Point2D]?
+    private var framesSinceDetection = 0
+
+    public init(detector: MTCNN, landmarkPredictor: LandmarkPredictor, encoders: [any FaceEncoder], options: Options = Options()) {
+        self.detector = detector
+        self.landmarkPredictor = landmarkPredictor
+        self.aligner = FaceAligner(template: landmarkPredictor.meanShape)
+        self.encoders = encoders
+        self.options = options
+    }
+
+    /// Forgets the tracked face (after a gap in the video, say).
+    public mutating func reset() {
+        lastLandmarks = nil
+        framesSinceDetection = 0
+    }
+
+    public mutating func analyze(_ image: RGBImage) -> FaceAnalysis {
+        var detector = self.detector
+        detector.parameters.minimumFaceSize = max(20, Double(image.height) * options.minimumFaceFraction)
+        var faceCount = 0
+        var detection: DetectedFace?
+        var rectangle: FaceRectangle?
+        var tracked = false
+        if options.tracking, let last = lastLandmarks, framesSinceDetection < options.redetectInterval {
+            let box = Self.bounds(last)
+            if let verified = detector.verify(image, around: box), verified.keypoints.count == 5 {
+                detection = verified
+                rectangle = aligner.rectangle(landmarks: last)
+                faceCount = 1
+                tracked = true
+                framesSinceDetection += 1
+            }
+        }
+        if detection == nil {
+            let faces = detector.detect(image).sorted { $0.width * $0.height > $1.width * $1.height }
+            faceCount = faces.count
+            framesSinceDetection = 0
+            if let first = faces.first, first.keypoints.count == 5 {
+                detection = first
+                rectangle = aligner.rectangle(keypoints: first.keypoints)
+            }
+        }
+        guard let detection, let rectangle else {
+            lastLandmarks = nil
+            return FaceAnalysis(faceCount: faceCount, primary: nil, tracked: false)
+        }
+        let landmarks = landmarkPredictor.predict(intensity: image.dlibIntensity(), width: image.width, height: image.height,
+                                                  rectangle: rectangle)
+        let quality = aligner.quality(landmarks)
+        lastLandmarks = quality.verdict == .poorFit ? nil : landmarks
+        var encodings: [String: FaceEncoding] = [:]
+        if quality.verdict == .good {
+            for encoder in encoders {
+                let face = aligner.align(image, landmarks: landmarks, size: encoder.inputSize, margin: encoder.cropMargin)
+                encodings[encoder.featureName] = encoder.encode(face)
+            }
+        }
+        return FaceAnalysis(
+            faceCount: faceCount,
+            primary: FaceObservation(detection: detection, rectangle: rectangle, landmarks: landmarks, quality: quality, encodings: encodings),
+            tracked: tracked)
+    }
+
+    /// The bounding box of a set of points.
+    static func bounds(_ points: [Point2D]) -> (x1: Double, y1: Double, x2: Double, y2: Double) {
+        let xs = points.map(\.x), ys = points.map(\.y)
+        return (xs.min()!, ys.min()!, xs.max()!, ys.max()!)
+    }
+}
