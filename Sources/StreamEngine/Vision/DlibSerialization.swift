@@ -115,13 +115,13 @@ struct DlibReader {
     }
 
     /// A `std::vector` length, bounded so that a corrupt count cannot make merd allocate
-    /// more than the file could hold (each element takes at least `minimumElementBytes`).
+    /// more than the file could hold (each element takes at least `minimumElementBytes`): a
+    /// count the rest of the file cannot hold means the file ends early.
     mutating func count(_ reading: @autoclosure () -> String, minimumElementBytes: Int = 2) throws(DlibFormatError) -> Int {
-        let start = offset
         let value = try unsigned(reading())
         let remaining = bytes.count - offset
         guard value <= UInt64(remaining / max(minimumElementBytes, 1)) else {
-            throw .malformed(file: file, offset: start, reading: reading(), reason: "a count of \(value) cannot fit in the \(remaining) bytes left")
+            throw .truncated(file: file, offset: bytes.count, reading: "\(reading()) (\(value) elements, \(remaining) bytes left)")
         }
         return Int(value)
     }
@@ -132,8 +132,12 @@ struct DlibReader {
         let start = offset
         let rows = try signed(reading()), columns = try signed(reading())
         let (r, c) = (abs(rows), abs(columns))
-        guard c == 1, r <= Int64((bytes.count - offset) / 4) else {
+        guard c == 1 || r == 0 else {
             throw .malformed(file: file, offset: start, reading: reading(), reason: "matrix of \(r)x\(c) where a column vector was expected")
+        }
+        // Each float takes at least 4 bytes (two control bytes and two value bytes).
+        guard r <= Int64((bytes.count - offset) / 4) else {
+            throw .truncated(file: file, offset: bytes.count, reading: "\(reading()) (\(r) values, \(bytes.count - offset) bytes left)")
         }
         for _ in 0..<Int(r) { values.append(try float(reading())) }
         return Int(r)

@@ -14,7 +14,8 @@ public struct FaceQuality: Sendable, Equatable, Codable {
 
     /// Distance between the eye centres, in pixels.
     public var interocular: Double
-    /// Left–right asymmetry of the nose tip between the face's sides, −1…1 (0 frontal).
+    /// Left–right asymmetry of the nose tip between the face's sides along the eye line,
+    /// −1…1 (0 frontal; ±0.6 is roughly a 45° turn).
     public var yaw: Double
     /// RMS distance between the landmarks and the fitted template, in interocular distances.
     public var fitError: Double
@@ -69,8 +70,12 @@ public struct FaceAligner: Sendable {
         }
         func distance(_ p: Point2D, _ q: Point2D) -> Double { hypot(p.x - q.x, p.y - q.y) }
         let interocular = distance(centre(36...41), centre(42...47))
-        // Nose tip (30) against the face outline at eye level (jaw points 1 and 15).
-        let (left, right) = (distance(landmarks[30], landmarks[1]), distance(landmarks[30], landmarks[15]))
+        // Nose tip (30) against the face outline at eye level (jaw points 1 and 15), measured
+        // along the eye line: turning the head brings the nose towards the far outline.
+        let eyeLine = (x: centre(42...47).x - centre(36...41).x, y: centre(42...47).y - centre(36...41).y)
+        let length = max(hypot(eyeLine.x, eyeLine.y), .leastNormalMagnitude)
+        func along(_ p: Point2D) -> Double { ((p.x - landmarks[30].x) * eyeLine.x + (p.y - landmarks[30].y) * eyeLine.y) / length }
+        let (left, right) = (abs(along(landmarks[1])), abs(along(landmarks[15])))
         let yaw = left + right > 0 ? (left - right) / (left + right) : 0
         let fit = SimilarityTransform.fit(from: template.map { (x: $0.x, y: $0.y) }, to: landmarks.map { (x: $0.x, y: $0.y) })
         var squared = 0.0

