@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims", "EventServer",
+                "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims", "EventServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes"], swiftSettings: strict),
+        .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine"], swiftSettings: strict),
