@@ -227,3 +227,12 @@ public struct MTCNN: FaceDetecting {
                             score: c.score, keypoints: points)
     }
 }
+
+extension MTCNN {
+    /// The same detector looking for faces of at least `pixels`.
+    public func with(minimumFaceSize pixels: Double) -> MTCNN {
+        var copy = self
+        copy.parameters.minimumFaceSize = pixels
+        return copy
+    }
+}

@@ -89,3 +89,12 @@ struct FloatImage: Sendable {
         }
     }
 }
+
+extension RGBImage {
+    /// The image resampled bilinearly through `toSource` (output pixel → source pixel), edges
+    /// repeated; e.g. a frame scaled to another size.
+    public func resampled(_ toSource: SimilarityTransform, width: Int, height: Int) -> RGBImage {
+        let values = ImageResampling.warp(self, toSource, width: width, height: height).values
+        return RGBImage(width: width, height: height, pixels: values.map { UInt8(min(max($0.rounded(), 0), 255)) })
+    }
+}
