@@ -11,4 +11,12 @@ extension Tensor {
             }
         }
     }
+
+    /// Every element times `factor`.
+    public func scaled(by factor: Float) -> Tensor {
+        let source = contiguous()
+        return source.withUnsafeBufferPointer { v in
+            Tensor(shape: shape) { out in for i in 0..<out.count { out[i] = v[i] * factor } }
+        }
+    }
 }
