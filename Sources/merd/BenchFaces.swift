@@ -40,6 +40,7 @@ struct BenchFaces: AsyncParsableCommand {
         }
         let frames = try Self.frames(input)
         let resnet = try visual.encoders.first { $0 is ResNet50FER } ?? Self.randomResNet()
+        let manet = try visual.encoders.first { $0 is MANet } ?? Self.randomMANet()
         let miniXception = visual.encoders.first { $0 is MiniXception }
         print("merd faces: \(frames.count) frames of 640x480 from \(input); OpenBLAS \(BLAS.coreName)")
         for count in threadCounts {
@@ -79,6 +80,8 @@ struct BenchFaces: AsyncParsableCommand {
             }
             let crop = pipeline.aligner.align(image, landmarks: face.landmarks, size: 224, margin: resnet.cropMargin)
             _ = time("ResNet-50") { _ = resnet.encode(crop) }
+            let manetCrop = pipeline.aligner.align(image, landmarks: face.landmarks, size: 224, margin: manet.cropMargin)
+            _ = time("MA-Net") { _ = manet.encode(manetCrop) }
             // The pipeline as the engine runs it, mini-Xception only (the default models): over
             // the clip, tracking between detections.
             var streaming = FacePipeline(detector: visual.detector, landmarkPredictor: visual.landmarkPredictor,
@@ -108,18 +111,82 @@ struct BenchFaces: AsyncParsableCommand {
         }
     }
 
-    /// ResNet-50 of resnet50_ferplus_dag's layout with random weights, written to a temporary
-    /// safetensors file and loaded by the real loader.
-    static func randomResNet() throws -> ResNet50FER {
+    /// Random weights for a checkpoint, written by name: convolutions He-scaled, batch norms
+    /// neutral, linear layers small.
+    struct RandomCheckpoint {
         var tensors: [(name: String, tensor: Tensor)] = []
         var random = SystemRandomNumberGenerator()
-        func conv(_ name: String, _ out: Int, _ inputs: Int, _ k: Int) {
+
+        mutating func conv(_ name: String, _ out: Int, _ inputs: Int, _ k: Int, norm: String) {
             let scale = Float(2 / Double(inputs * k * k)).squareRoot()
             tensors.append((name + ".weight", Tensor(shape: [out, inputs, k, k], scalars: (0..<(out * inputs * k * k)).map { _ in Float.random(in: -scale...scale, using: &random) })))
             for (field, value) in [("weight", Float(1)), ("bias", 0), ("running_mean", 0), ("running_var", 1)] {
-                tensors.append(("\(name)_bn.\(field)", Tensor(shape: [out], repeating: value)))
+                tensors.append(("\(norm).\(field)", Tensor(shape: [out], repeating: value)))
             }
         }
+
+        mutating func linear(_ name: String, _ out: Int, _ inputs: Int) {
+            tensors.append((name + ".weight", Tensor(shape: [out, inputs], scalars: (0..<(out * inputs)).map { _ in Float.random(in: -0.05...0.05, using: &random) })))
+            tensors.append((name + ".bias", Tensor(shape: [out])))
+        }
+
+        /// Written to a temporary file and read back by `load`, the real loader.
+        func loaded<Model>(_ load: (String) throws -> Model) throws -> Model {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("merd-bench-\(UUID().uuidString).safetensors").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                try SafeTensorsWriter.write(tensors, to: path)
+                return try load(path)
+            } catch {
+                throw CommandFailure.runtime("random model for the benchmark: \(error)")
+            }
+        }
+    }
+
+    /// MA-Net at full width with random weights.
+    static func randomMANet() throws -> MANet {
+        var c = RandomCheckpoint()
+        c.conv("conv1", 64, 3, 7, norm: "bn1")
+        func basic(_ base: String, _ inputs: Int, _ out: Int, attention: Bool) {
+            c.conv("\(base).conv1", out, inputs, 3, norm: "\(base).bn1")
+            c.conv("\(base).conv2", out, out, 3, norm: "\(base).bn2")
+            if inputs != out {
+                c.conv("\(base).downsample.0", out, inputs, 1, norm: "\(base).downsample.1")
+            }
+            if attention {
+                c.linear("\(base).cbam.ChannelGate.mlp.1", out / 16, out)
+                c.linear("\(base).cbam.ChannelGate.mlp.3", out, out / 16)
+                c.conv("\(base).cbam.SpatialGate.spatial.conv", 1, 2, 7, norm: "\(base).cbam.SpatialGate.spatial.bn")
+            }
+        }
+        basic("layer1.0", 64, 64, attention: false)
+        basic("layer1.1", 64, 64, attention: false)
+        basic("layer2.0", 64, 128, attention: false)
+        basic("layer2.1", 128, 128, attention: false)
+        for p in 1...4 {
+            basic("layer3_1_p\(p).0", 128, 256, attention: true)
+            basic("layer3_1_p\(p).1", 256, 256, attention: true)
+            basic("layer4_1_p\(p).0", 256, 512, attention: true)
+            basic("layer4_1_p\(p).1", 512, 512, attention: true)
+        }
+        for (layer, inputs, out) in [(3, 128, 256), (4, 256, 512)] {
+            for block in 0..<2 {
+                let base = "layer\(layer)_2.\(block)"
+                let cin = block == 0 ? inputs : out
+                c.conv("\(base).conv1", out, cin, 3, norm: "\(base).bn1")
+                for path in 1...2 { for i in 1...4 { c.conv("\(base).conv\(path)_2_\(i)", out / 4, out / 4, 3, norm: "\(base).bn\(path)_2_\(i)") } }
+                if block == 0 { c.conv("\(base).downsample.0", out, cin, 1, norm: "\(base).downsample.1") }
+            }
+        }
+        c.linear("fc_1", 7, 512)
+        c.linear("fc_2", 7, 512)
+        return try c.loaded { try MANet(path: $0) }
+    }
+
+    /// ResNet-50 of resnet50_ferplus_dag's layout with random weights.
+    static func randomResNet() throws -> ResNet50FER {
+        var c = RandomCheckpoint()
+        func conv(_ name: String, _ out: Int, _ inputs: Int, _ k: Int) { c.conv(name, out, inputs, k, norm: name + "_bn") }
         conv("conv1_7x7_s2", 64, 3, 7)
         var channels = 64
         for (stage, (width, count)) in zip(2...5, zip([64, 128, 256, 512], [3, 4, 6, 3])) {
@@ -132,15 +199,8 @@ struct BenchFaces: AsyncParsableCommand {
                 channels = 4 * width
             }
         }
-        tensors.append(("classifier.weight", Tensor(shape: [8, 2048, 1, 1], repeating: 0.01)))
-        tensors.append(("classifier.bias", Tensor(shape: [8])))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("merd-bench-resnet-\(UUID().uuidString).safetensors").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            try SafeTensorsWriter.write(tensors, to: path)
-            return try ResNet50FER(path: path)
-        } catch {
-            throw CommandFailure.runtime("random ResNet-50: \(error)")
-        }
+        c.tensors.append(("classifier.weight", Tensor(shape: [8, 2048, 1, 1], repeating: 0.01)))
+        c.tensors.append(("classifier.bias", Tensor(shape: [8])))
+        return try c.loaded { try ResNet50FER(path: $0) }
     }
 }

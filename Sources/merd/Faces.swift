@@ -28,6 +28,9 @@ struct Faces: AsyncParsableCommand {
     @Option(help: "Also write each analysed frame as a PNG with the box and landmarks drawn, into this directory.")
     var draw: String?
 
+    @Option(help: "Also write each encoder's aligned crop of each analysed frame as a PNG, into this directory.")
+    var crops: String?
+
     @Flag(help: "Detect in every frame instead of tracking the face from the previous one.")
     var noTracking = false
 
@@ -46,11 +49,11 @@ struct Faces: AsyncParsableCommand {
         var options = FacePipeline.Options()
         options.tracking = !noTracking
         var pipeline = visual.makePipeline(options: options)
-        if let draw {
+        for directory in [draw, crops].compactMap({ $0 }) {
             do {
-                try FileManager.default.createDirectory(atPath: draw, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw CommandFailure.runtime("\(draw): cannot create (\(error.localizedDescription))")
+                throw CommandFailure.runtime("\(directory): cannot create (\(error.localizedDescription))")
             }
         }
         let reader: VideoFileReader
@@ -75,15 +78,26 @@ struct Faces: AsyncParsableCommand {
             writeLine(Self.line(frame: index, time: frame.time.seconds, analysis: analysis, encoders: visual.encoders))
             if let draw, let face = analysis.primary {
                 let png = FaceOverlay.draw(face, on: image)
-                let path = (draw as NSString).appendingPathComponent(String(format: "frame%05d.png", index))
-                do {
-                    try Data(try PNGEncoder.encode(rgb: png.pixels, width: png.width, height: png.height)).write(to: URL(fileURLWithPath: path))
-                } catch {
-                    throw CommandFailure.runtime("\(path): cannot write (\(error))")
+                try Self.writePNG(png.pixels, width: png.width, height: png.height,
+                                  to: (draw as NSString).appendingPathComponent(String(format: "frame%05d.png", index)))
+            }
+            if let crops, let face = analysis.primary {
+                for encoder in visual.encoders {
+                    let crop = pipeline.aligner.align(image, landmarks: face.landmarks, size: encoder.inputSize, margin: encoder.cropMargin)
+                    try Self.writePNG(crop.rgb.map { UInt8(min(max($0.rounded(), 0), 255)) }, width: crop.size, height: crop.size,
+                                      to: (crops as NSString).appendingPathComponent(String(format: "frame%05d-%@.png", index, encoder.featureName)))
                 }
             }
         }
         if index == 0 { throw CommandFailure.runtime("\(input): no video frames") }
+    }
+
+    static func writePNG(_ rgb: [UInt8], width: Int, height: Int, to path: String) throws {
+        do {
+            try Data(try PNGEncoder.encode(rgb: rgb, width: width, height: height)).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw CommandFailure.runtime("\(path): cannot write (\(error))")
+        }
     }
 
     static func line(frame: Int, time: Double, analysis: FaceAnalysis, encoders: [any FaceEncoder]) -> String {

@@ -9,7 +9,7 @@ import StreamEngine
 struct Features: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Extract features from recorded files.",
-        subcommands: [FeaturesAudio.self])
+        subcommands: [FeaturesAudio.self, FeaturesVideo.self])
 }
 
 struct FeaturesAudio: AsyncParsableCommand {

@@ -51,3 +51,59 @@ struct FeaturesCommandTests {
         }
     }
 }
+
+@Suite("merd features video")
+struct FeaturesVideoCommandTests {
+    static let clips = ["bbaf2n", "lbax4n"].map { TestPaths.sharedData("grid/\($0).mpg") }
+    static let wav = TestPaths.sharedData("emodb/wav/03a01Fa.wav")
+
+    func temporary(_ name: String) -> String { NSTemporaryDirectory() + "merd-\(UUID().uuidString)-\(name)" }
+
+    @Test("rows in the labels CSV's order; HL<k> equal to merd features audio's pooled states; audio-only clips too")
+    func audioRows() throws {
+        let out = temporary("dataset.safetensors"), labels = temporary("labels.csv"), single = temporary("single.safetensors")
+        let empty = temporary("models")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { for p in [out, labels, single, empty] { try? FileManager.default.removeItem(atPath: p) } }
+        try "name,discrete,valence\n03a01Fa,happy,2\nlbax4n,neutral,0\nbbaf2n,neutral,0.5\n".write(toFile: labels, atomically: true, encoding: .utf8)
+        let result = try MerdProcess.run(["features", "video", "--models", empty, "--hubert", FeaturesCommandTests.model, "--layers", "2,5",
+                                          "--labels", labels, "--out", out] + Self.clips + [Self.wav])
+        #expect(result.status == 0, "\(result.stderr)")
+        let file = try SafeTensorsFile(path: out)
+        #expect(file.names == ["HL2", "HL5"] && file.metadata["clips"] == "03a01Fa,lbax4n,bbaf2n")
+        let rows = try file.tensor("HL5")
+        #expect(rows.shape == [3, 32])
+        let alone = try MerdProcess.run("features", "audio", "--model", FeaturesCommandTests.model, "--layers", "5", Self.clips[0], "--out", single)
+        #expect(alone.status == 0)
+        #expect(rows.rows(2..<3).reshaped([32]).maxAbsoluteDifference(try SafeTensorsFile(path: single).tensor("layer5")) == 0)
+    }
+
+    @Test("a labels CSV naming a clip that is not among the inputs, or no models at all: usage errors")
+    func errors() throws {
+        let labels = temporary("labels.csv"), empty = temporary("models")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { for p in [labels, empty] { try? FileManager.default.removeItem(atPath: p) } }
+        try "name,discrete,valence\nsomething_else,happy,1\n".write(toFile: labels, atomically: true, encoding: .utf8)
+        let unknown = try MerdProcess.run(["features", "video", "--models", empty, "--hubert", FeaturesCommandTests.model, "--layers", "2",
+                                           "--labels", labels, "--out", temporary("x")] + Self.clips)
+        #expect(unknown.status == 2 && unknown.stderr.contains("something_else"), "\(unknown.stderr)")
+        let none = try MerdProcess.run(["features", "video", "--models", empty, "--out", temporary("x")] + Self.clips)
+        #expect(none.status == 2 && none.stderr.contains("tools/fetch-default-models"), "\(none.stderr)")
+    }
+
+    @Test("with the pretrained visual models: MX rows are the mean mini-Xception embedding of the clip's faces",
+          .enabled(if: FileManager.default.fileExists(atPath: NSHomeDirectory() + "/.local/share/merd/models/mtcnn/model.safetensors"),
+                   "needs tools/fetch-default-models"))
+    func faces() throws {
+        let out = temporary("faces.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try MerdProcess.run(["features", "video", "--every", "5", "--hubert", FeaturesCommandTests.model, "--layers", "2",
+                                          "--out", out] + Self.clips + [Self.wav])
+        #expect(result.status == 0, "\(result.stderr)")
+        let mx = try SafeTensorsFile(path: out).tensor("MX")
+        #expect(mx.shape == [3, 128])
+        let values = mx.scalars
+        #expect(values[0..<256].contains { $0 != 0 } && values[256..<384].allSatisfy { $0 == 0 })
+        #expect(result.stderr.contains("no usable face in 03a01Fa"))
+    }
+}

