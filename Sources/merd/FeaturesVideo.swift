@@ -37,11 +37,27 @@ struct FeaturesVideo: AsyncParsableCommand {
     @Option(help: "The safetensors file to write.")
     var out: String
 
+    @Option(help: "Corrupted copies per clip: audio-snr=LO:HI (speech noise at LO…HI dB) and/or image=NAME,… (solarize, blur, rotate, cutout), e.g. audio-snr=5:11,image=solarize,blur,rotate,cutout.")
+    var augment: String?
+
+    @Option(help: "Corrupted copies per clip, with --augment; named CLIP#aug1, CLIP#aug2, … after the clip.")
+    var copies = 1
+
+    @Option(name: .customLong("noise-dir"), help: "Noise recordings for audio-snr (any files FFmpeg reads, e.g. MUSAN speech).")
+    var noiseDirectory: String?
+
+    @Option(help: "Seed of the augmentation's draws.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("labels-out"), help: "With --augment and --labels: the labels CSV of the augmented rows (default: OUT with .labels.csv).")
+    var labelsOut: String?
+
     @Argument(help: "Media files, one per clip.")
     var inputs: [String]
 
     func validate() throws {
         guard every >= 1 else { throw ValidationError("--every must be 1 or more") }
+        guard copies >= 1 else { throw ValidationError("--copies must be 1 or more") }
         guard !inputs.isEmpty else { throw ValidationError("give at least one media file") }
     }
 
@@ -57,14 +73,42 @@ struct FeaturesVideo: AsyncParsableCommand {
         guard speech != nil || visual != nil else {
             throw CommandFailure.usage("\(root) holds neither a HuBERT model nor the visual models; see `merd models fetch hubert-large` and tools/fetch-default-models")
         }
+        var plan: AugmentationPlan?
+        if let augment {
+            do { plan = try AugmentationPlan(parsing: augment) } catch { throw CommandFailure.usage(error.description) }
+        }
+        var noise: NoiseLibrary?
+        if plan?.snrRange != nil {
+            guard let noiseDirectory else { throw CommandFailure.usage("--augment audio-snr needs --noise-dir with noise recordings") }
+            noise = try NoiseLibrary(directory: noiseDirectory)
+        }
+        let extractor = ClipFeatureExtractor(speech: speech, visual: visual, layers: layerList, every: every)
+        var random = SplitMix64(seed: seed)
         let order = try clipOrder()
+        var rowNames: [String] = []
         var rows: [String: [[Float]]] = [:]
         var missingFaces: [String] = []
         for (name, path) in order {
-            let clip = try extract(path, speech: speech, visual: visual, layers: layerList)
-            for (feature, values) in clip.features { rows[feature, default: []].append(values) }
-            if visual != nil && clip.faceFrames == 0 { missingFaces.append(name) }
-            writeError("merd: \(name): \(clip.faceFrames) face frames, \(clip.missingFrames) without a usable face")
+            let audio = speech == nil ? [] : try ClipFeatureExtractor.audio(path)
+            var variants: [(name: String, corruption: ClipFeatureExtractor.Corruption)] = [(name, .init())]
+            if let plan {
+                for copy in 1...copies {
+                    let (snr, image) = plan.draw(using: &random)
+                    var corruption = ClipFeatureExtractor.Corruption(snr: snr, image: image)
+                    if snr != nil, let noise { (corruption.noise, corruption.noiseOffset) = noise.draw(using: &random) }
+                    variants.append(("\(name)#aug\(copy)", corruption))
+                }
+            }
+            for variant in variants {
+                let clip = try extractor.extract(path, audio: audio, corruption: variant.corruption)
+                rowNames.append(variant.name)
+                for (feature, values) in clip.features { rows[feature, default: []].append(values) }
+                if visual != nil && clip.faceFrames == 0 { missingFaces.append(variant.name) }
+                var detail = "\(clip.faceFrames) face frames, \(clip.missingFrames) without a usable face"
+                if let snr = clip.measuredSNR { detail += String(format: ", noise at %.2f dB", snr) }
+                if let image = variant.corruption.image { detail += ", \(image)" }
+                writeError("merd: \(variant.name): \(detail)")
+            }
         }
         // Zeros for a clip without faces, sized like the clips that had them.
         var tensors: [(name: String, tensor: Tensor)] = []
@@ -72,16 +116,34 @@ struct FeaturesVideo: AsyncParsableCommand {
             let values = rows[feature]!
             guard let size = values.first(where: { !$0.isEmpty })?.count else { continue }
             let matrix = values.flatMap { $0.isEmpty ? [Float](repeating: 0, count: size) : $0 }
-            tensors.append((feature, Tensor(shape: [order.count, size], scalars: matrix)))
+            tensors.append((feature, Tensor(shape: [rowNames.count, size], scalars: matrix)))
         }
         if !missingFaces.isEmpty { writeError("merd: no usable face in \(missingFaces.joined(separator: ", ")): their visual rows are zeros") }
-        let metadata = ["clips": order.map(\.name).joined(separator: ","), "layers": layerList.map(String.init).joined(separator: ","),
+        var metadata = ["clips": rowNames.joined(separator: ","), "layers": layerList.map(String.init).joined(separator: ","),
                         "every": "\(every)", "generator": "merd \(MerdVersion.string)"]
+        if let augment { metadata["augment"] = "\(augment); copies \(copies); seed \(seed)" }
         do {
             try SafeTensorsWriter.write(tensors, metadata: metadata, to: out)
         } catch {
             throw CommandFailure.runtime(error.description)
         }
+        if plan != nil, let labels { try writeAugmentedLabels(labels, rows: rowNames) }
+    }
+
+    /// The labels CSV of the augmented rows: each copy takes its clip's labels.
+    private func writeAugmentedLabels(_ labels: String, rows: [String]) throws {
+        let lines = (try? String(contentsOfFile: labels, encoding: .utf8))?.split(whereSeparator: \.isNewline).map(String.init) ?? []
+        guard let header = lines.first else { throw CommandFailure.usage("\(labels): empty labels CSV") }
+        var byName: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let comma = line.firstIndex(of: ",") else { continue }
+            byName[String(line[..<comma])] = String(line[comma...])
+        }
+        var csv = header + "\n"
+        for row in rows { csv += row + (byName[String(row.split(separator: "#").first ?? "")] ?? "") + "\n" }
+        let path = labelsOut ?? (out.hasSuffix(".safetensors") ? String(out.dropLast(".safetensors".count)) : out) + ".labels.csv"
+        do { try csv.write(toFile: path, atomically: true, encoding: .utf8) } catch { throw CommandFailure.runtime("\(path): \(error.localizedDescription)") }
+        writeError("merd: labels of the augmented rows: \(path)")
     }
 
     /// (clip name, file) in row order.
@@ -105,59 +167,5 @@ struct FeaturesVideo: AsyncParsableCommand {
             return nil
         }
         do { return try HuBERT(directory: directory, highestLayer: highest) } catch { throw CommandFailure.usage(error.description) }
-    }
-
-    /// The file's video, or nil for an audio-only clip (no faces: zero rows).
-    static func videoReader(_ path: String) throws(CaptureError) -> VideoFileReader? {
-        do {
-            return try VideoFileReader(path: path)
-        } catch {
-            if case .unsupportedFormat(_, let detail) = error, detail == "no video stream" { return nil }
-            throw error
-        }
-    }
-
-    struct ClipFeatures {
-        var features: [String: [Float]] = [:]
-        var faceFrames = 0
-        var missingFrames = 0
-    }
-
-    private func extract(_ path: String, speech: HuBERT?, visual: VisionModels?, layers: [Int]) throws -> ClipFeatures {
-        var clip = ClipFeatures()
-        do {
-            if let speech {
-                let reader = try AudioFileReader(path: path)
-                let resampler = try Resampler(inputRate: reader.sampleRate, inputChannels: reader.channels)
-                var samples: [Float] = []
-                while let chunk = try reader.nextChunk() { samples += resampler.process(chunk) }
-                samples += resampler.flush()
-                let pooled = try speech.pooledHiddenStates(audio: samples, layers: layers)
-                for (layer, tensor) in pooled { clip.features["HL\(layer)"] = tensor.scalars }
-            }
-            if let visual {
-                var pipeline = visual.makePipeline()
-                var mean = FaceFeatureMean()
-                let reader = try Self.videoReader(path)
-                var index = 0
-                while let frame = try reader?.nextFrame() {
-                    defer { index += 1 }
-                    guard index % every == 0, let image = RGBImage(frame) else { continue }
-                    mean.add(pipeline.analyze(image))
-                }
-                for encoder in visual.encoders { clip.features[encoder.featureName] = mean.means[encoder.featureName] ?? [] }
-                (clip.faceFrames, clip.missingFrames) = (mean.faceFrames, mean.missingFrames)
-            }
-        } catch let error as CaptureError {
-            if case .notFound = error { throw CommandFailure.usage(error.description) }
-            throw CommandFailure.runtime(error.description)
-        } catch let error as HuBERTError {
-            throw CommandFailure.runtime("\(path): \(error.description)")
-        } catch let error as CommandFailure {
-            throw error
-        } catch {
-            throw CommandFailure.runtime("\(path): \(error)")
-        }
-        return clip
     }
 }

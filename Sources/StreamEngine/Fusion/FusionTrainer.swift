@@ -92,24 +92,44 @@ public enum FusionTrainer {
                                 probabilities: best!.p, valence: best!.v)
     }
 
-    /// k-fold cross-validation: each fold trains on the others and is scored on itself.
+    /// k-fold cross-validation: each fold trains on the others and is scored on itself. Clips
+    /// are dealt to folds by group — a clip and its augmented copies (`NAME#aug1`, …) share a
+    /// group — so no copy of a validation clip is ever trained on.
     public static func crossValidate(_ architecture: FusionArchitecture, dataset: FusionDataset,
                                      options: FusionTrainingOptions) throws(FusionError) -> [FusionFoldResult] {
         let folds = max(2, options.folds)
-        guard dataset.count >= folds else { throw .invalidDataset(file: "dataset", reason: "\(dataset.count) clips for \(folds) folds") }
+        let groups = foldGroups(dataset.names)
+        guard groups.count >= folds else { throw .invalidDataset(file: "dataset", reason: "\(groups.count) clips for \(folds) folds") }
         var random = SplitMix64(seed: options.seed)
-        var order = Array(0..<dataset.count)
+        var order = Array(0..<groups.count)
         order.shuffle(using: &random)
         var results: [FusionFoldResult] = []
         for fold in 0..<folds {
-            let validation = order.enumerated().filter { $0.offset % folds == fold }.map(\.element)
-            let training = order.enumerated().filter { $0.offset % folds != fold }.map(\.element)
+            let validation = order.enumerated().filter { $0.offset % folds == fold }.flatMap { groups[$0.element] }
+            let training = order.enumerated().filter { $0.offset % folds != fold }.flatMap { groups[$0.element] }
             var foldOptions = options
             foldOptions.seed = options.seed &+ UInt64(fold) &* 1_000_003
             results.append(try train(architecture, training: dataset.subset(training), validation: dataset.subset(validation),
                                      options: foldOptions, validationIndices: validation))
         }
         return results
+    }
+
+    /// Row indices grouped by clip, the name before any `#` (augmented copies), in order of
+    /// first appearance; without copies every row is its own group.
+    static func foldGroups(_ names: [String]) -> [[Int]] {
+        var index: [Substring: Int] = [:]
+        var groups: [[Int]] = []
+        for (row, name) in names.enumerated() {
+            let clip = name.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? Substring(name)
+            if let g = index[clip] {
+                groups[g].append(row)
+            } else {
+                index[clip] = groups.count
+                groups.append([row])
+            }
+        }
+        return groups
     }
 
     /// Out-of-fold predictions of every clip, in dataset order.
