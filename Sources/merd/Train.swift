@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NeuralKit
 import StreamEngine
 
 /// `merd train`: cross-validated fusion models, one per structure, ensembled.
@@ -101,26 +102,138 @@ func loadDataset(features: String, labels: String, requireLabels: Bool = true) t
     }
 }
 
-/// `merd eval`: MER 2023's metrics of a model on labelled features.
+/// `merd eval`: MER 2023's metrics of a model on labelled features, or on labelled media
+/// under noise (clean, then each SNR and image corruption asked for).
 struct Eval: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Weighted F1, valence MSE and the combined score of a fusion model.")
+    static let configuration = CommandConfiguration(
+        abstract: "Weighted F1, valence MSE and the combined score of a fusion model.",
+        discussion: """
+            On a features file: --features F --labels CSV. Under noise: --labels CSV --noise-dir D --snr 20,10,5 \
+            MEDIA… computes the model's inputs from the media once clean and once per condition (speech noise from \
+            D at each SNR, measured on the speech; each --image corruption on every frame) and prints a table.
+            """)
 
     @Option var model: String
-    @Option var features: String
+    @Option var features: String?
     @Option var labels: String
+
+    @Option(name: .customLong("noise-dir"), help: "Noise recordings (any files FFmpeg reads) for the speech-noise conditions.")
+    var noiseDirectory: String?
+    @Option(help: "SNRs of the speech-noise conditions, comma-separated dB.")
+    var snr: String = "20,10,5"
+    @Option(help: "Image-corruption conditions, comma-separated: solarize, blur, rotate, cutout.")
+    var image: String?
+    @Option(help: "Models directory for the feature encoders (default: $MERD_MODELS, …).")
+    var models: String?
+    @Option(help: "A HuBERT model directory (default: hubert-large or chinese-hubert-large in the models directory).")
+    var hubert: String?
+    @Option(help: "Analyse every Nth video frame.")
+    var every = 1
+    @Option(help: "Seed of the noise draws.")
+    var seed: UInt64 = 1
+    @Argument(help: "Labelled media files, with --noise-dir or --image.")
+    var media: [String] = []
 
     func run() async throws {
         let ensemble: FusionEnsemble
         do { ensemble = try FusionModelFile.load(model) } catch { throw CommandFailure.usage(error.description) }
-        let dataset = try loadDataset(features: features, labels: labels)
+        if let features {
+            let dataset = try loadDataset(features: features, labels: labels)
+            let metrics = try Self.evaluate(ensemble, dataset, source: features)
+            print(String(format: "weighted_f1 %.4f\nvalence_mse %.4f\ncombined %.4f\naccuracy %.4f\nclips %d",
+                         metrics.weightedF1, metrics.valenceMSE, metrics.combined, metrics.accuracy, dataset.count))
+            return
+        }
+        guard !media.isEmpty, noiseDirectory != nil || image != nil else {
+            throw CommandFailure.usage("give --features F, or media files with --noise-dir and/or --image")
+        }
+        try runUnderNoise(ensemble)
+    }
+
+    static func evaluate(_ ensemble: FusionEnsemble, _ dataset: FusionDataset, source: String) throws -> FusionMetrics {
         for input in ensemble.inputs where dataset.sizes[input.name] != input.size {
-            throw CommandFailure.usage("\(features) lacks input \(input.name) of size \(input.size) that the model reads")
+            throw CommandFailure.usage("\(source) lacks input \(input.name) of size \(input.size) that the model reads")
         }
         let (p, v) = ensemble.predict(dataset.features, rows: dataset.count)
-        let metrics = FusionMetrics(trueLabels: dataset.labels, predictedLabels: p.argmaxRows, trueValence: dataset.valence,
-                                    predictedValence: v, labelCount: ensemble.labels.count)
-        print(String(format: "weighted_f1 %.4f\nvalence_mse %.4f\ncombined %.4f\naccuracy %.4f\nclips %d",
-                     metrics.weightedF1, metrics.valenceMSE, metrics.combined, metrics.accuracy, dataset.count))
+        return FusionMetrics(trueLabels: dataset.labels, predictedLabels: p.argmaxRows, trueValence: dataset.valence,
+                             predictedValence: v, labelCount: ensemble.labels.count)
+    }
+
+    private func runUnderNoise(_ ensemble: FusionEnsemble) throws {
+        let snrs = snr.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let corruptions = (image ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for name in corruptions where !ImageCorruption.names.contains(name) {
+            throw CommandFailure.usage("--image: '\(name)' is not one of \(ImageCorruption.names.joined(separator: ", "))")
+        }
+        guard every >= 1 else { throw CommandFailure.usage("--every must be 1 or more") }
+        let layers = ensemble.inputs.compactMap { $0.name.hasPrefix("HL") ? Int($0.name.dropFirst(2)) : nil }
+        let root = ModelsDirectory.resolve(models)
+        var speech: HuBERT?
+        if !layers.isEmpty {
+            let candidates = hubert.map { [$0] } ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }
+            guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/config.json") }) else {
+                throw CommandFailure.usage("the model reads \(layers.map { "HL\($0)" }.joined(separator: ", ")); no HuBERT model in \(root) (--hubert DIR)")
+            }
+            do { speech = try HuBERT(directory: directory, highestLayer: layers.max()) } catch { throw CommandFailure.usage(error.description) }
+        }
+        var visual: VisionModels?
+        if ensemble.inputs.contains(where: { !$0.name.hasPrefix("HL") }) {
+            do { visual = try VisionModels(directory: root) } catch { throw CommandFailure.usage(error.description) }
+        }
+        let noise = try noiseDirectory.map { try NoiseLibrary(directory: $0) }
+        if noise == nil && !snrs.isEmpty && noiseDirectory != nil { throw CommandFailure.usage("--noise-dir holds no recordings") }
+        let extractor = ClipFeatureExtractor(speech: speech, visual: visual, layers: layers, every: every)
+
+        // Labels, and the media in the CSV's order.
+        let names = try labelledNames()
+        let byName = Dictionary(media.map { (URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
+        let missing = names.filter { byName[$0] == nil }
+        guard missing.isEmpty else { throw CommandFailure.usage("\(labels) names clips not among the media: \(missing.prefix(5).joined(separator: ", "))") }
+
+        var conditions: [(label: String, corruption: (inout SplitMix64) -> ClipFeatureExtractor.Corruption)] = [("clean", { _ in .init() })]
+        if let noise {
+            for value in snrs {
+                conditions.append((String(format: "speech noise %g dB", value), { random in
+                    var c = ClipFeatureExtractor.Corruption(snr: value)
+                    (c.noise, c.noiseOffset) = noise.draw(using: &random)
+                    return c
+                }))
+            }
+        }
+        for name in corruptions {
+            conditions.append(("image \(name)", { random in ClipFeatureExtractor.Corruption(image: ImageCorruption.random(name, using: &random)) }))
+        }
+        print("| condition | weighted F1 | valence MSE | combined |")
+        print("|---|---|---|---|")
+        let audio = try names.map { speech == nil ? [] : try ClipFeatureExtractor.audio(byName[$0]!) }
+        for condition in conditions {
+            var random = SplitMix64(seed: seed)
+            var rows: [String: [[Float]]] = [:]
+            for (i, name) in names.enumerated() {
+                let clip = try extractor.extract(byName[name]!, audio: audio[i], corruption: condition.corruption(&random))
+                for input in ensemble.inputs {
+                    let values = clip.features[input.name] ?? []
+                    rows[input.name, default: []].append(values.isEmpty ? [Float](repeating: 0, count: input.size) : values)
+                }
+            }
+            let features = rows.mapValues { $0.flatMap { $0 } }
+            let sizes = Dictionary(uniqueKeysWithValues: ensemble.inputs.map { ($0.name, $0.size) })
+            let labelled = try loadLabels()
+            let dataset = FusionDataset(names: names, labels: labelled.labels, valence: labelled.valence, features: features, sizes: sizes)
+            let metrics = try Self.evaluate(ensemble, dataset, source: condition.label)
+            print(String(format: "| %@ | %.4f | %.4f | %.4f |", condition.label, metrics.weightedF1, metrics.valenceMSE, metrics.combined))
+        }
+    }
+
+    private func labelledNames() throws -> [String] { try labelTable().names }
+
+    private func loadLabels() throws -> (labels: [Int], valence: [Float]) {
+        let table = try labelTable()
+        return (table.labels, table.valence)
+    }
+
+    private func labelTable() throws -> (names: [String], labels: [Int], valence: [Float]) {
+        do { return try FusionDataset.readLabels(csv: labels) } catch { throw CommandFailure.usage(error.description) }
     }
 }
 

@@ -9,9 +9,9 @@ struct AugmentationTests {
     @Test("speech noise lands at the requested SNR on the speech part, within 0.2 dB, on real speech with real speech as noise",
           arguments: [5.0, 8.0, 11.0, 20.0])
     func snr(target: Double) throws {
-        let speech = try SegmentationCorpus.decode16k(TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg"))
+        let speech = try SegmentationMaterial.decode16k(TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg"))
         // A shorter recording of another speaker, so the noise loops under the clip.
-        let noise = try SegmentationCorpus.decode16k(TestPaths.sharedData("emodb/wav/03a01Fa.wav"))
+        let noise = try SegmentationMaterial.decode16k(TestPaths.sharedData("emodb/wav/03a01Fa.wav"))
         #expect(noise.count < speech.count)
         let ranges = NoiseMixer.speechRanges(speech)
         // The segmenter finds the aligned speech (0.49–2.21 s), not the whole clip.

@@ -31,6 +31,23 @@ public struct FusionDataset: Sendable {
                             requireLabels: Bool = true) throws(FusionError) -> FusionDataset {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .invalidDataset(file: path, reason: error.description) }
+        let (names, labels, valence) = try readLabels(csv: csvPath, labelNames: labelNames, requireLabels: requireLabels)
+        var features: [String: [Float]] = [:], sizes: [String: Int] = [:]
+        for entry in file.entries {
+            guard entry.shape.count == 2, entry.shape[0] == names.count else {
+                throw .invalidDataset(file: path, reason: "tensor '\(entry.name)' is \(entry.shape); expected [\(names.count) clips, size] to match \(csvPath)")
+            }
+            do { features[entry.name] = try file.tensor(entry.name).scalars } catch { throw .invalidDataset(file: path, reason: error.description) }
+            sizes[entry.name] = entry.shape[1]
+        }
+        guard !features.isEmpty else { throw .invalidDataset(file: path, reason: "no feature tensors") }
+        return FusionDataset(names: names, labels: labels, valence: valence, features: features, sizes: sizes)
+    }
+
+    /// A MER 2023 labels CSV (`name,discrete,valence`; for prediction `name` alone will do):
+    /// the clip names in order, the label index and the valence of each.
+    public static func readLabels(csv csvPath: String, labelNames: [String] = FusionArchitecture.merLabels,
+                                  requireLabels: Bool = true) throws(FusionError) -> (names: [String], labels: [Int], valence: [Float]) {
         guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else {
             throw .invalidDataset(file: csvPath, reason: "cannot read the labels CSV")
         }
@@ -64,16 +81,7 @@ public struct FusionDataset: Sendable {
                 valence.append(value)
             }
         }
-        var features: [String: [Float]] = [:], sizes: [String: Int] = [:]
-        for entry in file.entries {
-            guard entry.shape.count == 2, entry.shape[0] == names.count else {
-                throw .invalidDataset(file: path, reason: "tensor '\(entry.name)' is \(entry.shape); expected [\(names.count) clips, size] to match \(csvPath)")
-            }
-            do { features[entry.name] = try file.tensor(entry.name).scalars } catch { throw .invalidDataset(file: path, reason: error.description) }
-            sizes[entry.name] = entry.shape[1]
-        }
-        guard !features.isEmpty else { throw .invalidDataset(file: path, reason: "no feature tensors") }
-        return FusionDataset(names: names, labels: labels, valence: valence, features: features, sizes: sizes)
+        return (names, labels, valence)
     }
 
     /// The clips at `indices`, in that order.
