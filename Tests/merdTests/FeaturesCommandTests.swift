@@ -107,3 +107,44 @@ struct FeaturesVideoCommandTests {
         #expect(result.stderr.contains("no usable face in 03a01Fa"))
     }
 }
+
+@Suite("merd eval under noise")
+struct EvalNoiseCommandTests {
+    func temporary(_ name: String) -> String { NSTemporaryDirectory() + "merd-\(UUID().uuidString)-\(name)" }
+
+    @Test("a model trained on features of real clips is scored clean and at each SNR, one table row per condition; augmented copies stay in their clip's fold")
+    func table() throws {
+        let files = ["03a01Fa", "03a01Nc", "03a01Wa", "08a01Fd", "08a01Lc", "08a01Na", "09a01Fa", "09a01Wb"]
+        let media = files.map { TestPaths.sharedData("emodb/wav/\($0).wav") }
+        let labels = temporary("labels.csv"), features = temporary("features.safetensors"), model = temporary("model")
+        let noise = temporary("noise"), empty = temporary("models")
+        for directory in [noise, empty] { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(atPath: TestPaths.sharedData("emodb/wav/11a01Ld.wav"), toPath: noise + "/babble.wav")
+        try "this is not audio".write(toFile: noise + "/README", atomically: true, encoding: .utf8)
+        defer { for p in [labels, features, model, noise, empty, features.replacingOccurrences(of: ".safetensors", with: ".labels.csv")] { try? FileManager.default.removeItem(atPath: p) } }
+        let label = ["F": "happy", "N": "neutral", "W": "angry", "L": "neutral"]
+        try ("name,discrete,valence\n" + files.map { "\($0),\(label[String($0.dropFirst(5).prefix(1))]!),\($0.contains("F") ? 2 : 0)" }.joined(separator: "\n") + "\n")
+            .write(toFile: labels, atomically: true, encoding: .utf8)
+        let hubert = FeaturesCommandTests.model
+        let extracted = try MerdProcess.run(["features", "video", "--models", empty, "--hubert", hubert, "--layers", "2,3", "--labels", labels,
+                                             "--augment", "audio-snr=5:11", "--copies", "2", "--noise-dir", noise, "--out", features] + media)
+        #expect(extracted.status == 0, "\(extracted.stderr)")
+        #expect(try SafeTensorsFile(path: features).tensor("HL2").shape == [24, 32])
+        let augmentedLabels = features.replacingOccurrences(of: ".safetensors", with: ".labels.csv")
+        let trained = try MerdProcess.run(["train", "--features", features, "--labels", augmentedLabels, "--structure", "1",
+                                           "--epochs", "3", "--folds", "2", "--out", model])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let evaluated = try MerdProcess.run(["eval", "--model", model, "--labels", labels, "--models", empty, "--hubert", hubert,
+                                             "--noise-dir", noise, "--snr", "20,5"] + media)
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let rows = evaluated.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| condition") }
+        #expect(rows.map { $0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces) } == ["clean", "speech noise 20 dB", "speech noise 5 dB"],
+                "\(evaluated.stdout)")
+        for row in rows {
+            let numbers = row.split(separator: "|").dropFirst().compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(numbers.count == 3 && (0...1).contains(numbers[0]) && numbers[1] >= 0 && abs(numbers[2] - (numbers[0] - 0.25 * numbers[1])) < 2e-4)
+        }
+        let bad = try MerdProcess.run(["eval", "--model", model, "--labels", labels, "--image", "sharpen"] + media)
+        #expect(bad.status == 2 && bad.stderr.contains("sharpen"))
+    }
+}
