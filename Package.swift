@@ -21,6 +21,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // System-library shims: each names its pkg-config module so the flags come from the system.
@@ -58,6 +60,8 @@ let package = Package(
             dependencies: [
                 "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims", "EventServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strict),
 

@@ -20,13 +20,18 @@ public final class EventServer: @unchecked Sendable {
         public var queueCapacity: Int
         /// The types a subscriber receives unless it subscribes to fewer.
         public var types: Set<String>
+        /// The kernel's send buffer per subscriber (SO_SNDBUF), or nil for the system's
+        /// (~200 KiB). Smaller, a subscriber that stops reading reaches its bounded queue, and
+        /// its `dropped` notices, sooner, and holds less memory in the kernel.
+        public var sendBufferBytes: Int?
 
         public init(path: String, mode: mode_t = 0o660, queueCapacity: Int = 1024,
-                    types: Set<String> = ["utterance", "face", "status"]) {
+                    types: Set<String> = ["utterance", "face", "status"], sendBufferBytes: Int? = nil) {
             self.path = path
             self.mode = mode
             self.queueCapacity = queueCapacity
             self.types = types
+            self.sendBufferBytes = sendBufferBytes
         }
     }
 
@@ -199,6 +204,9 @@ public final class EventServer: @unchecked Sendable {
             guard descriptor >= 0 else { return }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            if var bytes = configuration.sendBufferBytes.map(Int32.init) {
+                _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
+            }
             state.withLock { state in
                 var client = Client(descriptor: descriptor, queue: SubscriberQueue(capacity: configuration.queueCapacity),
                                     types: configuration.types)

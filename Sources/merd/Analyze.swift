@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptureFile
 import Foundation
+import Logging
 import MediaTypes
 import NeuralKit
 import StreamEngine
@@ -11,11 +12,12 @@ struct Analyze: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the engine over a recorded file as fast as possible; events as JSON Lines on stdout.",
         discussion: """
-            Models come from the models directory: hubert-large (or chinese-hubert-large) and fusion. \
-            Without them the utterances are still found and reported, with emotion and valence null.
+            Models come from the models directory: hubert-large (or chinese-hubert-large), the face models \
+            (tools/fetch-default-models) and fusion. Without them the utterances are still found and reported, \
+            with emotion and valence null; without face models there are no face events.
             """)
 
-    @Argument(help: "A media file with an audio track.")
+    @Argument(help: "A media file (audio, video, or both).")
     var input: String
     @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
     var models: String?
@@ -25,54 +27,49 @@ struct Analyze: AsyncParsableCommand {
     var fusion: String?
     @Option(help: "HuBERT layers pooled per utterance (the fusion model's HL inputs).")
     var layers: String = "18,19,20"
+    @Option(name: .customLong("face-fps"), help: "Video frames analysed per second of the recording.")
+    var faceFramesPerSecond: Double = 10
+    @Flag(name: .customLong("no-faces"), help: "Leave the video out.")
+    var noFaces = false
     @Option(help: "Compute threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
-        guard let layerList = Optional(layers.split(separator: ",").compactMap { Int($0) }), !layerList.isEmpty else {
-            throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20")
+        let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !layerList.isEmpty, faceFramesPerSecond > 0 else {
+            throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20; --face-fps a positive number")
         }
         BLAS.threadCount = max(1, threads)
-        let root = ModelsDirectory.resolve(models)
-        let manager = FileManager.default
-        let hubertDirectory = hubert ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }.first {
-            manager.fileExists(atPath: $0 + "/config.json")
+        let info: MediaInfo
+        do { info = try MediaProbe.probe(input) } catch {
+            if case .notFound = error { throw CommandFailure.usage(error.description) }
+            throw CommandFailure.runtime(error.description)
         }
-        var encoder: HuBERT?
-        if let hubertDirectory {
-            do { encoder = try HuBERT(directory: hubertDirectory, highestLayer: layerList.max()) } catch {
-                throw CommandFailure.usage(error.description)
-            }
-        } else {
-            writeError("merd: no HuBERT model in \(root) (`merd models fetch hubert-large`); utterances without audio features")
-        }
-        var ensemble: FusionEnsemble?
-        let fusionDirectory = fusion ?? root + "/fusion"
-        if manager.fileExists(atPath: fusionDirectory + "/model.json") {
-            do { ensemble = try FusionModelFile.load(fusionDirectory) } catch { throw CommandFailure.usage(error.description) }
-        } else if fusion != nil {
-            throw CommandFailure.usage("\(fusionDirectory): no fusion model (model.json)")
-        }
+        let hasAudio = info.streams.contains { $0.kind == .audio }, hasVideo = info.streams.contains { $0.kind == .video }
+        guard hasAudio || hasVideo else { throw CommandFailure.runtime("\(input): no audio or video stream") }
+        let logger = Logger(label: "merd")
+        let loaded = try EngineModels.load(root: ModelsDirectory.resolve(models), layers: layerList, hubertDirectory: hubert,
+                                           fusionDirectory: fusion, faces: hasVideo && !noFaces, logger: logger)
         var configuration = EngineConfiguration()
         configuration.layers = layerList
         configuration.liveClock = false
-        let engine = Engine(hubert: encoder, fusion: ensemble, configuration: configuration)
-        if ensemble != nil && !engine.fusionUsable {
-            writeError("merd: the fusion model needs inputs \(ensemble!.inputs.map(\.name)); this run computes \(layerList.map { "HL\($0)" }) only: emotion and valence will be null")
+        configuration.faceFramesPerSecond = faceFramesPerSecond
+        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: configuration)
+        if let ensemble = loaded.fusion, !engine.fusionUsable {
+            logger.warning("the fusion model reads \(ensemble.inputs.map(\.name)); this run computes \(engine.availableInputs.sorted()): emotion and valence will be null")
         }
-        let hello = Hello(version: MerdVersion.string, labels: ensemble?.labels ?? FusionArchitecture.merLabels,
-                          sources: ["audio": input],
-                          models: ["audio": hubertDirectory.map { URL(fileURLWithPath: $0).lastPathComponent },
-                                   "fusion": engine.fusionUsable ? "jdev-ensemble" : nil])
-        writeLine(Event.hello(hello).jsonLine())
         let file = RecordedFile(path: input, pacing: .asFastAsPossible)
+        var sources: [String: String] = [:]
+        if hasAudio { sources["audio"] = input }
+        if hasVideo && loaded.vision != nil { sources["video"] = input }
+        writeLine(Event.hello(loaded.hello(sources: sources, engine: engine)).jsonLine())
         do {
-            try await engine.run(audio: file.audio) { writeLine($0.jsonLine()) }
+            try await engine.run(audio: hasAudio ? file.audio : nil, video: hasVideo && loaded.vision != nil ? file.video : nil) {
+                writeLine($0.jsonLine())
+            }
         } catch let error as CaptureError {
             if case .notFound = error { throw CommandFailure.usage(error.description) }
             throw CommandFailure.runtime(error.description)
-        } catch let error as HuBERTError {
-            throw CommandFailure.runtime("\(input): \(error.description)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CSystemShims
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,6 +22,7 @@ struct Merd: AsyncParsableCommand {
     /// would exit 64 on a usage error, merd's users script against 2.
     static func main() async {
         MemoryPolicy.apply()
+        LoggingSystem.bootstrap { _ in JournalLogHandler(level: .info) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CaptureALSA
 import CaptureFile
+import CaptureV4L2
 import EventServer
 import Foundation
+import Logging
 import MediaTypes
 import NeuralKit
 import StreamEngine
@@ -16,78 +18,138 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the daemon: listen and watch, and publish emotion events on a Unix socket.",
         discussion: """
-            Audio comes from --audio alsa:NAME (default alsa:default) or a file; --input FILE replays a \
-            recording in real time. Under systemd (Type=notify) it reports READY once models are loaded \
-            and the socket is open, and pings the watchdog. SIGTERM stops it within 2 s; an utterance \
-            still being spoken is dropped (and logged).
+            Settings come from /etc/merd/merd.toml (or --config; systemd/merd.toml documents every key), \
+            then these flags. Audio: alsa:NAME or a file; video: /dev/videoN or a file; --input FILE \
+            replays a recording in real time as both. "none" turns a source off. A source that fails \
+            is reopened with backoff, the other runs on. Under systemd (Type=notify) it reports READY once \
+            models are loaded and the socket is open, and pings the watchdog. SIGTERM stops it within 2 s; \
+            an utterance still being spoken is dropped (and logged).
             """)
 
-    @Option(help: "alsa:NAME, or a media file replayed in real time.")
-    var audio: String = "alsa:default"
-    @Option(help: "A recorded file replayed in real time as the sources (overrides --audio).")
+    @Option(help: "The configuration file (default /etc/merd/merd.toml, used when it exists).")
+    var config: String?
+    @Option(help: "alsa:NAME, a media file replayed in real time, or none.")
+    var audio: String?
+    @Option(help: "/dev/videoN, a media file replayed in real time, or none.")
+    var video: String?
+    @Option(help: "A recorded file replayed in real time as both sources (overrides --audio and --video).")
     var input: String?
     @Option(help: "The events socket.")
-    var socket: String = "/run/merd/events.sock"
+    var socket: String?
     @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
     var models: String?
     @Option(help: "HuBERT layers pooled per utterance.")
-    var layers: String = "18,19,20"
+    var layers: String?
     @Option(name: .customLong("queue-size"), help: "Events queued per subscriber before the oldest are dropped.")
-    var queueSize: Int = 1024
+    var queueSize: Int?
+
+    /// The file's settings with the flags over them.
+    func settings() throws -> DaemonConfiguration {
+        var settings: DaemonConfiguration
+        do {
+            settings = try DaemonConfiguration.load(path: config ?? DaemonConfiguration.defaultPath, required: config != nil)
+        } catch let problem as DaemonConfiguration.Problem {
+            throw CommandFailure.usage(problem.description)
+        }
+        if let audio { settings.audio = audio == "none" ? nil : audio }
+        if let video { settings.video = video == "none" ? nil : video }
+        if let input { settings.input = input }
+        if let socket { settings.socketPath = socket }
+        if let models { settings.models = models }
+        if let layers {
+            let list = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !list.isEmpty else { throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20") }
+            settings.layers = list
+        }
+        if let queueSize {
+            guard queueSize > 0 else { throw CommandFailure.usage("--queue-size must be positive") }
+            settings.queueSize = queueSize
+        }
+        return settings
+    }
 
     func run() async throws {
-        let layerList = layers.split(separator: ",").compactMap { Int($0) }
-        guard !layerList.isEmpty, queueSize > 0 else { throw CommandFailure.usage("--layers takes whole numbers; --queue-size must be positive") }
+        let settings = try settings()
+        let logger = {
+            var logger = Logger(label: "merd")
+            logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+            return logger
+        }()
         let notifier = SystemdNotifier()
-        let (hubert, hubertName, fusion) = try loadModels(ModelsDirectory.resolve(models), layers: layerList)
-        var configuration = EngineConfiguration()
-        configuration.layers = layerList
-        configuration.liveClock = true
-        let engine = Engine(hubert: hubert, fusion: fusion, configuration: configuration)
+        BLAS.threadCount = settings.threads
 
-        let sourceName = input ?? audio
-        let hello = Hello(version: MerdVersion.string, labels: fusion?.labels ?? FusionArchitecture.merLabels,
-                          sources: ["audio": sourceName], models: ["audio": hubertName, "fusion": engine.fusionUsable ? "jdev-ensemble" : nil])
+        // Sources first, so that a wrong name is a usage error before models are loaded.
+        let file = settings.input.map { RecordedFile(path: $0, pacing: .realTime) }
+        let audioName = settings.input ?? settings.audio
+        let videoName = settings.input ?? settings.video
+        if let input = settings.input, !FileManager.default.fileExists(atPath: input) {
+            throw CommandFailure.usage("\(input): no such file")
+        }
+        let root = ModelsDirectory.resolve(settings.models)
+        let loaded = try EngineModels.load(root: root, layers: settings.layers, faces: videoName != nil, logger: logger)
+        var engineSettings = EngineConfiguration()
+        engineSettings.layers = settings.layers
+        engineSettings.liveClock = true
+        engineSettings.faceFramesPerSecond = settings.faceFramesPerSecond
+        engineSettings.faceEventSeconds = settings.faceEventSeconds
+        engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
+        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: engineSettings)
+        if let fusion = loaded.fusion, !engine.fusionUsable {
+            logger.warning("the fusion model reads \(fusion.inputs.map(\.name)); this run computes \(engine.availableInputs.sorted()): emotion and valence will be null")
+        }
+
+        var audioSource: (any AudioSource)? = file?.audio
+        if audioSource == nil, let name = settings.audio {
+            audioSource = name.hasPrefix("alsa:") ? ALSACapture(device: String(name.dropFirst(5))) : RecordedFile(path: name, pacing: .realTime).audio
+        }
+        var videoSource: (any VideoSource)? = file?.video
+        if videoSource == nil, let name = settings.video {
+            let preferences = V4L2Capture.Preferences(width: settings.videoWidth, height: settings.videoHeight, framesPerSecond: settings.videoFramesPerSecond)
+            videoSource = name.hasPrefix("/dev/") ? V4L2Capture(path: name, preferences: preferences) : RecordedFile(path: name, pacing: .realTime).video
+        }
+        if loaded.vision == nil { videoSource = nil }
+        let (audioInput, videoInput) = (audioSource, videoSource)
+        var sources: [String: String] = [:]
+        if let audioName { sources["audio"] = audioName }
+        if let videoName, videoSource != nil { sources["video"] = videoName }
+
         let server: EventServer
         do {
-            server = try EventServer(configuration: .init(path: socket, queueCapacity: queueSize), hello: Event.hello(hello).jsonLine())
+            server = try EventServer(configuration: .init(path: settings.socketPath, mode: settings.socketMode, queueCapacity: settings.queueSize,
+                                                          sendBufferBytes: settings.sendBufferBytes),
+                                     hello: Event.hello(loaded.hello(sources: sources, engine: engine)).jsonLine())
         } catch {
             throw CommandFailure.usage(error.description)
         }
         server.start()
-        writeError("merd: serving events on \(socket); audio from \(sourceName)")
-        notifier.notify("READY=1\nSTATUS=listening on \(socket), audio from \(sourceName)")
-
-        let publish: @Sendable (Event) -> Void = { event in server.publish(type: event.type, line: event.jsonLine()) }
-        let source: any AudioSource
-        if let input {
-            source = RecordedFile(path: input, pacing: .realTime).audio
-        } else if audio.hasPrefix("alsa:") {
-            source = ALSACapture(device: String(audio.dropFirst(5)))
-        } else {
-            source = RecordedFile(path: audio, pacing: .realTime).audio
+        let deliver: @Sendable (Event) -> Void = { event in server.publish(type: event.type, line: event.jsonLine()) }
+        let publish = engine.sequenced(deliver)
+        let described = sources.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        logger.info("serving events on \(settings.socketPath); \(described.isEmpty ? "no sources" : described)")
+        if audioSource == nil && videoSource == nil {
+            logger.warning("no source to read: give --audio, --video or --input (or `merd analyze FILE` for a recording)")
         }
-        let live = input == nil && audio.hasPrefix("alsa:")
+        notifier.notify("READY=1\nSTATUS=listening on \(settings.socketPath); \(described.isEmpty ? "no sources" : described)")
 
-        let work = Task {
-            var backoff = Backoff()
-            while !Task.isCancelled {
-                do {
-                    try await engine.run(audio: source, emit: publish)
-                    backoff.reset()
-                    if !live { break }  // a recording ends; a microphone does not
-                } catch is CancellationError {
-                    break
-                } catch let error as CaptureError {
-                    writeError("merd: \(error.description)")
-                    publish(engine.status("audio", .lost, error.description))
-                    guard live else { break }
-                    let delay = backoff.nextDelay()
-                    publish(engine.status("audio", .reconnecting, "\(sourceName) in \(delay.seconds) s"))
-                    try? await Task.sleep(for: delay)
-                } catch {
-                    writeError("merd: \(error)")
-                    break
+        // A recording ends; a device is reopened with backoff until merd stops.
+        let live = settings.input == nil
+        let sessions = Task {
+            await withTaskGroup(of: Void.self) { group in
+                if let audioSource = audioInput {
+                    let reopen = live && audioSource is ALSACapture
+                    group.addTask {
+                        await Self.keepRunning("audio", name: audioSource.name, reopen: reopen, engine: engine, publish: publish, logger: logger) {
+                            try await engine.runAudio(audioSource, emit: deliver)
+                        }
+                    }
+                }
+                if let videoSource = videoInput {
+                    let reopen = live && videoSource is V4L2Capture
+                    group.addTask {
+                        await Self.keepRunning("video", name: videoSource.name, reopen: reopen, engine: engine, publish: publish, logger: logger) {
+                            try await engine.runVideo(videoSource, emit: deliver)
+                        }
+                    }
                 }
             }
         }
@@ -100,30 +162,40 @@ struct Run: AsyncParsableCommand {
         }
         await SignalWaiter.waitForTermination()
         notifier.notify("STOPPING=1")
-        writeError("merd: stopping; an utterance in progress, if any, is dropped")
-        work.cancel()
+        logger.info("stopping; an utterance in progress, if any, is dropped")
+        sessions.cancel()
         watchdog.cancel()
-        publish(engine.status("audio", .stopped, "daemon stopping"))
+        publish(engine.status("daemon", .stopped, "stopping"))
         // Give subscribers a moment to receive the last status, then close everything.
         try? await Task.sleep(for: .milliseconds(100))
         server.stop()
     }
 
-    private func loadModels(_ root: String, layers: [Int]) throws -> (HuBERT?, String?, FusionEnsemble?) {
-        let manager = FileManager.default
-        var hubert: HuBERT?
-        var name: String?
-        if let directory = ["hubert-large", "chinese-hubert-large"].map({ root + "/" + $0 }).first(where: { manager.fileExists(atPath: $0 + "/config.json") }) {
-            do { hubert = try HuBERT(directory: directory, highestLayer: layers.max()) } catch { throw CommandFailure.usage(error.description) }
-            name = URL(fileURLWithPath: directory).lastPathComponent
-        } else {
-            writeError("merd: no HuBERT model in \(root) (`merd models fetch hubert-large`); utterance events will carry no emotion")
+    /// Runs one source's loop; when it fails, says so and (for a device) reopens it with
+    /// backoff until cancelled.
+    static func keepRunning(_ kind: String, name: String, reopen: Bool, engine: Engine, publish: @escaping @Sendable (Event) -> Void,
+                            logger: Logger, body: @escaping @Sendable () async throws -> Void) async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                try await body()
+                backoff.reset()
+                if !reopen { return }  // a recording ends; a microphone or camera is opened again
+            } catch is CancellationError {
+                return
+            } catch let error as CaptureError {
+                logger.error("\(error.description)")
+                publish(engine.status(kind, .lost, error.description))
+                guard reopen else { return }
+                let delay = backoff.nextDelay()
+                publish(engine.status(kind, .reconnecting, "\(name) in \(delay.seconds) s"))
+                try? await Task.sleep(for: delay)
+            } catch {
+                logger.error("\(kind) \(name): \(error)")
+                publish(engine.status(kind, .stopped, "\(error)"))
+                return
+            }
         }
-        var fusion: FusionEnsemble?
-        if manager.fileExists(atPath: root + "/fusion/model.json") {
-            do { fusion = try FusionModelFile.load(root + "/fusion") } catch { throw CommandFailure.usage(error.description) }
-        }
-        return (hubert, name, fusion)
     }
 }
 

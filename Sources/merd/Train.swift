@@ -84,7 +84,8 @@ struct Train: AsyncParsableCommand {
             weights = search.weights
             print("ensemble weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) out-of-fold: \(search.metrics)")
         }
-        let ensemble = try FusionEnsemble(members: zip(members, weights).map { .init(structure: $0.0, weight: $1, folds: $0.1) })
+        let ensemble = try FusionEnsemble(members: zip(members, weights).map { .init(structure: $0.0, weight: $1, folds: $0.1) },
+                                          modalityDropout: modalityDropout)
         do {
             try FusionModelFile.save(ensemble, to: out, metadata: ["generator": "merd \(MerdVersion.string)", "features": features, "epochs": "\(epochs)"])
         } catch {

@@ -41,15 +41,52 @@ final class NotifySocket: @unchecked Sendable {
     }
 }
 
+/// A models directory for the daemon: the tiny HuBERT fixture as `hubert-large`, and the
+/// pretrained face models when this machine has them (`tools/fetch-default-models`).
+enum DaemonModels {
+    static let pretrained: String? = {
+        let home = NSHomeDirectory() + "/.local/share/merd/models"
+        let candidates = [ProcessInfo.processInfo.environment["MERD_MODELS"], home].compactMap { $0 }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/mtcnn/model.safetensors") }
+    }()
+
+    static func make() throws -> String {
+        let root = NSTemporaryDirectory() + "merd-daemon-models-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/hubert-large", withDestinationPath: TestPaths.fixture("hubert/large"))
+        if let pretrained {
+            for folder in ["mtcnn", "dlib-landmarks-68", "mini-xception-fer2013"] {
+                try FileManager.default.createSymbolicLink(atPath: "\(root)/\(folder)", withDestinationPath: "\(pretrained)/\(folder)")
+            }
+        }
+        return root
+    }
+}
+
 @Suite("merd run, end to end", .serialized)
 struct RunCommandTests {
-    @Test("a GRID clip replayed live: READY, events to a reading and a stuck subscriber, watchdog, clean SIGTERM")
+    @Test("a GRID clip replayed live: READY, hello, status, face and utterance events in order to a reading subscriber, `dropped` to a stuck one when it reads again, watchdog, clean SIGTERM")
     func endToEnd() throws {
         let notify = try NotifySocket()
         let socketPath = NSTemporaryDirectory() + "merd-run-\(UUID().uuidString.prefix(8)).sock"
+        let models = try DaemonModels.make()
+        let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
+        // Frequent face events, a queue of 2 and a small kernel buffer: a subscriber that stops
+        // reading overflows within the clip.
+        try """
+            [socket]
+            queue = 2
+            send_buffer = 4096
+            [engine]
+            face_event_seconds = 0.2
+            [models]
+            layers = [2, 3]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        defer { for p in [models, config] { try? FileManager.default.removeItem(atPath: p) } }
         let process = Process()
         process.executableURL = MerdProcess.executable
-        process.arguments = ["run", "--input", TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg"), "--socket", socketPath, "--models", "/nonexistent"]
+        process.arguments = ["run", "--config", config, "--input", TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg"), "--socket", socketPath,
+                             "--models", models]
         process.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"]) { $1 }
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -57,22 +94,50 @@ struct RunCommandTests {
 
         let ready = notify.messages(timeout: 10, until: "READY=1")
         #expect(ready.contains { $0.contains("READY=1") && $0.contains("STATUS=listening on \(socketPath)") }, "\(ready)")
-        let stuck = try TestSubscriber(path: socketPath)  // connects, never reads
+        let stuck = try TestSubscriber(path: socketPath)  // connects, then does not read
         let reader = try TestSubscriber(path: socketPath)
-        var types: [String] = []
-        var utterance: [String: Any]?
+        var events: [[String: Any]] = []
+        var stopped = Set<String>()
+        let expectedStops: Set<String> = DaemonModels.pretrained == nil ? ["audio"] : ["audio", "video"]
         while let event = reader.object(timeout: 6) {
-            types.append(event["type"] as? String ?? "?")
-            if event["type"] as? String == "utterance" { utterance = event }
-            if event["type"] as? String == "status", event["state"] as? String == "stopped" { break }
+            events.append(event)
+            if event["type"] as? String == "status", event["state"] as? String == "stopped" { stopped.insert(event["source"] as? String ?? "") }
+            if stopped == expectedStops { break }
         }
-        #expect(types.first == "hello" && types.contains("utterance") && types.last == "status", "\(types)")
-        let u = try #require(utterance)
+        let types = events.map { $0["type"] as? String ?? "?" }
+        #expect(types.first == "hello" && types.dropFirst().first == "status" && types.contains("utterance") && types.last == "status", "\(types)")
+        let seqs = events.dropFirst().compactMap { $0["seq"] as? Int }
+        #expect(seqs == seqs.sorted() && Set(seqs).count == seqs.count, "seq increases: \(seqs)")
+        let hello = events[0]
+        #expect((hello["labels"] as? [String])?.count == 6 && (hello["models"] as? [String: Any])?["audio"] as? String == "hubert-large")
+        let u = try #require(events.first { $0["type"] as? String == "utterance" })
         #expect(abs((u["end"] as? Double ?? 0) - (u["start"] as? Double ?? 0) - 1.72) < 0.15, "about the aligned 0.49–2.21 s")
         let latency = u["latency_ms"] as? Int ?? -1
-        #expect(latency >= 0 && latency < 1000, "latency from the end of speech: \(latency) ms")
-        // The datagrams queued meanwhile (a full queue must not have stalled merd: it is still
-        // serving), then fresh pings.
+        #expect(latency >= 0 && latency < 1000, "latency from the end of speech, unaffected by the stuck subscriber: \(latency) ms")
+        #expect(u["emotion"] is NSNull && u["valence"] is NSNull, "no fusion model: null, never invented")
+        let modalities = try #require(u["modalities"] as? [String: Any])
+        #expect(modalities["audio"] as? Bool == true)
+        if DaemonModels.pretrained != nil {
+            let faces = events.filter { $0["type"] as? String == "face" }
+            #expect(faces.count >= 2, "face events while no one speaks: \(types)")
+            for face in faces {
+                #expect(face["faces"] as? Int == 1 && (face["box"] as? [Int])?.count == 4 && face["media_time"] is Double)
+                let probs = (face["emotion"] as? [String: Any])?["probs"] as? [String: Double] ?? [:]
+                #expect(probs.count == 6 && abs(probs.values.reduce(0, +) - 1) < 0.01)
+            }
+            #expect(modalities["face"] as? Bool == true && (modalities["face_frames"] as? Int ?? 0) > 5, "\(modalities)")
+            // Face events stay between utterances, as far as the speech detector knows live: it
+            // confirms an onset ~0.2 s into speech (the utterance's start reaches back before it).
+            let (start, end) = (u["start"] as! Double, u["end"] as! Double)
+            #expect(faces.allSatisfy { ($0["media_time"] as! Double) < start + 0.35 || ($0["media_time"] as! Double) > end }, "\(faces.map { $0["media_time"]! }) vs \(start)…\(end)")
+        }
+        // The stuck subscriber reads now: what its socket held, then a `dropped` notice, then the newest.
+        var stuckTypes: [String] = []
+        while let object = stuck.object(timeout: 0.5) { stuckTypes.append(object["type"] as? String ?? "?") }
+        if DaemonModels.pretrained != nil {
+            #expect(stuckTypes.contains("dropped"), "\(stuckTypes)")
+        }
+        #expect(stuckTypes.first == "hello")
         let watchdog = notify.messages(timeout: 1, until: "WATCHDOG=1")
         #expect(watchdog.contains("WATCHDOG=1"))
         _ = notify.messages(timeout: 0.2, until: "never")
@@ -84,6 +149,24 @@ struct RunCommandTests {
         #expect(process.terminationStatus == 0)
         #expect(notify.messages(timeout: 1, until: "STOPPING=1").contains("STOPPING=1"))
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket file is removed")
-        _ = stuck
+    }
+
+    @Test("a bad key in the configuration file: exit status 2, one line naming the key, the value and what is allowed")
+    func badConfiguration() throws {
+        let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        for (text, needle) in [("[engine]\nface_fps = \"fast\"\n", "engine.face_fps"), ("[socket]\nmode = \"0400\"\n", "socket.mode"),
+                               ("[sockets]\npath = \"/x\"\n", "sockets"), ("[engine]\nspeed = 3\n", "engine.speed"),
+                               ("[log]\nlevel = \"loud\"\n", "log.level"), ("[socket\n", "syntax")] as [(String, String?)] {
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            let result = try MerdProcess.run(["run", "--config", config, "--socket", NSTemporaryDirectory() + "never.sock"])
+            if let needle {
+                #expect(result.status == 2 && result.stderr.contains(needle) && result.stderr.split(separator: "\n").count == 1, "\(text): \(result.stderr)")
+            } else {
+                #expect(result.status == 2, "\(text): \(result.stderr)")
+            }
+        }
+        let missing = try MerdProcess.run(["run", "--config", "/nonexistent.toml"])
+        #expect(missing.status == 2 && missing.stderr.contains("/nonexistent.toml"))
     }
 }

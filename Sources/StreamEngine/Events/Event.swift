@@ -19,6 +19,16 @@ public enum Event: Sendable, Equatable {
         }
     }
 
+    /// The event with sequence number `seq` (hello has none).
+    public func numbered(_ seq: Int) -> Event {
+        switch self {
+        case .hello: return self
+        case .utterance(var e): e.seq = seq; return .utterance(e)
+        case .face(var e): e.seq = seq; return .face(e)
+        case .status(var e): e.seq = seq; return .status(e)
+        }
+    }
+
     /// The event as one line of JSON (no newline).
     public func jsonLine() -> String {
         let object: [String: Any?]
@@ -64,7 +74,7 @@ public struct EmotionEstimate: Sendable, Equatable {
     }
 
     var fields: [String: Any] {
-        let rounded = zip(labels, probabilities).map { ($0, Double(($1 * 1000).rounded() / 1000)) }
+        let rounded = zip(labels, probabilities).map { ($0, (Double($1) * 1000).rounded() / 1000) }
         return ["label": top, "probs": Dictionary(uniqueKeysWithValues: rounded)]
     }
 }
@@ -73,18 +83,24 @@ public struct Hello: Sendable, Equatable {
     public var version: String
     public var labels: [String]
     public var sources: [String: String]
+    /// `audio` and `fusion` model names (null when not loaded).
     public var models: [String: String?]
+    /// The face encoders' model names (`visual`, a list; null without face models).
+    public var visualModels: [String]?
 
-    public init(version: String, labels: [String], sources: [String: String], models: [String: String?]) {
+    public init(version: String, labels: [String], sources: [String: String], models: [String: String?], visualModels: [String]? = nil) {
         self.version = version
         self.labels = labels
         self.sources = sources
         self.models = models
+        self.visualModels = visualModels
     }
 
     var fields: [String: Any?] {
-        ["type": "hello", "schema": 1, "version": version, "labels": labels, "valence_range": [-5, 5],
-         "sources": sources, "models": models.mapValues { value -> Any in value ?? NSNull() }]
+        var modelFields: [String: Any] = models.mapValues { value -> Any in value ?? NSNull() }
+        modelFields["visual"] = visualModels.map { $0 as Any } ?? NSNull()
+        return ["type": "hello", "schema": 1, "version": version, "labels": labels, "valence_range": [-5, 5],
+                "sources": sources, "models": modelFields]
     }
 }
 
@@ -119,8 +135,8 @@ public struct UtteranceEvent: Sendable, Equatable {
 
     var fields: [String: Any?] {
         ["type": "utterance", "seq": seq, "time": time, "start": Self.round(start), "end": Self.round(end),
-         "duration": Self.round(end - start), "emotion": emotion?.fields, "valence": valence.map { Double(($0 * 100).rounded() / 100) },
-         "confidence": emotion.map { Double(($0.confidence * 1000).rounded() / 1000) },
+         "duration": Self.round(end - start), "emotion": emotion?.fields, "valence": valence.map { (Double($0) * 100).rounded() / 100 },
+         "confidence": emotion.map { (Double($0.confidence) * 1000).rounded() / 1000 },
          "modalities": ["audio": audio, "face": face, "face_frames": faceFrames, "face_frames_missing": faceFramesMissing],
          "latency_ms": latencyMilliseconds]
     }
@@ -136,6 +152,16 @@ public struct FaceEvent: Sendable, Equatable {
     public var box: [Int]?
     public var emotion: EmotionEstimate?
     public var window: Double
+
+    public init(seq: Int, time: String, mediaTime: Double, faces: Int, box: [Int]?, emotion: EmotionEstimate?, window: Double) {
+        self.seq = seq
+        self.time = time
+        self.mediaTime = mediaTime
+        self.faces = faces
+        self.box = box
+        self.emotion = emotion
+        self.window = window
+    }
 
     var fields: [String: Any?] {
         ["type": "face", "seq": seq, "time": time, "media_time": UtteranceEvent.round(mediaTime), "faces": faces,

@@ -61,8 +61,11 @@ public struct FusionEnsemble: Sendable {
     }
 
     public let members: [Member]
+    /// The modality dropout the members were trained with: above 0, they learnt to decode
+    /// with one modality zeroed, so inference may zero a missing one (a face out of view).
+    public let modalityDropout: Float
 
-    public init(members: [Member]) throws(FusionError) {
+    public init(members: [Member], modalityDropout: Float = 0) throws(FusionError) {
         guard !members.isEmpty, members.allSatisfy({ !$0.folds.isEmpty }) else { throw .invalidArchitecture("an ensemble needs models") }
         let total = members.map(\.weight).reduce(0, +)
         guard abs(total - 1) < 1e-4, members.allSatisfy({ $0.weight >= 0 }) else {
@@ -73,9 +76,13 @@ public struct FusionEnsemble: Sendable {
             throw .invalidArchitecture("every model of an ensemble must have the same labels")
         }
         self.members = members
+        self.modalityDropout = modalityDropout
     }
 
     public var labels: [String] { members[0].folds[0].architecture.labels }
+
+    /// Whether the model may decode with a modality missing (its inputs zeroed).
+    public var decodesWithMissingModality: Bool { modalityDropout > 0 }
 
     /// The inputs any member reads, with their sizes.
     public var inputs: [FusionInput] {

@@ -16,10 +16,13 @@ public enum FusionModelFile {
         var labels: [String]
         var valenceRange: [Float]
         var members: [Member]
+        /// Absent in models from before it was recorded: read as 0.
+        var modalityDropout: Float?
 
         enum CodingKeys: String, CodingKey {
             case kind, schema, labels, members
             case valenceRange = "valence_range"
+            case modalityDropout = "modality_dropout"
         }
     }
 
@@ -39,7 +42,8 @@ public enum FusionModelFile {
             }
         }
         let manifest = Manifest(kind: "fusion", schema: 1, labels: ensemble.labels, valenceRange: [-5, 5],
-                                members: ensemble.members.map { .init(architecture: $0.folds[0].architecture, weight: $0.weight, folds: $0.folds.count) })
+                                members: ensemble.members.map { .init(architecture: $0.folds[0].architecture, weight: $0.weight, folds: $0.folds.count) },
+                                modalityDropout: ensemble.modalityDropout)
         do {
             try SafeTensorsWriter.write(tensors, metadata: metadata, to: directory + "/model.safetensors")
             let encoder = JSONEncoder()
@@ -87,6 +91,6 @@ public enum FusionModelFile {
         }
         let unknown = file.names.filter { !used.contains($0) }
         guard unknown.isEmpty else { throw .invalidModel(file: weightsPath, reason: "tensors the manifest does not describe: \(unknown.prefix(5))") }
-        return try FusionEnsemble(members: members)
+        return try FusionEnsemble(members: members, modalityDropout: manifest.modalityDropout ?? 0)
     }
 }

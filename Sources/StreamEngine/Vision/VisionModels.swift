@@ -20,6 +20,8 @@ public struct VisionModels: Sendable {
     public let detector: MTCNN
     public let landmarkPredictor: LandmarkPredictor
     public let encoders: [any FaceEncoder]
+    /// The folders the encoders came from, in the encoders' order (their names in `hello`).
+    public let encoderNames: [String]
 
     /// Loads what the directory has. Detector and landmarks are required (without them there is
     /// no face path); each encoder is loaded when its folder exists.
@@ -34,9 +36,11 @@ public struct VisionModels: Sendable {
             throw .landmarkModel(error)
         }
         var encoders: [any FaceEncoder] = []
+        var names: [String] = []
         for folder in Self.encoderFolders {
             let path = root.appendingPathComponent("\(folder)/model.safetensors").path
             guard FileManager.default.fileExists(atPath: path) else { continue }
+            names.append(folder)
             switch folder {
             case "mini-xception-fer2013": encoders.append(try MiniXception(path: path))
             case "resnet50-ferplus": encoders.append(try ResNet50FER(path: path))
@@ -44,6 +48,7 @@ public struct VisionModels: Sendable {
             }
         }
         self.encoders = encoders
+        encoderNames = names
     }
 
     /// Whether a directory holds at least the detector and the landmark model.

@@ -1,0 +1,177 @@
+import Foundation
+import TOMLKit
+
+/// `merd run`'s settings: the TOML file (`/etc/merd/merd.toml` or `--config`), then the
+/// command-line flags over it. Every key is checked; a wrong one is an error that names the
+/// key, the value found and what is allowed (systemd/merd.toml documents each).
+struct DaemonConfiguration: Equatable {
+    /// `alsa:NAME`, a media file, or nil for no microphone.
+    var audio: String? = "alsa:default"
+    /// `/dev/videoN`, a media file, or nil for no camera.
+    var video: String? = "/dev/video0"
+    /// A recording replayed in real time as both sources (overrides audio and video).
+    var input: String?
+    var models: String?
+    var layers = [18, 19, 20]
+    var socketPath = "/run/merd/events.sock"
+    var socketMode: mode_t = 0o660
+    var queueSize = 1024
+    var sendBufferBytes: Int?
+    var faceFramesPerSecond = 10.0
+    var faceEventSeconds = 1.0
+    var videoWaitMilliseconds = 500
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    var videoWidth = 640
+    var videoHeight = 480
+    var videoFramesPerSecond = 30
+    var logLevel = "info"
+
+    static let defaultPath = "/etc/merd/merd.toml"
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// An error in the configuration file, naming the key, the value and what is allowed.
+    struct Problem: Error, Equatable, CustomStringConvertible {
+        let file: String
+        let key: String
+        let found: String
+        let allowed: String
+
+        var description: String { "\(file): \(key) = \(found) is not valid; \(allowed)" }
+    }
+
+    /// The file's settings over the defaults. A missing file at the default path is no error
+    /// (the defaults stand); a missing file given with --config is.
+    static func load(path: String, required: Bool) throws -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        guard FileManager.default.fileExists(atPath: path) else {
+            if required { throw Problem(file: path, key: "(file)", found: "missing", allowed: "give an existing TOML file") }
+            return configuration
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw Problem(file: path, key: "(file)", found: "unreadable", allowed: "it must be a readable UTF-8 file (\(error.localizedDescription))")
+        }
+        try configuration.apply(text, file: path)
+        return configuration
+    }
+
+    /// Applies a TOML document's keys.
+    mutating func apply(_ text: String, file: String) throws {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw Problem(file: file, key: "(syntax)", found: "line \(error.source.begin.line), column \(error.source.begin.column)",
+                          allowed: "the file must be TOML (\(error.description))")
+        }
+        let sections: [String: [String]] = [
+            "sources": ["audio", "video", "input"],
+            "models": ["directory", "layers"],
+            "socket": ["path", "mode", "queue", "send_buffer"],
+            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads"],
+            "video": ["width", "height", "fps"],
+            "log": ["level"],
+        ]
+        for key in table.keys.sorted() {
+            guard let allowed = sections[key] else {
+                throw Problem(file: file, key: key, found: "a section or key", allowed: "sections are \(sections.keys.sorted().joined(separator: ", "))")
+            }
+            guard let section = table[key]?.table else {
+                throw Problem(file: file, key: key, found: String(describing: table[key]!), allowed: "[\(key)] must be a table")
+            }
+            for inner in section.keys.sorted() where !allowed.contains(inner) {
+                throw Problem(file: file, key: "\(key).\(inner)", found: "an unknown key", allowed: "[\(key)] takes \(allowed.joined(separator: ", "))")
+            }
+            let reader = Reader(file: file, section: key, table: section)
+            switch key {
+            case "sources":
+                if let value = try reader.string("audio") { audio = try Self.source(value, key: "sources.audio", file: file, prefix: "alsa:") }
+                if let value = try reader.string("video") { video = try Self.source(value, key: "sources.video", file: file, prefix: "/dev/video") }
+                if let value = try reader.string("input") { input = value.isEmpty ? nil : value }
+            case "models":
+                if let value = try reader.string("directory") { models = value }
+                if let value = try reader.integers("layers", range: 0...48) { layers = value }
+            case "socket":
+                if let value = try reader.string("path") {
+                    guard value.hasPrefix("/"), value.utf8.count < 108 else {
+                        throw Problem(file: file, key: "socket.path", found: "\"\(value)\"", allowed: "an absolute path of under 108 bytes")
+                    }
+                    socketPath = value
+                }
+                if let value = try reader.string("mode") {
+                    guard let mode = mode_t(value, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
+                        throw Problem(file: file, key: "socket.mode", found: "\"\(value)\"", allowed: "an octal mode such as \"0660\" that lets the owner read and write")
+                    }
+                    socketMode = mode
+                }
+                if let value = try reader.integer("queue", range: 1...1_000_000) { queueSize = value }
+                if let value = try reader.integer("send_buffer", range: 1024...16_777_216) { sendBufferBytes = value }
+            case "engine":
+                if let value = try reader.number("face_fps", range: 0.5...60) { faceFramesPerSecond = value }
+                if let value = try reader.number("face_event_seconds", range: 0.1...3600) { faceEventSeconds = value }
+                if let value = try reader.integer("video_wait_ms", range: 0...10_000) { videoWaitMilliseconds = value }
+                if let value = try reader.integer("threads", range: 1...256) { threads = value }
+            case "video":
+                if let value = try reader.integer("width", range: 16...8192) { videoWidth = value }
+                if let value = try reader.integer("height", range: 16...8192) { videoHeight = value }
+                if let value = try reader.integer("fps", range: 1...240) { videoFramesPerSecond = value }
+            default:  // log
+                if let value = try reader.string("level") {
+                    guard Self.logLevels.contains(value) else {
+                        throw Problem(file: file, key: "log.level", found: "\"\(value)\"", allowed: "one of \(Self.logLevels.joined(separator: ", "))")
+                    }
+                    logLevel = value
+                }
+            }
+        }
+    }
+
+    /// A source setting: "none" (or "") turns the source off; a device name must look like one.
+    static func source(_ value: String, key: String, file: String, prefix: String) throws -> String? {
+        if value.isEmpty || value == "none" { return nil }
+        if value.hasPrefix("alsa:") && prefix != "alsa:" || value.hasPrefix("/dev/") && !value.hasPrefix(prefix) {
+            throw Problem(file: file, key: key, found: "\"\(value)\"", allowed: "\(prefix)… , a media file, or \"none\"")
+        }
+        return value
+    }
+
+    /// Typed reads of one section's keys.
+    struct Reader {
+        let file: String
+        let section: String
+        let table: TOMLTable
+
+        private func problem(_ key: String, _ allowed: String) -> Problem {
+            Problem(file: file, key: "\(section).\(key)", found: table[key].map { String(describing: $0) } ?? "nothing", allowed: allowed)
+        }
+
+        func string(_ key: String) throws -> String? {
+            guard let value = table[key] else { return nil }
+            guard let string = value.string else { throw problem(key, "it must be a string in quotes") }
+            return string
+        }
+
+        func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+            guard let value = table[key] else { return nil }
+            guard let number = value.int, range.contains(number) else { throw problem(key, "it must be a whole number in \(range.lowerBound)…\(range.upperBound)") }
+            return number
+        }
+
+        func number(_ key: String, range: ClosedRange<Double>) throws -> Double? {
+            guard let value = table[key] else { return nil }
+            let number = value.double ?? value.int.map(Double.init)
+            guard let number, range.contains(number) else { throw problem(key, "it must be a number in \(range.lowerBound)…\(range.upperBound)") }
+            return number
+        }
+
+        func integers(_ key: String, range: ClosedRange<Int>) throws -> [Int]? {
+            guard let value = table[key] else { return nil }
+            guard let array = value.array else { throw problem(key, "it must be a list of whole numbers, e.g. [18, 19, 20]") }
+            let numbers = array.map { $0.int }
+            guard !numbers.isEmpty, numbers.allSatisfy({ $0.map(range.contains) == true }) else {
+                throw problem(key, "it must be a non-empty list of whole numbers in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return numbers.map { $0! }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import StreamEngine
+
+/// The models a run of the engine loads from the models directory: each optional, each
+/// missing one named with what to do, each broken one an error (exit status 2).
+struct EngineModels {
+    var hubert: HuBERT?
+    var hubertName: String?
+    var fusion: FusionEnsemble?
+    var vision: VisionModels?
+
+    /// - Parameters: explicit `hubertDirectory`/`fusionDirectory` must exist; the defaults may not.
+    static func load(root: String, layers: [Int], hubertDirectory: String? = nil, fusionDirectory: String? = nil,
+                     faces: Bool = true, logger: Logger) throws -> EngineModels {
+        var models = EngineModels()
+        let manager = FileManager.default
+        let speech = hubertDirectory ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }.first {
+            manager.fileExists(atPath: $0 + "/config.json")
+        }
+        if let speech {
+            do { models.hubert = try HuBERT(directory: speech, highestLayer: layers.max()) } catch { throw CommandFailure.usage(error.description) }
+            models.hubertName = URL(fileURLWithPath: speech).lastPathComponent
+        } else {
+            logger.warning("no HuBERT model in \(root): utterances carry no speech features (`merd models fetch hubert-large`)")
+        }
+        let fusionPath = fusionDirectory ?? root + "/fusion"
+        if manager.fileExists(atPath: fusionPath + "/model.json") {
+            do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw CommandFailure.usage(error.description) }
+        } else if fusionDirectory != nil {
+            throw CommandFailure.usage("\(fusionPath): no fusion model (model.json); train one with `merd train`")
+        } else {
+            logger.warning("no fusion model in \(root)/fusion: emotion and valence will be null (`merd train … --out \(root)/fusion`)")
+        }
+        if faces {
+            if VisionModels.available(in: root) {
+                do { models.vision = try VisionModels(directory: root) } catch { throw CommandFailure.usage(error.description) }
+            } else {
+                logger.warning("no face models in \(root): no face path (tools/fetch-default-models installs them)")
+            }
+        }
+        return models
+    }
+
+    /// The `models` object of the hello event.
+    func hello(sources: [String: String], engine: Engine) -> Hello {
+        Hello(version: MerdVersion.string, labels: engine.labels, sources: sources,
+              models: ["audio": hubertName, "fusion": engine.fusionUsable ? "jdev-ensemble" : nil],
+              visualModels: vision.map { ["mtcnn", "dlib-landmarks-68"] + $0.encoderNames })
+    }
+}
