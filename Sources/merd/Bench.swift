@@ -8,7 +8,7 @@ import StreamEngine
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time a stage in-process: median of repeats after a warm-up.",
-        subcommands: [BenchHuBERT.self, BenchFaces.self, BenchNoise.self])
+        subcommands: [BenchHuBERT.self, BenchFaces.self, BenchNoise.self, BenchEngine.self])
 }
 
 struct BenchHuBERT: AsyncParsableCommand {
