@@ -129,6 +129,8 @@ struct Run: AsyncParsableCommand {
         if audioSource == nil && videoSource == nil {
             logger.warning("no source to read: give --audio, --video or --input (or `merd analyze FILE` for a recording)")
         }
+        Self.preflight(audio: settings.input == nil ? settings.audio : nil, video: settings.input == nil && loaded.vision != nil ? settings.video : nil,
+                       logger: logger)
         notifier.notify("READY=1\nSTATUS=listening on \(settings.socketPath); \(described.isEmpty ? "no sources" : described)")
 
         // A recording ends; a device is reopened with backoff until merd stops.
@@ -169,6 +171,26 @@ struct Run: AsyncParsableCommand {
         // Give subscribers a moment to receive the last status, then close everything.
         try? await Task.sleep(for: .milliseconds(100))
         server.stop()
+    }
+
+    /// Says at start, in plain words, when the devices asked for are not there: merd then waits
+    /// for them (a camera plugged in later is picked up), and a recording can be analysed instead.
+    static func preflight(audio: String?, video: String?, logger: Logger) {
+        var missing: [String] = []
+        if let audio, audio.hasPrefix("alsa:") {
+            let cards = (try? String(contentsOfFile: "/proc/asound/cards", encoding: .utf8)) ?? ""
+            if cards.isEmpty || cards.contains("no soundcards") {
+                missing.append("microphone")
+                logger.warning("no microphone: ALSA has no sound card for \(audio); merd keeps trying (`merd devices` lists what there is)")
+            }
+        }
+        if let video, video.hasPrefix("/dev/"), !FileManager.default.fileExists(atPath: video) {
+            missing.append("camera")
+            logger.warning("no camera at \(video); merd keeps trying (`merd devices` lists cameras)")
+        }
+        if !missing.isEmpty {
+            logger.notice("without a \(missing.joined(separator: " or ")), `merd analyze FILE` reads a recording instead")
+        }
     }
 
     /// Runs one source's loop; when it fails, says so and (for a device) reopens it with
