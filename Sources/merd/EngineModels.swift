@@ -15,12 +15,9 @@ struct EngineModels {
                      faces: Bool = true, logger: Logger) throws -> EngineModels {
         var models = EngineModels()
         let manager = FileManager.default
-        let speech = hubertDirectory ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }.first {
-            manager.fileExists(atPath: $0 + "/config.json")
-        }
-        if let speech {
-            do { models.hubert = try HuBERT(directory: speech, highestLayer: layers.max()) } catch { throw CommandFailure.usage(error.description) }
-            models.hubertName = URL(fileURLWithPath: speech).lastPathComponent
+        if let (hubert, directory) = try speechModel(root: root, explicit: hubertDirectory, highestLayer: layers.max() ?? 0) {
+            models.hubert = hubert
+            models.hubertName = URL(fileURLWithPath: directory).lastPathComponent
         } else {
             logger.warning("no HuBERT model in \(root): utterances carry no speech features (`merd models fetch hubert-large`)")
         }
@@ -40,6 +37,17 @@ struct EngineModels {
             }
         }
         return models
+    }
+
+    /// HuBERT from `explicit` (which must be a model directory), else `hubert-large` or
+    /// `chinese-hubert-large` in `root`, loaded up to `highestLayer`; nil when there is none.
+    static func speechModel(root: String, explicit: String?, highestLayer: Int) throws -> (HuBERT, String)? {
+        let candidates = explicit.map { [$0] } ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }
+        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/config.json") }) else {
+            if let explicit { throw CommandFailure.usage("\(explicit): not a HuBERT model directory (no config.json)") }
+            return nil
+        }
+        do { return (try HuBERT(directory: directory, highestLayer: highestLayer), directory) } catch { throw CommandFailure.usage(error.description) }
     }
 
     /// The `models` object of the hello event.

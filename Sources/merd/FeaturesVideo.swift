@@ -65,7 +65,7 @@ struct FeaturesVideo: AsyncParsableCommand {
         let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !layerList.isEmpty else { throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20") }
         let root = ModelsDirectory.resolve(models)
-        let speech = try loadHuBERT(root: root, highest: layerList.max()!)
+        let speech = try EngineModels.speechModel(root: root, explicit: hubert, highestLayer: layerList.max()!)?.0
         var visual: VisionModels?
         if VisionModels.available(in: root) {
             do { visual = try VisionModels(directory: root) } catch { throw CommandFailure.usage(error.description) }
@@ -158,14 +158,5 @@ struct FeaturesVideo: AsyncParsableCommand {
             throw CommandFailure.usage("\(labels) names \(missing.count) clip(s) not among the inputs: \(missing.prefix(5).joined(separator: ", "))")
         }
         return names.map { ($0, byName[$0]!) }
-    }
-
-    private func loadHuBERT(root: String, highest: Int) throws -> HuBERT? {
-        let candidates = hubert.map { [$0] } ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }
-        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/config.json") }) else {
-            if let hubert { throw CommandFailure.usage("\(hubert): not a HuBERT model directory (no config.json)") }
-            return nil
-        }
-        do { return try HuBERT(directory: directory, highestLayer: highest) } catch { throw CommandFailure.usage(error.description) }
     }
 }

@@ -171,11 +171,10 @@ struct Eval: AsyncParsableCommand {
         let root = ModelsDirectory.resolve(models)
         var speech: HuBERT?
         if !layers.isEmpty {
-            let candidates = hubert.map { [$0] } ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }
-            guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/config.json") }) else {
+            guard let (model, _) = try EngineModels.speechModel(root: root, explicit: hubert, highestLayer: layers.max()!) else {
                 throw CommandFailure.usage("the model reads \(layers.map { "HL\($0)" }.joined(separator: ", ")); no HuBERT model in \(root) (--hubert DIR)")
             }
-            do { speech = try HuBERT(directory: directory, highestLayer: layers.max()) } catch { throw CommandFailure.usage(error.description) }
+            speech = model
         }
         var visual: VisionModels?
         if ensemble.inputs.contains(where: { !$0.name.hasPrefix("HL") }) {
