@@ -23,6 +23,8 @@ struct LandmarkPredictorTests {
             let image = VisionFixtures.frame(r[0])
             let points = model.predict(intensity: image.dlibIntensity(), width: image.width, height: image.height,
                                        rectangle: FaceRectangle(left: r[1], top: r[2], right: r[3], bottom: r[4]))
+            // Reading the RGB frame directly (the pipeline's path) gives the same points.
+            #expect(model.predict(image: image, rectangle: FaceRectangle(left: r[1], top: r[2], right: r[3], bottom: r[4])) == points)
             // dlib rounds each point to the nearest pixel (floor(v + 0.5)) when it returns it.
             let rounded = points.flatMap { [Int(($0.x + 0.5).rounded(.down)), Int(($0.y + 0.5).rounded(.down))] }
             #expect(rounded == Array(expected[(136 * q)..<(136 * q + 136)]), "query \(q): rectangle \(r)")

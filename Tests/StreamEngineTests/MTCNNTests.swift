@@ -60,6 +60,16 @@ struct MTCNNTests {
         }
     }
 
+    @Test("crops read from the 8-bit frame equal crops of the normalised frame")
+    func cropSources() throws {
+        let image = VisionFixtures.frame(1)
+        let boxes = [MTCNN.Candidate(x1: 100.3, y1: 95.7, x2: 210.2, y2: 250.9, score: 1), MTCNN.Candidate(x1: -20, y1: 200, x2: 80, y2: 300, score: 1)]
+        for side in [24, 48] {
+            let a = MTCNN.patches(.pixels(image), boxes, side: side), b = MTCNN.patches(.normalized(MTCNN.normalize(image)), boxes, side: side)
+            #expect(a.maxAbsoluteDifference(b) == 0)
+        }
+    }
+
     @Test("an image without a face: no detection, no crash; tiny images too")
     func noFace() throws {
         let detector = try MTCNN(path: VisionFixtures.path("mtcnn_random.safetensors"))

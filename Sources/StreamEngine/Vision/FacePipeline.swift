@@ -91,8 +91,7 @@ public struct FacePipeline: Sendable {
             lastLandmarks = nil
             return FaceAnalysis(faceCount: faceCount, primary: nil, tracked: false)
         }
-        let landmarks = landmarkPredictor.predict(intensity: image.dlibIntensity(), width: image.width, height: image.height,
-                                                  rectangle: rectangle)
+        let landmarks = landmarkPredictor.predict(image: image, rectangle: rectangle)
         let quality = aligner.quality(landmarks)
         lastLandmarks = quality.verdict == .poorFit ? nil : landmarks
         var encodings: [String: FaceEncoding] = [:]

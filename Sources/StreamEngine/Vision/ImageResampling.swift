@@ -69,31 +69,47 @@ enum ImageResampling {
     /// the R-Net and O-Net inputs with it.
     static func cropAndResize(_ image: FloatImage, box: (y1: Float, x1: Float, y2: Float, x2: Float),
                               width cropWidth: Int, height cropHeight: Int) -> FloatImage {
-        let channels = image.channels
-        let lastRow = Float(image.height - 1), lastColumn = Float(image.width - 1)
+        image.values.withUnsafeBufferPointer { values in
+            cropAndResize(width: image.width, height: image.height, channels: image.channels, box: box,
+                          cropWidth: cropWidth, cropHeight: cropHeight) { values[$0] }
+        }
+    }
+
+    /// The same, reading an 8-bit RGB image through `transform` (MTCNN's normalisation), so a
+    /// crop reads only the pixels it needs instead of a converted copy of the whole frame.
+    static func cropAndResize(_ image: RGBImage, box: (y1: Float, x1: Float, y2: Float, x2: Float),
+                              width cropWidth: Int, height cropHeight: Int, transform: (Float) -> Float) -> FloatImage {
+        image.pixels.withUnsafeBufferPointer { pixels in
+            cropAndResize(width: image.width, height: image.height, channels: 3, box: box,
+                          cropWidth: cropWidth, cropHeight: cropHeight) { transform(Float(pixels[$0])) }
+        }
+    }
+
+    /// `crop_and_resize` over any image whose value at flat HWC index i is `value(i)`.
+    private static func cropAndResize(width: Int, height: Int, channels: Int, box: (y1: Float, x1: Float, y2: Float, x2: Float),
+                                      cropWidth: Int, cropHeight: Int, value: (Int) -> Float) -> FloatImage {
+        let lastRow = Float(height - 1), lastColumn = Float(width - 1)
         let heightScale = cropHeight > 1 ? (box.y2 - box.y1) * lastRow / Float(cropHeight - 1) : 0
         let widthScale = cropWidth > 1 ? (box.x2 - box.x1) * lastColumn / Float(cropWidth - 1) : 0
         var output = [Float](repeating: 0, count: cropWidth * cropHeight * channels)
-        image.values.withUnsafeBufferPointer { input in
-            for i in 0..<cropHeight {
-                let inY = cropHeight > 1 ? box.y1 * lastRow + Float(i) * heightScale : 0.5 * (box.y1 + box.y2) * lastRow
-                guard inY >= 0, inY <= lastRow else { continue }
-                let top = Int(inY.rounded(.down)), bottom = Int(inY.rounded(.up))
-                let yLerp = inY - Float(top)
-                for j in 0..<cropWidth {
-                    let inX = cropWidth > 1 ? box.x1 * lastColumn + Float(j) * widthScale : 0.5 * (box.x1 + box.x2) * lastColumn
-                    guard inX >= 0, inX <= lastColumn else { continue }
-                    let left = Int(inX.rounded(.down)), right = Int(inX.rounded(.up))
-                    let xLerp = inX - Float(left)
-                    for c in 0..<channels {
-                        let topLeft = input[(top * image.width + left) * channels + c]
-                        let topRight = input[(top * image.width + right) * channels + c]
-                        let bottomLeft = input[(bottom * image.width + left) * channels + c]
-                        let bottomRight = input[(bottom * image.width + right) * channels + c]
-                        let upper = topLeft + (topRight - topLeft) * xLerp
-                        let lower = bottomLeft + (bottomRight - bottomLeft) * xLerp
-                        output[(i * cropWidth + j) * channels + c] = upper + (lower - upper) * yLerp
-                    }
+        for i in 0..<cropHeight {
+            let inY = cropHeight > 1 ? box.y1 * lastRow + Float(i) * heightScale : 0.5 * (box.y1 + box.y2) * lastRow
+            guard inY >= 0, inY <= lastRow else { continue }
+            let top = Int(inY.rounded(.down)), bottom = Int(inY.rounded(.up))
+            let yLerp = inY - Float(top)
+            for j in 0..<cropWidth {
+                let inX = cropWidth > 1 ? box.x1 * lastColumn + Float(j) * widthScale : 0.5 * (box.x1 + box.x2) * lastColumn
+                guard inX >= 0, inX <= lastColumn else { continue }
+                let left = Int(inX.rounded(.down)), right = Int(inX.rounded(.up))
+                let xLerp = inX - Float(left)
+                for c in 0..<channels {
+                    let topLeft = value((top * width + left) * channels + c)
+                    let topRight = value((top * width + right) * channels + c)
+                    let bottomLeft = value((bottom * width + left) * channels + c)
+                    let bottomRight = value((bottom * width + right) * channels + c)
+                    let upper = topLeft + (topRight - topLeft) * xLerp
+                    let lower = bottomLeft + (bottomRight - bottomLeft) * xLerp
+                    output[(i * cropWidth + j) * channels + c] = upper + (lower - upper) * yLerp
                 }
             }
         }

@@ -168,6 +168,24 @@ public struct LandmarkPredictor: Sendable {
     /// in image coordinates, before dlib's rounding to whole pixels.
     public func predict(intensity: [UInt8], width: Int, height: Int, rectangle: FaceRectangle) -> [Point2D] {
         precondition(intensity.count == width * height, "intensity of \(intensity.count) bytes for \(width)x\(height)")
+        return intensity.withUnsafeBufferPointer { grey in
+            predict(width: width, height: height, rectangle: rectangle) { grey[$0] }
+        }
+    }
+
+    /// The landmarks in an RGB frame, each sampled pixel's intensity taken as dlib takes it from
+    /// an RGB image, (R + G + B) / 3 truncated: the ~7500 pixels the cascade reads, not a grey
+    /// copy of the whole frame.
+    public func predict(image: RGBImage, rectangle: FaceRectangle) -> [Point2D] {
+        image.pixels.withUnsafeBufferPointer { p in
+            predict(width: image.width, height: image.height, rectangle: rectangle) { i in
+                UInt8((UInt32(p[3 * i]) + UInt32(p[3 * i + 1]) + UInt32(p[3 * i + 2])) / 3)
+            }
+        }
+    }
+
+    /// dlib's cascade over an image whose intensity at flat index i is `intensity(i)`.
+    private func predict(width: Int, height: Int, rectangle: FaceRectangle, intensity: (Int) -> UInt8) -> [Point2D] {
         var shape = initialShape
         // (0, 0) ↦ top-left, (1, 1) ↦ bottom-right corner: dlib's unnormalizing_tform, in double.
         let (left, top) = (Double(rectangle.left), Double(rectangle.top))
@@ -176,7 +194,7 @@ public struct LandmarkPredictor: Sendable {
         var features: [Float] = []
         let stride = 2 * parts
         let leaves = splitsPerTree + 1
-        intensity.withUnsafeBufferPointer { pixels in
+        do {
             for cascade in cascades {
                 let current = (0..<parts).map { (x: Double(shape[2 * $0]), y: Double(shape[2 * $0 + 1])) }
                 let fit = SimilarityTransform.fit(from: reference, to: current)
@@ -187,7 +205,7 @@ public struct LandmarkPredictor: Sendable {
                     let v = (m10 * delta.x + m11 * delta.y) + shape[2 * anchor + 1]
                     let x = Int((left + spanX * Double(u) + 0.5).rounded(.down))
                     let y = Int((top + spanY * Double(v) + 0.5).rounded(.down))
-                    features.append(x >= 0 && x < width && y >= 0 && y < height ? Float(pixels[y * width + x]) : 0)
+                    features.append(x >= 0 && x < width && y >= 0 && y < height ? Float(intensity(y * width + x)) : 0)
                 }
                 cascade.splits.withUnsafeBufferPointer { splits in
                     cascade.leaves.withUnsafeBufferPointer { values in

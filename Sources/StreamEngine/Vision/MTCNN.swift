@@ -44,23 +44,46 @@ public struct MTCNN: FaceDetecting {
         let normalized = Self.normalize(image)
         var candidates = proposals(normalized)
         guard !candidates.isEmpty else { return [] }
-        candidates = refine(normalized, candidates)
+        candidates = refine(.normalized(normalized), candidates)
         guard !candidates.isEmpty else { return [] }
-        candidates = output(normalized, candidates)
+        candidates = output(.normalized(normalized), candidates)
         return candidates.map { Self.face($0, width: image.width, height: image.height) }
     }
 
     /// O-Net alone on one box (a face tracked from the previous frame): its score, refined box
     /// and keypoints, or nil when O-Net does not call it a face.
     public func verify(_ image: RGBImage, around box: (x1: Double, y1: Double, x2: Double, y2: Double)) -> DetectedFace? {
-        let normalized = Self.normalize(image)
         let square = Self.squared([Candidate(x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2, score: 1)])
-        return output(normalized, square).first.map { Self.face($0, width: image.width, height: image.height) }
+        // One crop: read from the 8-bit frame directly rather than normalising all of it.
+        return output(.pixels(image), square).first.map { Self.face($0, width: image.width, height: image.height) }
     }
 
     /// (v − 127.5) / 128 per channel value, in float32.
     static func normalize(_ image: RGBImage) -> FloatImage {
-        FloatImage(width: image.width, height: image.height, channels: 3, values: image.floatPixels { ($0 - 127.5) / 128 })
+        FloatImage(width: image.width, height: image.height, channels: 3, values: image.floatPixels(normalized))
+    }
+
+    static func normalized(_ value: Float) -> Float { (value - 127.5) / 128 }
+
+    /// What the R- and O-Net crops are cut from: the normalised frame (detection builds it for
+    /// the pyramid anyway) or the 8-bit frame, normalised as it is read.
+    enum CropSource {
+        case normalized(FloatImage)
+        case pixels(RGBImage)
+
+        var size: (width: Int, height: Int) {
+            switch self {
+            case .normalized(let image): return (image.width, image.height)
+            case .pixels(let image): return (image.width, image.height)
+            }
+        }
+
+        func crop(_ box: (y1: Float, x1: Float, y2: Float, x2: Float), side: Int) -> FloatImage {
+            switch self {
+            case .normalized(let image): return ImageResampling.cropAndResize(image, box: box, width: side, height: side)
+            case .pixels(let image): return ImageResampling.cropAndResize(image, box: box, width: side, height: side, transform: MTCNN.normalized)
+            }
+        }
     }
 
     /// The pyramid's scales: 12/minimumFaceSize · factorᵏ for k < round(−(log(min(W, H)/12) / log(factor) + 1)),
@@ -117,7 +140,7 @@ public struct MTCNN: FaceDetecting {
 
     // MARK: R-Net and O-Net
 
-    func refine(_ image: FloatImage, _ candidates: [Candidate]) -> [Candidate] {
+    func refine(_ image: CropSource, _ candidates: [Candidate]) -> [Candidate] {
         let outputs = networks.refine(Self.patches(image, candidates, side: 24))
         let (offsets, scores) = (outputs[0].scalars, outputs[1].scalars)
         var adjusted: [Candidate] = []
@@ -129,7 +152,7 @@ public struct MTCNN: FaceDetecting {
         return Self.squared(Self.suppress(Self.sortedByScore(adjusted), threshold: parameters.refineOverlap, method: .union))
     }
 
-    func output(_ image: FloatImage, _ candidates: [Candidate]) -> [Candidate] {
+    func output(_ image: CropSource, _ candidates: [Candidate]) -> [Candidate] {
         let outputs = networks.output(Self.patches(image, candidates, side: 48))
         let (offsets, points, scores) = (outputs[0].scalars, outputs[1].scalars, outputs[2].scalars)
         var adjusted: [Candidate] = []
@@ -149,13 +172,12 @@ public struct MTCNN: FaceDetecting {
 
     /// The crops of each box, [N, 3, side, side], normalised by the image size as mtcnn does
     /// (by W and H, where `crop_and_resize` itself scales by W − 1 and H − 1).
-    static func patches(_ image: FloatImage, _ candidates: [Candidate], side: Int) -> Tensor {
-        let (w, h) = (Double(image.width), Double(image.height))
+    static func patches(_ image: CropSource, _ candidates: [Candidate], side: Int) -> Tensor {
+        let (w, h) = (Double(image.size.width), Double(image.size.height))
         let planeCount = 3 * side * side
         return Tensor(shape: [candidates.count, 3, side, side]) { out in
             for (i, c) in candidates.enumerated() {
-                let crop = ImageResampling.cropAndResize(
-                    image, box: (Float(c.y1 / h), Float(c.x1 / w), Float(c.y2 / h), Float(c.x2 / w)), width: side, height: side)
+                let crop = image.crop((Float(c.y1 / h), Float(c.x1 / w), Float(c.y2 / h), Float(c.x2 / w)), side: side)
                 crop.planar().withUnsafeBufferPointer { p in
                     (out.baseAddress! + i * planeCount).update(from: p.baseAddress!, count: planeCount)
                 }
