@@ -65,8 +65,8 @@ public struct VideoFrame: Sendable {
 
 extension VideoFrame {
     /// The grey (luma) plane of an RGB, BGR, grey or YUV frame, packed: BT.601 weights for
-    /// RGB (as OpenCV and dlib compute grey), the Y plane as it is for YUV. Landmark models
-    /// read this; detectors read the colour frame.
+    /// RGB (as OpenCV computes grey), the Y plane as it is for YUV. dlib's landmark models read
+    /// an average of R, G and B instead (`RGBImage.dlibIntensity` in the engine).
     public func grayscale() -> VideoFrame {
         var luma = [UInt8](repeating: 0, count: width * height)
         bytes.withUnsafeBufferPointer { source in

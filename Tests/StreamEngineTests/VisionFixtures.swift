@@ -38,11 +38,7 @@ enum VisionFixtures {
 
     /// The models directory the CLI would use, when it holds the default visual models
     /// (`tools/fetch-default-models`); tests of the pretrained models run only then.
-    static let modelsDirectory: String? = {
-        let environment = ProcessInfo.processInfo.environment
-        let candidates = [environment["MERD_MODELS"], "/var/lib/merd/models", (environment["HOME"] ?? "") + "/.local/share/merd/models"]
-        return candidates.compactMap { $0 }.first { VisionModels.available(in: $0) }
-    }()
+    static let modelsDirectory: String? = TestPaths.pretrainedModels
 
     /// Debian's landmark model (libdlib-data, installed by CI's package list).
     static let dlibModel = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"

@@ -29,6 +29,23 @@ public enum TestPaths {
         repository.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
     }
 
+    /// The models directory `merd` itself would use (`$MERD_MODELS`, `/var/lib/merd/models`,
+    /// `$HOME/.local/share/merd/models`), when it holds the pretrained face models of
+    /// `tools/fetch-default-models`; nil otherwise (CI), and their tests are skipped.
+    public static let pretrainedModels: String? = {
+        let environment = ProcessInfo.processInfo.environment
+        var candidates: [String] = []
+        if let models = environment["MERD_MODELS"], !models.isEmpty {
+            candidates = [models]
+        } else {
+            candidates = ["/var/lib/merd/models", (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/merd/models"]
+        }
+        return candidates.first { root in
+            ["mtcnn/model.safetensors", "dlib-landmarks-68/shape_predictor_68_face_landmarks.dat", "mini-xception-fer2013/model.safetensors"]
+                .allSatisfy { FileManager.default.fileExists(atPath: root + "/" + $0) }
+        }
+    }()
+
     /// `../shared/data/<relative>`: the real media beside every checkout (CI too).
     public static func sharedData(_ relative: String) -> String {
         repository.deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(relative).path

@@ -32,12 +32,11 @@ struct FacesCommandTests {
     }
 
     @Test("with the pretrained models: a face in every GRID frame, 68 landmarks, FER probabilities, and a drawing",
-          .enabled(if: FileManager.default.fileExists(atPath: NSHomeDirectory() + "/.local/share/merd/models/mtcnn/model.safetensors")
-                   || ProcessInfo.processInfo.environment["MERD_MODELS"] != nil, "needs tools/fetch-default-models"))
+          .enabled(if: TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
     func pretrained() throws {
         let drawings = FileManager.default.temporaryDirectory.appendingPathComponent("merd-draw-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: drawings) }
-        let result = try MerdProcess.run(["faces", Self.clip, "--every", "15", "--draw", drawings])
+        let result = try MerdProcess.run(["faces", Self.clip, "--every", "15", "--draw", drawings, "--models", TestPaths.pretrainedModels!])
         #expect(result.status == 0, "\(result.stderr)")
         for line in result.stdout.split(separator: "\n") {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]

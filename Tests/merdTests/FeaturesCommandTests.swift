@@ -92,13 +92,12 @@ struct FeaturesVideoCommandTests {
     }
 
     @Test("with the pretrained visual models: MX rows are the mean mini-Xception embedding of the clip's faces",
-          .enabled(if: FileManager.default.fileExists(atPath: NSHomeDirectory() + "/.local/share/merd/models/mtcnn/model.safetensors"),
-                   "needs tools/fetch-default-models"))
+          .enabled(if: TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
     func faces() throws {
         let out = temporary("faces.safetensors")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let result = try MerdProcess.run(["features", "video", "--every", "5", "--hubert", FeaturesCommandTests.model, "--layers", "2",
-                                          "--out", out] + Self.clips + [Self.wav])
+                                          "--models", TestPaths.pretrainedModels!, "--out", out] + Self.clips + [Self.wav])
         #expect(result.status == 0, "\(result.stderr)")
         let mx = try SafeTensorsFile(path: out).tensor("MX")
         #expect(mx.shape == [3, 128])

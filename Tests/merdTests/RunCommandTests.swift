@@ -44,11 +44,7 @@ final class NotifySocket: @unchecked Sendable {
 /// A models directory for the daemon: the tiny HuBERT fixture as `hubert-large`, and the
 /// pretrained face models when this machine has them (`tools/fetch-default-models`).
 enum DaemonModels {
-    static let pretrained: String? = {
-        let home = NSHomeDirectory() + "/.local/share/merd/models"
-        let candidates = [ProcessInfo.processInfo.environment["MERD_MODELS"], home].compactMap { $0 }
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/mtcnn/model.safetensors") }
-    }()
+    static let pretrained: String? = TestPaths.pretrainedModels
 
     static func make() throws -> String {
         let root = NSTemporaryDirectory() + "merd-daemon-models-\(UUID().uuidString.prefix(8))"
