@@ -66,7 +66,7 @@ let package = Package(
             swiftSettings: strict),
 
         // Helpers shared by the test targets (seeded random numbers, fixture and data paths).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["NeuralKit"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),

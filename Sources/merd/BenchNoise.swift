@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptureFile
 import Foundation
+import NeuralKit
 import MediaTypes
 import StreamEngine
 

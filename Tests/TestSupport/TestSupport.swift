@@ -1,22 +1,11 @@
 import Foundation
+@_exported import NeuralKit
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// SplitMix64: a small, fast generator, seeded so every test run sees the same inputs.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator tests draw their inputs from: NeuralKit's SplitMix64.
+public typealias SeededGenerator = SplitMix64
 
 /// Where the test data lives, found from this file's place in the checkout.
 public enum TestPaths {

@@ -1,3 +1,4 @@
+import NeuralKit
 import Foundation
 
 /// A long test signal for the segmenter: real utterances separated by silences of 0.3–2 s,

@@ -1,3 +1,4 @@
+import NeuralKit
 import Foundation
 
 /// One attention-guided feature gathering block (PAPER.md): each input through its own

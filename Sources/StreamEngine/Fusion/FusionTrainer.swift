@@ -1,3 +1,4 @@
+import NeuralKit
 import CNeuralKernels
 import Foundation
 

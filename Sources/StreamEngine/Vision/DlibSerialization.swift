@@ -58,39 +58,39 @@ struct DlibReader {
 
     var isAtEnd: Bool { offset == bytes.count }
 
-    /// An unsigned integer of at most `maxBytes` bytes.
+    /// An unsigned integer of at most `maxBytes` bytes (dlib ignores the reserved bits 0x70).
     mutating func unsigned(_ reading: @autoclosure () -> String, maxBytes: Int = 8) throws(DlibFormatError) -> UInt64 {
-        let start = offset
-        guard offset < bytes.count else { throw .truncated(file: file, offset: offset, reading: reading()) }
-        let control = bytes[offset]
-        let size = Int(control & 0x8F)  // the three reserved bits are ignored, as dlib does
-        guard size >= 1, size <= maxBytes else {
-            throw .malformed(file: file, offset: start, reading: reading(), reason: "control byte 0x\(String(control, radix: 16)) is not an unsigned integer of at most \(maxBytes) bytes")
-        }
-        guard offset + 1 + size <= bytes.count else { throw .truncated(file: file, offset: bytes.count, reading: reading()) }
-        var value: UInt64 = 0
-        for i in stride(from: size, through: 1, by: -1) { value = value << 8 | UInt64(bytes[offset + i]) }
-        offset += 1 + size
-        return value
+        try integer(sizeMask: 0x8F, kind: "an unsigned", reading(), maxBytes: maxBytes).magnitude
     }
 
-    /// A signed integer of at most `maxBytes` bytes.
+    /// A signed integer of at most `maxBytes` bytes (bit 7 of the control byte: negative).
     mutating func signed(_ reading: @autoclosure () -> String, maxBytes: Int = 8) throws(DlibFormatError) -> Int64 {
+        let start = offset
+        let (control, magnitude) = try integer(sizeMask: 0x0F, kind: "a signed", reading(), maxBytes: maxBytes)
+        guard magnitude <= UInt64(Int64.max) else {
+            throw .malformed(file: file, offset: start, reading: reading(), reason: "integer out of range")
+        }
+        return control & 0x80 != 0 ? -Int64(magnitude) : Int64(magnitude)
+    }
+
+    /// The control byte and the little-endian magnitude that follows it; the byte count is the
+    /// control byte under `sizeMask`.
+    private mutating func integer(sizeMask: UInt8, kind: String, _ reading: @autoclosure () -> String, maxBytes: Int)
+        throws(DlibFormatError) -> (control: UInt8, magnitude: UInt64)
+    {
         let start = offset
         guard offset < bytes.count else { throw .truncated(file: file, offset: offset, reading: reading()) }
         let control = bytes[offset]
-        let size = Int(control & 0x0F)
+        let size = Int(control & sizeMask)
         guard size >= 1, size <= maxBytes else {
-            throw .malformed(file: file, offset: start, reading: reading(), reason: "control byte 0x\(String(control, radix: 16)) is not a signed integer of at most \(maxBytes) bytes")
+            throw .malformed(file: file, offset: start, reading: reading(),
+                             reason: "control byte 0x\(String(control, radix: 16)) is not \(kind) integer of at most \(maxBytes) bytes")
         }
         guard offset + 1 + size <= bytes.count else { throw .truncated(file: file, offset: bytes.count, reading: reading()) }
         var magnitude: UInt64 = 0
         for i in stride(from: size, through: 1, by: -1) { magnitude = magnitude << 8 | UInt64(bytes[offset + i]) }
         offset += 1 + size
-        guard magnitude <= UInt64(Int64.max) else {
-            throw .malformed(file: file, offset: start, reading: reading(), reason: "integer out of range")
-        }
-        return control & 0x80 != 0 ? -Int64(magnitude) : Int64(magnitude)
+        return (control, magnitude)
     }
 
     /// A float as dlib writes it; its old ASCII form (bytes with bits 0x70 set) is refused.

@@ -1,5 +1,5 @@
-/// SplitMix64, seeded: training (initialisation, shuffling, dropout) and augmentation draws
-/// are reproducible run to run.
+/// SplitMix64 (Steele, Lea, Flood 2014), seeded: training (initialisation, shuffling,
+/// dropout), augmentation draws and test inputs are reproducible run to run.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
