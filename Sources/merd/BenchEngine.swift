@@ -31,10 +31,12 @@ struct BenchEngine: AsyncParsableCommand {
     var utterances = 12
     @Option(help: "Seconds of silence between utterances (0.3 for nearly continuous speech).")
     var gap: Double = 1.5
-    @Option(help: "HuBERT window while speech goes on, seconds.")
-    var window: Double = 6
-    @Option(help: "Overlap of consecutive windows, seconds.")
-    var overlap: Double = 1
+    @Option(help: "HuBERT window while speech goes on, seconds (merd.toml: engine.speech_window_seconds).")
+    var window: Double = HuBERTWindowing.defaultWindowSeconds
+    @Option(help: "Overlap of consecutive windows, seconds (engine.speech_overlap_seconds).")
+    var overlap: Double = HuBERTWindowing.defaultOverlapSeconds
+    @Flag(name: .customLong("no-speculation"), help: "Start the last window only when the end of speech is confirmed.")
+    var noSpeculation = false
     @Option(name: .customLong("face-fps"), help: "Frames the face pipeline analyses per second.")
     var faceFramesPerSecond: Double = 10
     @Option(help: "Compute threads (OpenBLAS).")
@@ -55,15 +57,16 @@ struct BenchEngine: AsyncParsableCommand {
         settings.layers = layerList
         settings.windowing = HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap)
         settings.faceFramesPerSecond = faceFramesPerSecond
+        if noSpeculation { settings.speculateAfterPauseMilliseconds = nil }
         let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
 
         let (speech, spans) = try speechStream()
         let frames: [RGBImage]
         do { frames = try Self.decode(data + "/grid/bbaf2n.mpg") } catch { throw CommandFailure.usage(error.description) }
         let seconds = Double(speech.count) / 16000
-        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.1f s (overlap %.1f), layers %@; face models %@; OpenBLAS %@, %d threads",
+        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; OpenBLAS %@, %d threads",
                      spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, seconds, window, overlap,
-                     layers, loaded.vision == nil ? "none" : "yes", BLAS.coreName, threads))
+                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", BLAS.coreName, threads))
         let start = MediaTime.now() + MediaDuration(milliseconds: 200)
         let audio = PacedAudio(samples: speech, start: start)
         let video = PacedVideo(images: frames, start: start, seconds: seconds)
@@ -85,6 +88,8 @@ struct BenchEngine: AsyncParsableCommand {
         print(String(format: "merd engine: %d utterance events, %d face events; latency median %d ms, p90 %d ms, max %d ms; mean first half %d ms, second half %d ms%@",
                      measured.count, faceEvents.load(ordering: .relaxed), sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 9 / 10)],
                      sorted.last!, early, late, late > early + 300 ? " (growing: a backlog)" : " (steady: keeps up)"))
+        let speculations = engine.speculations
+        print("merd engine: \(speculations.run) last windows run ahead of the confirmed end, \(speculations.used) of them used")
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 import TOMLKit
 
 /// `merd run`'s settings: the TOML file (`/etc/merd/merd.toml` or `--config`), then the
@@ -20,6 +21,8 @@ struct DaemonConfiguration: Equatable {
     var faceFramesPerSecond = 10.0
     var faceEventSeconds = 1.0
     var videoWaitMilliseconds = 500
+    var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
+    var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
     var threads = ProcessInfo.processInfo.activeProcessorCount
     var videoWidth = 640
     var videoHeight = 480
@@ -68,7 +71,7 @@ struct DaemonConfiguration: Equatable {
             "sources": ["audio", "video", "input"],
             "models": ["directory", "layers"],
             "socket": ["path", "mode", "queue", "send_buffer"],
-            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads"],
+            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds"],
             "video": ["width", "height", "fps"],
             "log": ["level"],
         ]
@@ -111,6 +114,12 @@ struct DaemonConfiguration: Equatable {
                 if let value = try reader.number("face_event_seconds", range: 0.1...3600) { faceEventSeconds = value }
                 if let value = try reader.integer("video_wait_ms", range: 0...10_000) { videoWaitMilliseconds = value }
                 if let value = try reader.integer("threads", range: 1...256) { threads = value }
+                if let value = try reader.number("speech_window_seconds", range: 0.5...30) { speechWindowSeconds = value }
+                if let value = try reader.number("speech_overlap_seconds", range: 0...29) { speechOverlapSeconds = value }
+                guard speechOverlapSeconds < speechWindowSeconds else {
+                    throw Problem(file: file, key: "engine.speech_overlap_seconds", found: String(speechOverlapSeconds),
+                                  allowed: "it must be less than engine.speech_window_seconds (\(speechWindowSeconds))")
+                }
             case "video":
                 if let value = try reader.integer("width", range: 16...8192) { videoWidth = value }
                 if let value = try reader.integer("height", range: 16...8192) { videoHeight = value }

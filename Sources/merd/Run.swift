@@ -93,6 +93,7 @@ struct Run: AsyncParsableCommand {
         engineSettings.faceFramesPerSecond = settings.faceFramesPerSecond
         engineSettings.faceEventSeconds = settings.faceEventSeconds
         engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
+        engineSettings.windowing = HuBERTWindowing(windowSeconds: settings.speechWindowSeconds, overlapSeconds: settings.speechOverlapSeconds)
         let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: engineSettings)
         if let fusion = loaded.fusion, !engine.fusionUsable {
             logger.warning("the fusion model reads \(fusion.inputs.map(\.name)); this run computes \(engine.availableInputs.sorted()): emotion and valence will be null")

@@ -59,7 +59,7 @@ struct HuBERTWindowingTests {
         for family in ["base", "large"] {
             let model = try HuBERT(directory: HuBERTFixtures.path(family))
             let whole = try model.pooledHiddenStates(audio: audio, layers: Self.layers)
-            for (window, overlap) in [(2.0, 0.5), (4.0, 1.0), (6.0, 1.0)] {
+            for (window, overlap) in [(1.0, 0.25), (2.0, 0.5), (4.0, 1.0), (6.0, 1.0)] {
                 let (features, windows) = try Self.windowed(model, audio, HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap))
                 let similarities = Self.layers.map { cosine(features[$0]!, whole[$0]!) }
                 print("HuBERT windowing \(family): \(window) s windows, \(overlap) s overlap, 10 s of speech: \(windows) runs, "

@@ -92,6 +92,43 @@ struct SegmentationAccuracyTests {
         for (a, b) in zip(utterances, utterances.dropFirst()) { #expect(a.endSample == b.startSample) }
     }
 
+    @Test("what the segmenter says early: samples before `speechEnd` end up inside the utterance, and a pause's `pendingEnd` is where the utterance ends")
+    func earlyKnowledge() throws {
+        let corpus = try SegmentationMaterial.corpus(emodb: 12, seed: 3)
+        var segmenter = EnergySegmenter()
+        var open: (start: Int, committed: Int, pending: [Int])?
+        var checked = 0
+        for start in stride(from: 0, to: corpus.clean.count, by: 320) {
+            let events = segmenter.process(Array(corpus.clean[start..<min(start + 320, corpus.clean.count)]))
+            for event in events {
+                switch event {
+                case .speechStarted(let sample):
+                    open = (sample, sample, [])
+                case .utterance(let utterance):
+                    let state = try #require(open)
+                    #expect(state.committed <= utterance.endSample, "speechEnd \(state.committed) passed the end \(utterance.endSample)")
+                    if !utterance.forcedSplit {
+                        // The end was announced a hangover early, while the pause was under way.
+                        #expect(state.pending.last == utterance.endSample, "pending \(state.pending) end \(utterance.endSample)")
+                        checked += 1
+                    }
+                    open = nil
+                }
+            }
+            if var state = open {
+                if let end = segmenter.speechEnd { state.committed = max(state.committed, end) }
+                if let end = segmenter.pendingEnd, state.pending.last != end {
+                    state.pending.append(end)
+                    #expect(segmenter.pauseMilliseconds >= segmenter.parameters.tailMilliseconds)
+                }
+                open = state
+            } else {
+                #expect(segmenter.speechEnd == nil && segmenter.pendingEnd == nil)
+            }
+        }
+        #expect(checked >= 12, "utterances whose early end was checked: \(checked)")
+    }
+
     @Test("steady noise alone, loud or faint, is never speech")
     func noiseAlone() {
         for level: Float in [0.001, 0.05, 0.3] {

@@ -153,7 +153,9 @@ struct RunCommandTests {
         defer { try? FileManager.default.removeItem(atPath: config) }
         for (text, needle) in [("[engine]\nface_fps = \"fast\"\n", "engine.face_fps"), ("[socket]\nmode = \"0400\"\n", "socket.mode"),
                                ("[sockets]\npath = \"/x\"\n", "sockets"), ("[engine]\nspeed = 3\n", "engine.speed"),
-                               ("[log]\nlevel = \"loud\"\n", "log.level"), ("[socket\n", "syntax")] as [(String, String?)] {
+                               ("[log]\nlevel = \"loud\"\n", "log.level"), ("[socket\n", "syntax"),
+                               ("[engine]\nspeech_window_seconds = 2\nspeech_overlap_seconds = 2\n", "engine.speech_overlap_seconds"),
+                               ("[engine]\nspeech_window_seconds = 0.1\n", "engine.speech_window_seconds")] as [(String, String?)] {
             try text.write(toFile: config, atomically: true, encoding: .utf8)
             let result = try MerdProcess.run(["run", "--config", config, "--socket", NSTemporaryDirectory() + "never.sock"])
             if let needle {

@@ -87,10 +87,16 @@ public final class HuBERT: Sendable {
 
     /// Hidden states `layers` for the projected front-end frames [T, D] of one utterance.
     public func hiddenStates(frames: Tensor, layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
+        try hiddenStates(frames: frames, layers: layers, abandonIf: { false })!
+    }
+
+    /// The same, for work that may turn out unneeded: `abandonIf` is asked before each layer,
+    /// and nil is returned as soon as it says yes.
+    public func hiddenStates(frames: Tensor, layers: [Int], abandonIf: () -> Bool) throws(HuBERTError) -> [Int: Tensor]? {
         for layer in layers where !(0...highestLoadedLayer).contains(layer) {
             throw .layerOutOfRange(layer: layer, layers: highestLoadedLayer)
         }
-        return encoder.hiddenStates(frames: frames, layers: Set(layers))
+        return encoder.hiddenStates(frames: frames, layers: Set(layers), abandonIf: abandonIf)
     }
 
     /// Hidden states `layers` of one utterance of raw 16 kHz audio, each [T, D].

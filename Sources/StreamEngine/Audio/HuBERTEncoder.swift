@@ -15,8 +15,9 @@ struct HuBERTEncoder: Sendable {
     let weights: HuBERTWeights
     let configuration: HuBERTConfiguration
 
-    /// Runs over `frames` [T, D] and returns the requested hidden states, each [T, D].
-    func hiddenStates(frames: Tensor, layers requested: Set<Int>) -> [Int: Tensor] {
+    /// Runs over `frames` [T, D] and returns the requested hidden states, each [T, D]; nil
+    /// when `abandonIf` said so (it is asked before each layer).
+    func hiddenStates(frames: Tensor, layers requested: Set<Int>, abandonIf: () -> Bool = { false }) -> [Int: Tensor]? {
         let length = frames.shape[0], width = configuration.hiddenSize
         guard let highest = requested.max() else { return [:] }
         precondition(highest <= weights.layers.count, "layer \(highest) was not loaded")
@@ -30,8 +31,13 @@ struct HuBERTEncoder: Sendable {
         guard highest > 0 else { return states }
 
         var workspace = HuBERTWorkspace(length: length, width: width, intermediate: configuration.intermediateSize)
+        var abandoned = false
         hidden.withUnsafeMutableBufferPointer { h in
             for (index, layer) in weights.layers.prefix(highest).enumerated() {
+                if abandonIf() {
+                    abandoned = true
+                    return
+                }
                 if configuration.stableLayerNorm {
                     stableLayer(layer, hidden: h.baseAddress!, length: length, workspace: &workspace)
                 } else {
@@ -43,7 +49,7 @@ struct HuBERTEncoder: Sendable {
                 }
             }
         }
-        return states
+        return abandoned ? nil : states
     }
 
     /// hidden += GELU(conv(hidden)) with "same" length (the even kernel's extra frame dropped).

@@ -11,8 +11,16 @@ public struct HuBERTWindowing: Sendable, Equatable {
     /// (`do_normalize`); the front end waits for them. 0 when the model does not normalise.
     public var normalizationSamples: Int
 
+    /// The live default: a short window, because the last one is what a listener waits for
+    /// after the end of speech (HuBERT-large, 20 layers, 2 cores: about 0.25 s for 1 s of
+    /// frames; docs/operations.md has the measured trade-off). Longer windows give each frame
+    /// more context, nearer the whole-utterance features the fusion model was trained on.
+    public static let defaultWindowSeconds = 1.0
+    public static let defaultOverlapSeconds = 0.25
+
     /// Units in seconds, as configured; frames are 20 ms, samples 1/16000 s.
-    public init(windowSeconds: Double = 6, overlapSeconds: Double = 1, normalizationSeconds: Double = 1) {
+    public init(windowSeconds: Double = defaultWindowSeconds, overlapSeconds: Double = defaultOverlapSeconds,
+                normalizationSeconds: Double = 1) {
         precondition(windowSeconds > 0 && overlapSeconds >= 0 && overlapSeconds < windowSeconds, "bad windowing")
         windowFrames = Int((windowSeconds * 50).rounded())
         overlapFrames = Int((overlapSeconds * 50).rounded())
@@ -24,7 +32,8 @@ public struct HuBERTWindowing: Sendable, Equatable {
 
 /// Mean-pooled hidden states of one utterance, computed while it is spoken: the front end
 /// runs on each chunk as it arrives, and the transformer over overlapping windows as soon
-/// as each window is complete, so at the end of speech only the last window remains.
+/// as each window is complete, so at the end of speech only the last, partial window
+/// remains (at most one window, at least the overlap).
 ///
 /// An utterance no longer than one window gives exactly the whole-utterance features (one
 /// transformer run at the end). A longer one differs from them only in how far attention
@@ -78,6 +87,13 @@ public struct HuBERTUtteranceEncoder: Sendable {
 
     /// Ends the utterance and returns each layer's mean over all frames, [D] each.
     public mutating func finish() throws(HuBERTError) -> [Int: Tensor] {
+        try finish(abandonIf: { false })!
+    }
+
+    /// The same, for an end that may not come (work started before it is sure): the last
+    /// window asks `abandonIf` before each layer and nil is returned once it says yes. The
+    /// encoder is then spent.
+    public mutating func finish(abandonIf: () -> Bool) throws(HuBERTError) -> [Int: Tensor]? {
         if model.preprocessing.normalize && statistics == nil { try releaseHeldBack() }
         frontEnd.finish()
         // The group-norm family has its frames only now: run its windows here.
@@ -85,9 +101,12 @@ public struct HuBERTUtteranceEncoder: Sendable {
         let total = frontEnd.frameCount
         guard total > 0 else { throw .audioTooShort(samples: heldBack.count, needed: model.configuration.receptiveField) }
         if creditedFrames < total {
-            // The last window ends at the last frame and covers as much as a window may.
-            let start = max(0, total - windowing.windowFrames)
-            try credit(windowStart: start, windowEnd: total, from: creditedFrames, to: total)
+            // The last window is the next periodic one, cut short at the last frame: its
+            // frames get the same left context as in any window, and the work left at the end
+            // of speech is less than one window (it is what the listener waits for).
+            guard try credit(windowStart: nextWindowStart, windowEnd: total, from: creditedFrames, to: total, abandonIf: abandonIf) else {
+                return nil
+            }
         }
         return sums.mapValues { sum in
             Tensor(shape: [sum.count], scalars: sum.map { $0 / Float(total) })
@@ -114,11 +133,13 @@ public struct HuBERTUtteranceEncoder: Sendable {
     }
 
     /// Runs the transformer over frames [windowStart, windowEnd) and adds frames [from, to)
-    /// of the result to the sums.
-    private mutating func credit(windowStart: Int, windowEnd: Int, from: Int, to: Int) throws(HuBERTError) {
+    /// of the result to the sums; false when abandoned on the way.
+    @discardableResult
+    private mutating func credit(windowStart: Int, windowEnd: Int, from: Int, to: Int,
+                                 abandonIf: () -> Bool = { false }) throws(HuBERTError) -> Bool {
         let width = model.configuration.hiddenSize
         let frames = frontEnd.projectedFrames.rows(windowStart..<windowEnd)
-        let states = try model.hiddenStates(frames: frames, layers: layers)
+        guard let states = try model.hiddenStates(frames: frames, layers: layers, abandonIf: abandonIf) else { return false }
         windowsRun += 1
         for layer in layers {
             states[layer]!.withUnsafeBufferPointer { h in
@@ -130,5 +151,6 @@ public struct HuBERTUtteranceEncoder: Sendable {
             }
         }
         creditedFrames = to
+        return true
     }
 }

@@ -116,6 +116,27 @@ public struct EnergySegmenter: UtteranceSegmenting {
         noise = SlidingMinimum(window: noiseWindowFrames)
     }
 
+    /// Where the open utterance will end if the pause now under way lasts out the hangover:
+    /// set once the pause has covered the tail (its audio is all in), nil while speech goes on
+    /// or between utterances. Work that needs the utterance's end can start here, a hangover
+    /// early, at the risk that speech resumes.
+    public var pendingEnd: Int? {
+        guard inUtterance, silentFrames > 0, silentFrames * frameSamples >= tailSamples else { return nil }
+        return lastSpeechEnd + tailSamples
+    }
+
+    /// The end of the open utterance's last speech frame: every sample before it belongs to
+    /// the utterance however it ends (by a pause, a forced split or the end of the stream).
+    /// nil between utterances.
+    public var speechEnd: Int? {
+        inUtterance ? max(lastSpeechEnd, utteranceStart) : nil
+    }
+
+    /// How long the pause under way has lasted, in milliseconds (0 while speech goes on).
+    public var pauseMilliseconds: Int {
+        inUtterance ? silentFrames * parameters.frameMilliseconds : 0
+    }
+
     public mutating func process(_ samples: [Float]) -> [SegmenterEvent] {
         var events: [SegmenterEvent] = []
         buffer.append(contentsOf: samples)

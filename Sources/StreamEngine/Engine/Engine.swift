@@ -10,6 +10,10 @@ public struct EngineConfiguration: Sendable {
     public var segmenter = SegmenterParameters()
     /// How HuBERT's transformer runs while an utterance is still being spoken.
     public var windowing = HuBERTWindowing()
+    /// A pause this long (and at least the segmenter's tail) starts the utterance's last
+    /// HuBERT window at once, before the hangover confirms the end; speech that resumes
+    /// wastes that work. nil: the last window starts when the end is confirmed.
+    public var speculateAfterPauseMilliseconds: Int? = 0
     /// The media clock is the live monotonic clock (capture, or a file replayed in real time):
     /// latency is then measured from the end of speech on that clock, and an utterance waits at
     /// most `videoWaitMilliseconds` for the video to catch up. Offline, latency is the
@@ -58,6 +62,14 @@ public final class Engine: Sendable {
     /// The newest utterance's finishing work: each waits for the one before, so utterance
     /// events leave in order.
     private let lastFinish = Mutex<Task<Void, Never>?>(nil)
+    /// The end sample of the utterance if the pause under way lasts, or -1 while speech goes
+    /// on: a speculation still queued when speech resumed is not worth running.
+    private let pendingEnd = Atomic<Int>(-1)
+    private let speculationCounts = Mutex<(run: Int, used: Int)>((0, 0))
+
+    /// Last windows run ahead of a confirmed end so far, and how many of them became an
+    /// utterance's features (the rest were spent on pauses inside speech).
+    public var speculations: (run: Int, used: Int) { speculationCounts.withLock { $0 } }
 
     public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels? = nil,
                 configuration: EngineConfiguration = EngineConfiguration()) {
@@ -138,8 +150,6 @@ public final class Engine: Sendable {
         var total = 0
         var job: UtteranceJob?
         var jobPushed = 0
-        // Samples this close to the present may yet fall after the utterance's end.
-        let margin = (configuration.segmenter.hangoverMilliseconds + configuration.segmenter.tailMilliseconds) * rate / 1000
         let keep = 2 * rate
 
         func handle(_ events: [SegmenterEvent], detected: MediaTime) {
@@ -168,16 +178,42 @@ public final class Engine: Sendable {
                     let finishing = job ?? UtteranceJob(model: hubert, layers: configuration.layers, windowing: configuration.windowing)
                     let from = job == nil ? 0 : max(0, min(jobPushed - utterance.startSample, utterance.audio.count))
                     let rest = Array(utterance.audio[from...])
-                    compute.submit { finishing.push(rest) }
                     job = nil
-                    finish(utterance, job: finishing, origin: origin ?? .zero, detected: detected, emit: emit)
+                    speculatedEnd = nil
+                    finish(utterance, job: finishing, rest: rest, origin: origin ?? .zero, detected: detected, emit: emit)
+                }
+            }
+        }
+
+        // The end a speculation was started for, in this utterance.
+        var speculatedEnd: Int?
+
+        /// Once a pause has lasted `speculateAfterPauseMilliseconds`, the last window runs on
+        /// the audio up to where the utterance would end (see `UtteranceJob`).
+        func speculate() {
+            // Between utterances the last value stays: a speculation for the end that came is
+            // still worth finishing.
+            guard let active = job else { return }
+            guard let after = configuration.speculateAfterPauseMilliseconds,
+                  let end = segmenter.pendingEnd, segmenter.pauseMilliseconds >= after else {
+                pendingEnd.store(-1, ordering: .relaxed)
+                return
+            }
+            pendingEnd.store(end, ordering: .relaxed)
+            guard end != speculatedEnd, jobPushed >= historyStart, end > jobPushed, end - historyStart <= history.count else { return }
+            speculatedEnd = end
+            let rest = Array(history[(jobPushed - historyStart)..<(end - historyStart)])
+            compute.submit {
+                if active.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end }) {
+                    self.speculationCounts.withLock { $0.run += 1 }
                 }
             }
         }
 
         func pushSpoken() {
             guard let active = job else { return }
-            let target = total - margin
+            // Samples before the last speech frame's end are in the utterance wherever it ends.
+            guard let target = segmenter.speechEnd.map({ min($0, total) }) else { return }
             guard target > jobPushed, jobPushed >= historyStart else { return }
             let samples = Array(history[(jobPushed - historyStart)..<(target - historyStart)])
             compute.submit { active.push(samples) }
@@ -195,6 +231,7 @@ public final class Engine: Sendable {
                 total += samples.count
                 handle(segmenter.process(samples), detected: MediaTime.now())
                 pushSpoken()
+                speculate()
                 let drop = min(total - keep, job == nil ? Int.max : jobPushed) - historyStart
                 if drop > rate {
                     history.removeFirst(drop)
@@ -213,7 +250,7 @@ public final class Engine: Sendable {
 
     /// Finishes an utterance off the audio loop: its features, the video of its span, the
     /// fusion model, the event, after the previous utterance's event.
-    private func finish(_ utterance: Utterance, job: UtteranceJob, origin: MediaTime, detected: MediaTime,
+    private func finish(_ utterance: Utterance, job: UtteranceJob, rest: [Float], origin: MediaTime, detected: MediaTime,
                         emit: @escaping @Sendable (Event) -> Void) {
         let start = origin.advanced(bySamples: utterance.startSample, sampleRate: utterance.sampleRate)
         let end = origin.advanced(bySamples: utterance.endSample, sampleRate: utterance.sampleRate)
@@ -221,7 +258,11 @@ public final class Engine: Sendable {
             let previous = last
             last = Task {
                 await previous?.value
-                let pooled: [Int: Tensor]? = (try? await self.compute.run { job.finish() }) ?? nil
+                let pooled: [Int: Tensor]? = (try? await self.compute.run {
+                    let features = job.finish(rest: rest)
+                    if job.usedSpeculation { self.speculationCounts.withLock { $0.used += 1 } }
+                    return features
+                }) ?? nil
                 if self.vision != nil && self.timeline.isActive {
                     let timeout: Duration? = self.configuration.liveClock ? .milliseconds(self.configuration.videoWaitMilliseconds) : nil
                     await self.timeline.wait(until: end.seconds, timeout: timeout)

@@ -1,0 +1,89 @@
+import NeuralKit
+@testable import StreamEngine
+import TestSupport
+import Testing
+
+/// The engine's speculative last window: started when a pause begins, used only when the
+/// utterance ends there, and then the very features the end would have computed.
+@Suite("Speculative last window")
+struct UtteranceJobTests {
+    static let layers = [1, 3, 5]
+    static let windowing = HuBERTWindowing(windowSeconds: 1, overlapSeconds: 0.25, normalizationSeconds: 1)
+
+    /// A job fed `audio` in 20 ms chunks, as the engine feeds it while speech goes on.
+    static func job(_ model: HuBERT, _ audio: ArraySlice<Float>) -> UtteranceJob {
+        let job = UtteranceJob(model: model, layers: layers, windowing: windowing)
+        for start in stride(from: audio.startIndex, to: audio.endIndex, by: 320) {
+            job.push(Array(audio[start..<min(start + 320, audio.endIndex)]))
+        }
+        return job
+    }
+
+    static func same(_ a: [Int: Tensor]?, _ b: [Int: Tensor]?) -> Bool {
+        guard let a, let b, a.keys.sorted() == b.keys.sorted() else { return false }
+        return a.keys.allSatisfy { a[$0]!.scalars == b[$0]!.scalars }
+    }
+
+    /// Equal up to rounding: pushed in other pieces, the front end runs GEMMs of other heights,
+    /// which OpenBLAS sums in another order (HuBERTStreamingTests).
+    static func close(_ a: [Int: Tensor]?, _ b: [Int: Tensor]?) -> Bool {
+        guard let a, let b, a.keys.sorted() == b.keys.sorted() else { return false }
+        return a.keys.allSatisfy { a[$0]!.maxAbsoluteDifference(b[$0]!) <= 1e-5 * (b[$0]!.scalars.map(abs).max() ?? 1) }
+    }
+
+    @Test("the utterance ends where the pause began: the speculated features are handed over, equal to computing them at the end", arguments: ["base", "large"])
+    func hit(family: String) throws {
+        let model = try HuBERT(directory: HuBERTFixtures.path(family))
+        let audio = try Speech.utterances(2)[..<40000]  // 2.5 s: two periodic windows, then the last
+        let pushed = 36800
+        let plain = Self.job(model, audio[..<pushed]).finish(rest: Array(audio[pushed...]))
+
+        let job = Self.job(model, audio[..<pushed])
+        #expect(job.speculate(Array(audio[pushed...]), stillWanted: { true }))
+        let speculated = job.finish(rest: Array(audio[pushed...]))
+        #expect(job.usedSpeculation)
+        #expect(Self.same(speculated, plain))
+
+        // And both are the encoder's own features of the utterance fed as capture feeds it.
+        var encoder = try HuBERTUtteranceEncoder(model: model, layers: Self.layers, windowing: Self.windowing)
+        for start in stride(from: 0, to: audio.count, by: 320) { try encoder.push(Array(audio[start..<min(start + 320, audio.count)])) }
+        #expect(Self.close(try encoder.finish(), plain))
+    }
+
+    @Test("speech resumed after the pause: the speculation is not used and the end computes its own features")
+    func miss() throws {
+        let model = try HuBERT(directory: HuBERTFixtures.path("large"))
+        let audio = try Speech.utterances(2)[..<40000]
+        let job = Self.job(model, audio[..<30000])
+        #expect(job.speculate(Array(audio[30000..<32000]), stillWanted: { true }))  // a pause that was not the end
+        job.push(Array(audio[30000..<36800]))
+        let features = job.finish(rest: Array(audio[36800...]))
+        #expect(!job.usedSpeculation)
+        #expect(Self.close(features, Self.job(model, audio[..<36800]).finish(rest: Array(audio[36800...]))))
+    }
+
+    @Test("a speculation whose pause ends while it runs is dropped between layers and leaves the job as it was")
+    func abandoned() throws {
+        let model = try HuBERT(directory: HuBERTFixtures.path("large"))
+        let audio = try Speech.utterances(2)[..<40000]
+        let job = Self.job(model, audio[..<36800])
+        var asked = 0
+        // Wanted when it starts and for the first two layers, then speech resumes.
+        #expect(!job.speculate(Array(audio[36800...]), stillWanted: { asked += 1; return asked <= 3 }))
+        #expect(asked == 4, "asked before the work and before each layer until it stopped")
+        let features = job.finish(rest: Array(audio[36800...]))
+        #expect(!job.usedSpeculation)
+        #expect(Self.same(features, Self.job(model, audio[..<36800]).finish(rest: Array(audio[36800...]))))
+    }
+
+    @Test("the encoder abandons its last window when asked, and only then")
+    func encoderAbandons() throws {
+        let model = try HuBERT(directory: HuBERTFixtures.path("base"))
+        let audio = Array(try Speech.utterances(1).prefix(24000))
+        var encoder = try HuBERTUtteranceEncoder(model: model, layers: Self.layers, windowing: Self.windowing)
+        try encoder.push(audio)
+        var copy = encoder
+        #expect(try copy.finish(abandonIf: { true }) == nil)
+        #expect(try encoder.finish(abandonIf: { false }) != nil)
+    }
+}
