@@ -13,7 +13,11 @@ Writes (generated, do not edit; regenerate with the command above):
   Tests/Fixtures/fusion/dataset.safetensors + dataset.csv  a generated dataset (labels a known
       function of HL18…HL20; MR and RF pure noise; valence set by the class), and in the
       metadata the out-of-fold scores a torch re-implementation of merd's recipe reaches on it.
+  Tests/Fixtures/fusion/valence.safetensors + valence.csv  (`make_fusion_fixtures.py valence`
+      writes only these) 3000 clips whose valence is the posterior-weighted valence of the
+      classes, and the torch recipe's scores with the plain and the JDEV head.
 """
+import sys
 import csv
 import json
 import pathlib
@@ -159,6 +163,30 @@ def make_dataset(n=600, seed=11):
     return features, labels, valence
 
 
+def make_valence_dataset(n=3000, seed=11, dim=16):
+    """Valence that depends on the class the way JDEV models it: a clip's valence is
+    Σₖ p(k | features) · v_k, the classes' valences weighted by the Bayes posterior of the
+    generating model (HL18…HL20 = class direction · s + N(0, I); MR, RF noise), plus a little
+    noise. The label is the class drawn. The classes overlap (Bayes accuracy ~0.8), so the
+    posterior, not the label, is what valence follows."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 6, n)
+    class_valence = np.array([0.0, -3.0, 3.0, -2.5, -1.5, 1.5])
+    directions = rng.normal(0, 1, (6, dim))
+    features, log_posterior = {}, np.zeros((n, 6))
+    for k, name in enumerate(["HL18", "HL19", "HL20"]):
+        s = 0.25 + 0.05 * k
+        x = directions[labels] * s + rng.normal(0, 1.0, (n, dim))
+        features[name] = x.astype(np.float32)
+        log_posterior += s * (x @ directions.T) - s * s * (directions ** 2).sum(1)[None, :] / 2
+    for name in ["MR", "RF"]:
+        features[name] = rng.normal(0, 1, (n, dim)).astype(np.float32)
+    posterior = np.exp(log_posterior - log_posterior.max(1, keepdims=True))
+    posterior /= posterior.sum(1, keepdims=True)
+    valence = (posterior @ class_valence + rng.normal(0, 0.1, n)).astype(np.float32)
+    return features, labels, valence
+
+
 def train_reference(features, labels, valence, structure, head, epochs=30, folds=5, seed=1):
     """merd's recipe in torch: Adam(1e-3, weight decay 1e-5), batch 32, uncertainty loss,
     k folds, best epoch by F1 − 0.25·MSE on each fold, out-of-fold scores."""
@@ -196,13 +224,13 @@ def train_reference(features, labels, valence, structure, head, epochs=30, folds
             "mse": float(mean_squared_error(valence, oof_v))}
 
 
-def dataset_fixture():
-    features, labels, valence = make_dataset()
-    save_file({k: torch.from_numpy(v) for k, v in features.items()}, str(OUT / "dataset.safetensors"),
-              metadata={"note": "generated, do not edit",
+def dataset_fixture(name="dataset", make=make_dataset):
+    features, labels, valence = make()
+    save_file({k: torch.from_numpy(v) for k, v in features.items()}, str(OUT / f"{name}.safetensors"),
+              metadata={"note": "generated, do not edit", "generator": "tools/make_fusion_fixtures.py",
                         "torch_structure1_jdev": json.dumps(train_reference(features, labels, valence, 1, "jdev")),
                         "torch_structure1_plain": json.dumps(train_reference(features, labels, valence, 1, "plain"))})
-    with open(OUT / "dataset.csv", "w", newline="") as f:
+    with open(OUT / f"{name}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["name", "discrete", "valence"])
         for i, (l, v) in enumerate(zip(labels, valence)):
@@ -212,7 +240,11 @@ def dataset_fixture():
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
-    forward_fixtures()
-    metrics_fixture()
-    dataset_fixture()
+    if sys.argv[1:] == ["valence"]:
+        dataset_fixture("valence", make_valence_dataset)
+    else:
+        forward_fixtures()
+        metrics_fixture()
+        dataset_fixture()
+        dataset_fixture("valence", make_valence_dataset)
     print("wrote", OUT)
