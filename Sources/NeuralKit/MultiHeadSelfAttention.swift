@@ -65,16 +65,23 @@ public struct MultiHeadSelfAttention: Sendable {
     }
 
     /// Attention of one sequence of `length` rows on raw buffers; `scratch` must be sized
-    /// for at least `length` (reuse it across calls to avoid allocating). With `accumulate`
+    /// for at least `rows` (reuse it across calls to avoid allocating). With `accumulate`
     /// the result is added to `output` (the residual connection).
-    public func apply(length: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    ///
+    /// `rows` ≥ `length` lets the projections run on padding rows after the sequence (see
+    /// `BLAS.efficientRows`): those rows neither attend nor are attended to, and their output
+    /// is the projections' bias, so the sequence's rows are what they are without them.
+    public func apply(length: Int, rows: Int? = nil, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                       accumulate: Bool = false, scratch: inout AttentionScratch) {
-        precondition(scratch.capacity >= length && scratch.width == width, "attention scratch too small")
+        let rows = rows ?? length
+        precondition(rows >= length, "attention: \(rows) rows cannot hold a sequence of \(length)")
+        precondition(scratch.capacity >= rows && scratch.width == width, "attention scratch too small")
         guard length > 0 else { return }
         let fused = 3 * width
         let scale = 1 / Float(headWidth).squareRoot()
         scratch.withBuffers { projected, scores, context in
-            inputProjection.apply(rows: length, input: input, output: projected)
+            inputProjection.apply(rows: rows, input: input, output: projected)
+            (context + length * width).update(repeating: 0, count: (rows - length) * width)
             for head in 0..<heads {
                 let query = projected + head * headWidth
                 let key = projected + width + head * headWidth
@@ -86,7 +93,7 @@ public struct MultiHeadSelfAttention: Sendable {
                           a: scores, lda: length, b: value, ldb: fused,
                           c: context + head * headWidth, ldc: width)
             }
-            outputProjection.apply(rows: length, input: context, output: output, accumulate: accumulate)
+            outputProjection.apply(rows: rows, input: context, output: output, accumulate: accumulate)
         }
     }
 }

@@ -39,4 +39,26 @@ struct AttentionTests {
             #expect(out == attention(x).scalars, "length \(length)")
         }
     }
+
+    @Test("padding rows neither attend nor change the sequence's rows")
+    func paddingRows() {
+        var random = SeededRandom(seed: 9)
+        func projection() -> Linear { Linear(weight: random.tensor([16, 16], in: -0.5...0.5), bias: random.tensor([16])) }
+        let attention = MultiHeadSelfAttention(query: projection(), key: projection(), value: projection(), output: projection(), heads: 4)
+        let (length, rows) = (13, 16)
+        let x = random.tensor([length, 16])
+        // Padding rows of large values: were they attended to, the softmax would be theirs.
+        let padded = x.scalars + [Float](repeating: 50, count: (rows - length) * 16)
+        var scratch = AttentionScratch(length: rows, width: 16)
+        var out = [Float](repeating: 0, count: rows * 16)
+        padded.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer {
+                attention.apply(length: length, rows: rows, input: input.baseAddress!, output: $0.baseAddress!, scratch: &scratch)
+            }
+        }
+        let plain = attention(x).scalars
+        let worst = zip(out.prefix(length * 16), plain).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-5, "sequence rows differ by \(worst) with padding rows")
+        #expect(out.allSatisfy { $0.isFinite })
+    }
 }

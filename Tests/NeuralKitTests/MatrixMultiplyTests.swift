@@ -1,4 +1,4 @@
-import NeuralKit
+@testable import NeuralKit
 import Testing
 
 @Suite("GEMM and linear layers against plain loops")
@@ -61,5 +61,21 @@ struct MatrixMultiplyTests {
         #expect(BLAS.threadCount == 1)
         BLAS.threadCount = before
         #expect(BLAS.threadCount == before)
+    }
+
+    @Test("efficientRows: whole blocks of 8 rows per thread on block kernels, nothing else")
+    func efficientRows() {
+        // 2 threads: blocks of 16; up to 2 past a block stays.
+        let twoThreads = [1, 2, 3, 12, 16, 17, 18, 19, 37, 48, 50, 51, 200].map { BLAS.efficientRows($0, threads: 2, blockKernels: true) }
+        #expect(twoThreads == [1, 2, 16, 16, 16, 17, 18, 32, 48, 48, 50, 64, 208])
+        let oneThread = [5, 13, 17, 20].map { BLAS.efficientRows($0, threads: 1, blockKernels: true) }
+        #expect(oneThread == [8, 16, 17, 24])
+        let otherKernels = [3, 13, 37, 200].map { BLAS.efficientRows($0, threads: 2, blockKernels: false) }
+        #expect(otherKernels == [3, 13, 37, 200])
+        // Whatever this process's kernel: never fewer rows, never more than a block more.
+        for rows in 1...100 {
+            let padded = BLAS.efficientRows(rows)
+            #expect(padded >= rows && padded < rows + 8 * BLAS.threadCount, "\(rows) → \(padded)")
+        }
     }
 }

@@ -37,6 +37,30 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same layer on a short sequence's rows and on `BLAS.efficientRows` of them (extra
+    // rows ignored): the ratio is the time the padding saves, or costs, on this kernel.
+    let wide = Linear(weight: Tensor.random([4096, 1024], seed: 15), bias: Tensor.random([4096], seed: 16))
+    for rows in [12, 25, 37, 44, 50, 74] {
+        let padded = BLAS.efficientRows(rows)
+        let input = Tensor.random([padded, 1024], seed: 17)
+        Benchmark("Linear 1024→4096 on \(rows) rows vs on \(padded) (efficientRows)") { benchmark in
+            var output = [Float](repeating: 0, count: padded * 4096)
+            for _ in benchmark.scaledIterations {
+                input.withUnsafeBufferPointer { x in
+                    output.withUnsafeMutableBufferPointer { y in
+                        let exact = ContinuousClock().measure { wide.apply(rows: rows, input: x.baseAddress!, output: y.baseAddress!) }
+                        let rounded = ContinuousClock().measure { wide.apply(rows: padded, input: x.baseAddress!, output: y.baseAddress!) }
+                        benchmark.measurement(exactRowsMicroseconds, Int(exact.seconds * 1e6))
+                        benchmark.measurement(efficientRowsMicroseconds, Int(rounded.seconds * 1e6))
+                        benchmark.measurement(efficientPercent, Int((100 * rounded.seconds / exact.seconds).rounded()))
+                    }
+                }
+                blackHole(output)
+            }
+        }
+        .configuration.metrics = [.wallClock, exactRowsMicroseconds, efficientRowsMicroseconds, efficientPercent]
+    }
+
     for conv in ConvolutionCase.all {
         Benchmark("conv \(conv.name) vs sgemm of its GEMM") { benchmark in
             var reference = RawGEMM(m: conv.gemm.m, n: conv.gemm.n, k: conv.gemm.k)
@@ -54,6 +78,9 @@ let benchmarks: @Sendable () -> Void = {
 let rawMflops = BenchmarkMetric.custom("raw sgemm MFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
 let neuralKitMflops = BenchmarkMetric.custom("NeuralKit MFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
 let ratioPercent = BenchmarkMetric.custom("NeuralKit / raw %", polarity: .prefersLarger, useScalingFactor: false)
+let exactRowsMicroseconds = BenchmarkMetric.custom("rows as given µs", polarity: .prefersSmaller, useScalingFactor: false)
+let efficientRowsMicroseconds = BenchmarkMetric.custom("efficientRows µs", polarity: .prefersSmaller, useScalingFactor: false)
+let efficientPercent = BenchmarkMetric.custom("efficientRows / as given %", polarity: .prefersSmaller, useScalingFactor: false)
 
 extension Benchmark {
     /// Records both throughputs and their ratio; `rawFlops` is the reference GEMM's work

@@ -30,26 +30,37 @@ struct HuBERTEncoder: Sendable {
         if requested.contains(0) { states[0] = hidden }
         guard highest > 0 else { return states }
 
-        var workspace = HuBERTWorkspace(length: length, width: width, intermediate: configuration.intermediateSize)
-        var abandoned = false
-        hidden.withUnsafeMutableBufferPointer { h in
-            for (index, layer) in weights.layers.prefix(highest).enumerated() {
-                if abandonIf() {
-                    abandoned = true
-                    return
-                }
-                if configuration.stableLayerNorm {
-                    stableLayer(layer, hidden: h.baseAddress!, length: length, workspace: &workspace)
-                } else {
-                    postNormLayer(layer, hidden: h.baseAddress!, length: length, workspace: &workspace)
-                }
-                let k = index + 1
-                if requested.contains(k) {
-                    states[k] = Tensor(shape: [length, width]) { _ = $0.initialize(from: UnsafeBufferPointer(h)) }
-                }
+        // Every step but attention treats rows alone, so the layers run on the row count the
+        // GEMMs are fastest at (up to 40 % less time for a short window); the padding rows
+        // start as zeros, are kept out of attention and are dropped from the states.
+        let rows = BLAS.efficientRows(length)
+        var workspace = HuBERTWorkspace(rows: rows, width: width, intermediate: configuration.intermediateSize)
+        let padded = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+        defer { padded.deallocate() }
+        hidden.withUnsafeBufferPointer { padded.initialize(from: $0.baseAddress!, count: length * width) }
+        (padded + length * width).initialize(repeating: 0, count: (rows - length) * width)
+        let step = LayerStep(length: length, rows: rows, width: width)
+        for (index, layer) in weights.layers.prefix(highest).enumerated() {
+            if abandonIf() { return nil }
+            if configuration.stableLayerNorm {
+                stableLayer(layer, hidden: padded, step, workspace: &workspace)
+            } else {
+                postNormLayer(layer, hidden: padded, step, workspace: &workspace)
+            }
+            let k = index + 1
+            if requested.contains(k) {
+                states[k] = Tensor(shape: [length, width]) { $0.baseAddress!.update(from: padded, count: length * width) }
             }
         }
-        return abandoned ? nil : states
+        return states
+    }
+
+    /// The sequence's length, and the rows the layers run on (`BLAS.efficientRows`).
+    private struct LayerStep {
+        let length: Int
+        let rows: Int
+        let width: Int
+        var count: Int { rows * width }
     }
 
     /// hidden += GELU(conv(hidden)) with "same" length (the even kernel's extra frame dropped).
@@ -73,38 +84,36 @@ struct HuBERTEncoder: Sendable {
     }
 
     /// x ← x + Attn(LN₁(x)); x ← x + FF(LN₂(x)).
-    private func stableLayer(_ layer: HuBERTWeights.EncoderLayer, hidden: UnsafeMutablePointer<Float>, length: Int,
+    private func stableLayer(_ layer: HuBERTWeights.EncoderLayer, hidden: UnsafeMutablePointer<Float>, _ step: LayerStep,
                              workspace: inout HuBERTWorkspace) {
-        let width = configuration.hiddenSize
-        workspace.normalized.update(from: hidden, count: length * width)
-        layer.attentionNorm.apply(rows: length, to: workspace.normalized)
-        layer.attention.apply(length: length, input: workspace.normalized, output: hidden,
+        workspace.normalized.update(from: hidden, count: step.count)
+        layer.attentionNorm.apply(rows: step.rows, to: workspace.normalized)
+        layer.attention.apply(length: step.length, rows: step.rows, input: workspace.normalized, output: hidden,
                               accumulate: true, scratch: &workspace.attention)
-        workspace.normalized.update(from: hidden, count: length * width)
-        layer.finalNorm.apply(rows: length, to: workspace.normalized)
-        feedForward(layer, input: workspace.normalized, accumulateInto: hidden, length: length, workspace: &workspace)
+        workspace.normalized.update(from: hidden, count: step.count)
+        layer.finalNorm.apply(rows: step.rows, to: workspace.normalized)
+        feedForward(layer, input: workspace.normalized, accumulateInto: hidden, rows: step.rows, workspace: &workspace)
     }
 
     /// x ← LN₁(x + Attn(x)); x ← LN₂(x + FF(x)).
-    private func postNormLayer(_ layer: HuBERTWeights.EncoderLayer, hidden: UnsafeMutablePointer<Float>, length: Int,
+    private func postNormLayer(_ layer: HuBERTWeights.EncoderLayer, hidden: UnsafeMutablePointer<Float>, _ step: LayerStep,
                                workspace: inout HuBERTWorkspace) {
-        let width = configuration.hiddenSize
-        workspace.normalized.update(from: hidden, count: length * width)
-        layer.attention.apply(length: length, input: workspace.normalized, output: hidden,
+        workspace.normalized.update(from: hidden, count: step.count)
+        layer.attention.apply(length: step.length, rows: step.rows, input: workspace.normalized, output: hidden,
                               accumulate: true, scratch: &workspace.attention)
-        layer.attentionNorm.apply(rows: length, to: hidden)
-        workspace.normalized.update(from: hidden, count: length * width)
-        feedForward(layer, input: workspace.normalized, accumulateInto: hidden, length: length, workspace: &workspace)
-        layer.finalNorm.apply(rows: length, to: hidden)
+        layer.attentionNorm.apply(rows: step.rows, to: hidden)
+        workspace.normalized.update(from: hidden, count: step.count)
+        feedForward(layer, input: workspace.normalized, accumulateInto: hidden, rows: step.rows, workspace: &workspace)
+        layer.finalNorm.apply(rows: step.rows, to: hidden)
     }
 
     /// output += W₂ · GELU(W₁ · input + b₁) + b₂, the residual added by the second GEMM.
     private func feedForward(_ layer: HuBERTWeights.EncoderLayer, input: UnsafePointer<Float>,
-                             accumulateInto output: UnsafeMutablePointer<Float>, length: Int,
+                             accumulateInto output: UnsafeMutablePointer<Float>, rows: Int,
                              workspace: inout HuBERTWorkspace) {
-        layer.feedForwardIn.apply(rows: length, input: input, output: workspace.intermediate)
-        Activation.gelu(workspace.intermediate, count: length * configuration.intermediateSize)
-        layer.feedForwardOut.apply(rows: length, input: workspace.intermediate, output: output, accumulate: true)
+        layer.feedForwardIn.apply(rows: rows, input: input, output: workspace.intermediate)
+        Activation.gelu(workspace.intermediate, count: rows * configuration.intermediateSize)
+        layer.feedForwardOut.apply(rows: rows, input: workspace.intermediate, output: output, accumulate: true)
     }
 }
 
@@ -114,10 +123,10 @@ struct HuBERTWorkspace: ~Copyable {
     let intermediate: UnsafeMutablePointer<Float>
     var attention: AttentionScratch
 
-    init(length: Int, width: Int, intermediate intermediateSize: Int) {
-        normalized = .allocate(capacity: max(1, length * width))
-        intermediate = .allocate(capacity: max(1, length * intermediateSize))
-        attention = AttentionScratch(length: length, width: width)
+    init(rows: Int, width: Int, intermediate intermediateSize: Int) {
+        normalized = .allocate(capacity: max(1, rows * width))
+        intermediate = .allocate(capacity: max(1, rows * intermediateSize))
+        attention = AttentionScratch(length: rows, width: width)
     }
 
     deinit {
