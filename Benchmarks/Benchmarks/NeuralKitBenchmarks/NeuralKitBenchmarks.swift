@@ -43,7 +43,9 @@ let benchmarks: @Sendable () -> Void = {
     for rows in [12, 25, 37, 44, 50, 74] {
         let padded = BLAS.efficientRows(rows)
         let input = Tensor.random([padded, 1024], seed: 17)
-        Benchmark("Linear 1024→4096 on \(rows) rows vs on \(padded) (efficientRows)") { benchmark in
+        Benchmark("Linear 1024→4096 on \(rows) rows vs on \(padded) (efficientRows)",
+                  configuration: .init(metrics: [.wallClock, exactRowsMicroseconds, efficientRowsMicroseconds, efficientPercent],
+                                       timeUnits: .microseconds, warmupIterations: 3, maxDuration: .seconds(3), maxIterations: 200)) { benchmark in
             var output = [Float](repeating: 0, count: padded * 4096)
             for _ in benchmark.scaledIterations {
                 input.withUnsafeBufferPointer { x in
@@ -58,7 +60,6 @@ let benchmarks: @Sendable () -> Void = {
                 blackHole(output)
             }
         }
-        .configuration.metrics = [.wallClock, exactRowsMicroseconds, efficientRowsMicroseconds, efficientPercent]
     }
 
     for conv in ConvolutionCase.all {
