@@ -60,7 +60,7 @@ struct BenchEngine: AsyncParsableCommand {
         if noSpeculation { settings.speculateAfterPauseMilliseconds = nil }
         let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
 
-        let (speech, spans) = try speechStream()
+        let (speech, spans, speechEnds) = try speechStream()
         let frames: [RGBImage]
         do { frames = try Self.decode(data + "/grid/bbaf2n.mpg") } catch { throw CommandFailure.usage(error.description) }
         let seconds = Double(speech.count) / 16000
@@ -71,10 +71,15 @@ struct BenchEngine: AsyncParsableCommand {
         let audio = PacedAudio(samples: speech, start: start)
         let video = PacedVideo(images: frames, start: start, seconds: seconds)
         let latencies = Mutex<[Int]>([])
+        // Each event's end (seconds into the stream) and when it arrived.
+        let arrivals = Mutex<[(end: Double, at: MediaTime)]>([])
         let faceEvents = Atomic<Int>(0)
         try await engine.run(audio: audio, video: loaded.vision == nil ? nil : video) { event in
             switch event {
-            case .utterance(let u): latencies.withLock { $0.append(u.latencyMilliseconds) }
+            case .utterance(let u):
+                let at = MediaTime.now()
+                latencies.withLock { $0.append(u.latencyMilliseconds) }
+                arrivals.withLock { $0.append((u.end - start.seconds, at)) }
             case .face: faceEvents.add(1, ordering: .relaxed)
             default: break
             }
@@ -90,6 +95,17 @@ struct BenchEngine: AsyncParsableCommand {
                      sorted.last!, early, late, late > early + 300 ? " (growing: a backlog)" : " (steady: keeps up)"))
         let speculations = engine.speculations
         print("merd engine: \(speculations.run) last windows run ahead of the confirmed end, \(speculations.used) of them used")
+        // The event's latency counts from the segmenter's end, which keeps a short tail after
+        // the last speech frame; a listener waits from the end of the speech itself, known here
+        // from how the stream was made.
+        let fromSpeech = arrivals.withLock { $0 }.compactMap { arrival -> Int? in
+            guard let truth = speechEnds.min(by: { abs($0 - arrival.end) < abs($1 - arrival.end) }), abs(truth - arrival.end) < 0.3 else { return nil }
+            return Int((arrival.at - start.advanced(bySamples: Int(truth * 16000), sampleRate: 16000)).nanoseconds / 1_000_000)
+        }.sorted()
+        if !fromSpeech.isEmpty {
+            print(String(format: "merd engine: from the end of the speech itself (%d events matched): median %d ms, p90 %d ms",
+                         fromSpeech.count, fromSpeech[fromSpeech.count / 2], fromSpeech[min(fromSpeech.count - 1, fromSpeech.count * 9 / 10)]))
+        }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
     }
 
@@ -100,8 +116,9 @@ struct BenchEngine: AsyncParsableCommand {
         return frames
     }
 
-    /// EmoDB speech trimmed to its voiced span, joined into utterances of 2–6 s, with silences.
-    private func speechStream() throws -> (samples: [Float], spans: [Double]) {
+    /// EmoDB speech trimmed to its voiced span, joined into utterances of 2–6 s, with silences;
+    /// also where each utterance's speech ends, in seconds into the stream.
+    private func speechStream() throws -> (samples: [Float], spans: [Double], ends: [Double]) {
         let folder = data + "/emodb/wav"
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".wav") }.sorted()
         var pieces: [[Float]] = []
@@ -111,6 +128,7 @@ struct BenchEngine: AsyncParsableCommand {
         }
         var samples = [Float](repeating: 0, count: 16000)
         var spans: [Double] = []
+        var ends: [Double] = []
         var index = 0
         for u in 0..<utterances {
             // 1, 2 or 3 pieces: 2–6 s of speech, joined by 50 ms (shorter than the segmenter's hangover).
@@ -125,9 +143,10 @@ struct BenchEngine: AsyncParsableCommand {
                 index += 1
             }
             spans.append(Double(utterance.count) / 16000)
+            ends.append(Double(samples.count + utterance.count) / 16000)
             samples += utterance + [Float](repeating: 0, count: Int(gap * 16000))
         }
-        return (samples + [Float](repeating: 0, count: 16000), spans)
+        return (samples + [Float](repeating: 0, count: 16000), spans, ends)
     }
 }
 

@@ -92,7 +92,7 @@ struct SegmentationAccuracyTests {
         for (a, b) in zip(utterances, utterances.dropFirst()) { #expect(a.endSample == b.startSample) }
     }
 
-    @Test("what the segmenter says early: samples before `speechEnd` end up inside the utterance, and a pause's `pendingEnd` is where the utterance ends")
+    @Test("what the segmenter says early: samples before `speechEnd` end up inside the utterance, and a pause's `pendingSpeechEnd` is where its speech ends")
     func earlyKnowledge() throws {
         let corpus = try SegmentationMaterial.corpus(emodb: 12, seed: 3)
         var segmenter = EnergySegmenter()
@@ -106,10 +106,13 @@ struct SegmentationAccuracyTests {
                     open = (sample, sample, [])
                 case .utterance(let utterance):
                     let state = try #require(open)
-                    #expect(state.committed <= utterance.endSample, "speechEnd \(state.committed) passed the end \(utterance.endSample)")
+                    #expect(state.committed <= utterance.speechEndSample, "speechEnd \(state.committed) passed the end of speech \(utterance.speechEndSample)")
+                    #expect(utterance.startSample <= utterance.speechEndSample && utterance.speechEndSample <= utterance.endSample)
                     if !utterance.forcedSplit {
-                        // The end was announced a hangover early, while the pause was under way.
-                        #expect(state.pending.last == utterance.endSample, "pending \(state.pending) end \(utterance.endSample)")
+                        // The end was announced a hangover early, while the pause was under way,
+                        // and the tail is what the segmenter adds after it.
+                        #expect(state.pending.last == utterance.speechEndSample, "pending \(state.pending) end of speech \(utterance.speechEndSample)")
+                        #expect(utterance.endSample - utterance.speechEndSample <= segmenter.parameters.tailMilliseconds * 16)
                         checked += 1
                     }
                     open = nil
@@ -117,13 +120,13 @@ struct SegmentationAccuracyTests {
             }
             if var state = open {
                 if let end = segmenter.speechEnd { state.committed = max(state.committed, end) }
-                if let end = segmenter.pendingEnd, state.pending.last != end {
+                if let end = segmenter.pendingSpeechEnd, state.pending.last != end {
                     state.pending.append(end)
-                    #expect(segmenter.pauseMilliseconds >= segmenter.parameters.tailMilliseconds)
+                    #expect(segmenter.pauseMilliseconds > 0)
                 }
                 open = state
             } else {
-                #expect(segmenter.speechEnd == nil && segmenter.pendingEnd == nil)
+                #expect(segmenter.speechEnd == nil && segmenter.pendingSpeechEnd == nil)
             }
         }
         #expect(checked >= 12, "utterances whose early end was checked: \(checked)")

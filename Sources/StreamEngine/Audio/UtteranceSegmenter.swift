@@ -22,6 +22,10 @@ public struct Utterance: Sendable, Equatable {
     public let startSample: Int
     /// One past the last sample (hangover tail included).
     public let endSample: Int
+    /// One past the last speech frame (≤ `endSample`): where the speech itself ends. What
+    /// follows, the tail, is there to give the span a margin; it is silence by the
+    /// segmenter's own judgement, and speech features need not wait for it.
+    public let speechEndSample: Int
     public let sampleRate: Int
     /// The audio of [startSample, endSample).
     public let audio: [Float]
@@ -116,13 +120,13 @@ public struct EnergySegmenter: UtteranceSegmenting {
         noise = SlidingMinimum(window: noiseWindowFrames)
     }
 
-    /// Where the open utterance will end if the pause now under way lasts out the hangover:
-    /// set once the pause has covered the tail (its audio is all in), nil while speech goes on
-    /// or between utterances. Work that needs the utterance's end can start here, a hangover
+    /// The `speechEndSample` the open utterance will have if the pause now under way lasts
+    /// out the hangover: set from the pause's first silent frame, nil while speech goes on or
+    /// between utterances. Work that needs the end of the speech can start here, a hangover
     /// early, at the risk that speech resumes.
-    public var pendingEnd: Int? {
-        guard inUtterance, silentFrames > 0, silentFrames * frameSamples >= tailSamples else { return nil }
-        return lastSpeechEnd + tailSamples
+    public var pendingSpeechEnd: Int? {
+        guard inUtterance, silentFrames > 0 else { return nil }
+        return max(lastSpeechEnd, utteranceStart)
     }
 
     /// The end of the open utterance's last speech frame: every sample before it belongs to
@@ -158,7 +162,7 @@ public struct EnergySegmenter: UtteranceSegmenting {
         var events: [SegmenterEvent] = []
         if inUtterance {
             let end = min(bufferStart + buffer.count, lastSpeechEnd + tailSamples)
-            events.append(.utterance(cut(from: utteranceStart, to: end, forced: false)))
+            events.append(.utterance(cut(from: utteranceStart, to: end, speechEnd: lastSpeechEnd, forced: false)))
             inUtterance = false
         }
         return events
@@ -198,21 +202,23 @@ public struct EnergySegmenter: UtteranceSegmenting {
         }
         let frameEnd = frameStart + frameSamples
         if silentFrames >= hangoverFrames {
-            events.append(.utterance(cut(from: utteranceStart, to: min(frameEnd, lastSpeechEnd + tailSamples), forced: false)))
+            events.append(.utterance(cut(from: utteranceStart, to: min(frameEnd, lastSpeechEnd + tailSamples),
+                                         speechEnd: lastSpeechEnd, forced: false)))
             inUtterance = false
         } else if frameEnd - utteranceStart >= maximumSamples {
             // Speech goes on: close this utterance here and open the next at the same sample.
-            events.append(.utterance(cut(from: utteranceStart, to: frameEnd, forced: true)))
+            events.append(.utterance(cut(from: utteranceStart, to: frameEnd, speechEnd: frameEnd, forced: true)))
             utteranceStart = frameEnd
             events.append(.speechStarted(sample: frameEnd))
         }
     }
 
-    /// The utterance [start, end) out of the buffer.
-    private mutating func cut(from start: Int, to end: Int, forced: Bool) -> Utterance {
+    /// The utterance [start, end) out of the buffer, its speech ending at `speechEnd`.
+    private mutating func cut(from start: Int, to end: Int, speechEnd: Int, forced: Bool) -> Utterance {
         let audio = Array(buffer[(start - bufferStart)..<(end - bufferStart)])
         lastUtteranceEnd = end
-        return Utterance(startSample: start, endSample: end, sampleRate: sampleRate, audio: audio, forcedSplit: forced)
+        return Utterance(startSample: start, endSample: end, speechEndSample: min(end, max(start, speechEnd)),
+                         sampleRate: sampleRate, audio: audio, forcedSplit: forced)
     }
 
     /// Keeps only what an utterance may still need: its own audio, or the pre-roll span.

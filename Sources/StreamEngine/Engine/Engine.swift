@@ -10,9 +10,9 @@ public struct EngineConfiguration: Sendable {
     public var segmenter = SegmenterParameters()
     /// How HuBERT's transformer runs while an utterance is still being spoken.
     public var windowing = HuBERTWindowing()
-    /// A pause this long (and at least the segmenter's tail) starts the utterance's last
-    /// HuBERT window at once, before the hangover confirms the end; speech that resumes
-    /// wastes that work. nil: the last window starts when the end is confirmed.
+    /// A pause this long starts the utterance's last HuBERT window at once, before the
+    /// hangover confirms the end; speech that resumes wastes that work (up to a layer's).
+    /// nil: the last window starts when the end is confirmed.
     public var speculateAfterPauseMilliseconds: Int? = 0
     /// The media clock is the live monotonic clock (capture, or a file replayed in real time):
     /// latency is then measured from the end of speech on that clock, and an utterance waits at
@@ -62,8 +62,8 @@ public final class Engine: Sendable {
     /// The newest utterance's finishing work: each waits for the one before, so utterance
     /// events leave in order.
     private let lastFinish = Mutex<Task<Void, Never>?>(nil)
-    /// The end sample of the utterance if the pause under way lasts, or -1 while speech goes
-    /// on: a speculation still queued when speech resumed is not worth running.
+    /// Where the utterance's speech ends if the pause under way lasts, or -1 while speech
+    /// goes on: a speculation still queued when speech resumed is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
     private let speculationCounts = Mutex<(run: Int, used: Int)>((0, 0))
 
@@ -176,8 +176,10 @@ public final class Engine: Sendable {
                         if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
                     }
                     let finishing = job ?? UtteranceJob(model: hubert, layers: configuration.layers, windowing: configuration.windowing)
-                    let from = job == nil ? 0 : max(0, min(jobPushed - utterance.startSample, utterance.audio.count))
-                    let rest = Array(utterance.audio[from...])
+                    // HuBERT reads the speech, not the tail after it (see `Utterance.speechEndSample`).
+                    let speechCount = utterance.speechEndSample - utterance.startSample
+                    let from = job == nil ? 0 : max(0, min(jobPushed - utterance.startSample, speechCount))
+                    let rest = Array(utterance.audio[from..<speechCount])
                     job = nil
                     speculatedEnd = nil
                     finish(utterance, job: finishing, rest: rest, origin: origin ?? .zero, detected: detected, emit: emit)
@@ -185,22 +187,22 @@ public final class Engine: Sendable {
             }
         }
 
-        // The end a speculation was started for, in this utterance.
+        // The end of speech a speculation was started for, in this utterance.
         var speculatedEnd: Int?
 
         /// Once a pause has lasted `speculateAfterPauseMilliseconds`, the last window runs on
-        /// the audio up to where the utterance would end (see `UtteranceJob`).
+        /// the audio up to where the utterance's speech would end (see `UtteranceJob`).
         func speculate() {
             // Between utterances the last value stays: a speculation for the end that came is
             // still worth finishing.
             guard let active = job else { return }
             guard let after = configuration.speculateAfterPauseMilliseconds,
-                  let end = segmenter.pendingEnd, segmenter.pauseMilliseconds >= after else {
+                  let end = segmenter.pendingSpeechEnd, segmenter.pauseMilliseconds >= after else {
                 pendingEnd.store(-1, ordering: .relaxed)
                 return
             }
             pendingEnd.store(end, ordering: .relaxed)
-            guard end != speculatedEnd, jobPushed >= historyStart, end > jobPushed, end - historyStart <= history.count else { return }
+            guard end != speculatedEnd, jobPushed >= historyStart, end >= jobPushed, end - historyStart <= history.count else { return }
             speculatedEnd = end
             let rest = Array(history[(jobPushed - historyStart)..<(end - historyStart)])
             compute.submit {
