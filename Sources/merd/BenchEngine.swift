@@ -37,6 +37,8 @@ struct BenchEngine: AsyncParsableCommand {
     var overlap: Double = HuBERTWindowing.defaultOverlapSeconds
     @Flag(name: .customLong("no-speculation"), help: "Start the last window only when the end of speech is confirmed.")
     var noSpeculation = false
+    @Option(name: .customLong("speculate-after"), help: "Milliseconds of pause before the last window starts ahead of the confirmed end.")
+    var speculateAfter = EngineConfiguration().speculateAfterPauseMilliseconds ?? 0
     @Option(name: .customLong("face-fps"), help: "Frames the face pipeline analyses per second.")
     var faceFramesPerSecond: Double = 10
     @Option(help: "Compute threads (OpenBLAS).")
@@ -57,7 +59,7 @@ struct BenchEngine: AsyncParsableCommand {
         settings.layers = layerList
         settings.windowing = HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap)
         settings.faceFramesPerSecond = faceFramesPerSecond
-        if noSpeculation { settings.speculateAfterPauseMilliseconds = nil }
+        settings.speculateAfterPauseMilliseconds = noSpeculation ? nil : speculateAfter
         let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
 
         let (speech, spans, speechEnds) = try speechStream()
@@ -94,7 +96,8 @@ struct BenchEngine: AsyncParsableCommand {
                      measured.count, faceEvents.load(ordering: .relaxed), sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 9 / 10)],
                      sorted.last!, early, late, late > early + 300 ? " (growing: a backlog)" : " (steady: keeps up)"))
         let speculations = engine.speculations
-        print("merd engine: \(speculations.run) last windows run ahead of the confirmed end, \(speculations.used) of them used")
+        print("merd engine: \(speculations.run) last windows run ahead of the confirmed end, \(speculations.used) of them used; "
+              + "\(speculations.dropped) dropped when speech resumed")
         // The event's latency counts from the segmenter's end, which keeps a short tail after
         // the last speech frame; a listener waits from the end of the speech itself, known here
         // from how the stream was made.

@@ -65,11 +65,12 @@ public final class Engine: Sendable {
     /// Where the utterance's speech ends if the pause under way lasts, or -1 while speech
     /// goes on: a speculation still queued when speech resumed is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
-    private let speculationCounts = Mutex<(run: Int, used: Int)>((0, 0))
+    private let speculationCounts = Mutex<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
 
-    /// Last windows run ahead of a confirmed end so far, and how many of them became an
-    /// utterance's features (the rest were spent on pauses inside speech).
-    public var speculations: (run: Int, used: Int) { speculationCounts.withLock { $0 } }
+    /// Last windows run ahead of a confirmed end so far, how many of them became an
+    /// utterance's features (the rest were spent on pauses inside speech), and how many were
+    /// dropped on the way because speech resumed (each costs at most a layer).
+    public var speculations: (run: Int, used: Int, dropped: Int) { speculationCounts.withLock { $0 } }
 
     public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels? = nil,
                 configuration: EngineConfiguration = EngineConfiguration()) {
@@ -206,9 +207,8 @@ public final class Engine: Sendable {
             speculatedEnd = end
             let rest = Array(history[(jobPushed - historyStart)..<(end - historyStart)])
             compute.submit {
-                if active.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end }) {
-                    self.speculationCounts.withLock { $0.run += 1 }
-                }
+                let finished = active.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end })
+                self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
             }
         }
 
