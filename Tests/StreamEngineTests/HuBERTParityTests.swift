@@ -1,6 +1,6 @@
 import Foundation
 import NeuralKit
-import StreamEngine
+@testable import StreamEngine
 import TestSupport
 import Testing
 
@@ -52,6 +52,21 @@ struct HuBERTParityTests {
                                                 "\(family) \(prefix)hidden_states.\(k)"))
             }
             print("HuBERT parity \(family) \(prefix.isEmpty ? "1 s" : "short"): worst max|error| / max|activation| over layers 0…\(model.hiddenLayers) = \(worst)")
+        }
+    }
+
+    @Test("padding rows (BLAS.efficientRows), whatever this process's kernel pads to, change no hidden state", arguments: ["base", "large"])
+    func paddingRows(family: String) throws {
+        let model = try HuBERT(directory: HuBERTFixtures.path(family))
+        let reference = try HuBERTFixtures.reference(family)
+        let frames = model.frontEnd(audio: try reference.tensor("short.audio").scalars).projectedFrames
+        let length = frames.shape[0]
+        let layers = Set(0...model.hiddenLayers)
+        for rows in [length, length + 1, length + 7, 2 * length] {
+            let states = try #require(model.encoder.hiddenStates(frames: frames, layers: layers, rows: rows))
+            for k in layers.sorted() {
+                expectParity(states[k]!, try reference.tensor("short.hidden_states.\(k)"), "\(family) \(rows) rows: hidden_states.\(k)")
+            }
         }
     }
 

@@ -16,8 +16,10 @@ struct HuBERTEncoder: Sendable {
     let configuration: HuBERTConfiguration
 
     /// Runs over `frames` [T, D] and returns the requested hidden states, each [T, D]; nil
-    /// when `abandonIf` said so (it is asked before each layer).
-    func hiddenStates(frames: Tensor, layers requested: Set<Int>, abandonIf: () -> Bool = { false }) -> [Int: Tensor]? {
+    /// when `abandonIf` said so (it is asked before each layer). `rows` (≥ T) is what the
+    /// layers run on, `BLAS.efficientRows(T)` unless a test asks for other padding.
+    func hiddenStates(frames: Tensor, layers requested: Set<Int>, rows: Int? = nil,
+                      abandonIf: () -> Bool = { false }) -> [Int: Tensor]? {
         let length = frames.shape[0], width = configuration.hiddenSize
         guard let highest = requested.max() else { return [:] }
         precondition(highest <= weights.layers.count, "layer \(highest) was not loaded")
@@ -33,7 +35,7 @@ struct HuBERTEncoder: Sendable {
         // Every step but attention treats rows alone, so the layers run on the row count the
         // GEMMs are fastest at (up to 40 % less time for a short window); the padding rows
         // start as zeros, are kept out of attention and are dropped from the states.
-        let rows = BLAS.efficientRows(length)
+        let rows = max(length, rows ?? BLAS.efficientRows(length))
         var workspace = HuBERTWorkspace(rows: rows, width: width, intermediate: configuration.intermediateSize)
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         defer { padded.deallocate() }
