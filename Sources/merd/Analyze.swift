@@ -19,8 +19,7 @@ struct Analyze: AsyncParsableCommand {
 
     @Argument(help: "A media file (audio, video, or both).")
     var input: String
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
     @Option(help: "HuBERT model directory (default: <models>/hubert-large, else <models>/chinese-hubert-large).")
     var hubert: String?
     @Option(help: "Fusion model directory (default: <models>/fusion).")
@@ -35,10 +34,8 @@ struct Analyze: AsyncParsableCommand {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
-        let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !layerList.isEmpty, faceFramesPerSecond > 0 else {
-            throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20; --face-fps a positive number")
-        }
+        let layerList = try CommaSeparated.layers(layers)
+        guard faceFramesPerSecond > 0 else { throw CommandFailure.usage("--face-fps takes a positive number") }
         BLAS.threadCount = max(1, threads)
         let info: MediaInfo
         do { info = try MediaProbe.probe(input) } catch {
@@ -48,7 +45,7 @@ struct Analyze: AsyncParsableCommand {
         let hasAudio = info.streams.contains { $0.kind == .audio }, hasVideo = info.streams.contains { $0.kind == .video }
         guard hasAudio || hasVideo else { throw CommandFailure.runtime("\(input): no audio or video stream") }
         let logger = Logger(label: "merd")
-        let loaded = try EngineModels.load(root: ModelsDirectory.resolve(models), layers: layerList, hubertDirectory: hubert,
+        let loaded = try EngineModels.load(root: modelsOption.directory, layers: layerList, hubertDirectory: hubert,
                                            fusionDirectory: fusion, faces: hasVideo && !noFaces, logger: logger)
         var configuration = EngineConfiguration()
         configuration.layers = layerList

@@ -29,10 +29,8 @@ struct BenchHuBERT: AsyncParsableCommand {
     var `repeat`: Int = 5
 
     func run() async throws {
-        let lengths = seconds.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }), threads > 0, `repeat` > 0 else {
-            throw CommandFailure.usage("--seconds takes positive numbers (1,4,10); --threads and --repeat positive integers")
-        }
+        let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
+        guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
         BLAS.threadCount = threads
         let encoder: HuBERT
         do {

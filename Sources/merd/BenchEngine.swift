@@ -47,9 +47,9 @@ struct BenchEngine: AsyncParsableCommand {
     var layers: String = "18,19,20"
 
     func run() async throws {
-        let layerList = layers.split(separator: ",").compactMap { Int($0) }
-        guard utterances > 0, gap >= 0.3, window > overlap, overlap >= 0, !layerList.isEmpty else {
-            throw CommandFailure.usage("--utterances positive, --gap ≥ 0.3 s, --window > --overlap ≥ 0, --layers whole numbers")
+        let layerList = try CommaSeparated.layers(layers)
+        guard utterances > 0, gap >= 0.3, window > overlap, overlap >= 0 else {
+            throw CommandFailure.usage("--utterances positive, --gap ≥ 0.3 s, --window > --overlap ≥ 0")
         }
         BLAS.threadCount = threads
         let logger = Logger(label: "merd")

@@ -15,8 +15,7 @@ struct BenchFaces: AsyncParsableCommand {
             random weights made at bench time when resnet50-ferplus is not installed (the cost is the same).
             """)
 
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
 
     @Option(help: "A video whose frames are scaled to 640x480.")
     var input: String = "../shared/data/grid/bbaf2n.mpg"
@@ -28,13 +27,11 @@ struct BenchFaces: AsyncParsableCommand {
     var `repeat`: Int = 20
 
     func run() async throws {
-        let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
-        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 > 0 }), `repeat` > 0 else {
-            throw CommandFailure.usage("--threads takes positive integers (1,2); --repeat a positive integer")
-        }
+        let threadCounts = try CommaSeparated.values(threads, option: "--threads", what: "positive whole numbers, e.g. 1,2") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        guard `repeat` > 0 else { throw CommandFailure.usage("--repeat takes a positive integer") }
         let visual: VisionModels
         do {
-            visual = try VisionModels(directory: ModelsDirectory.resolve(models))
+            visual = try VisionModels(directory: modelsOption.directory)
         } catch {
             throw CommandFailure.usage(error.description)
         }

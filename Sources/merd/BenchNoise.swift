@@ -22,8 +22,7 @@ struct BenchNoise: AsyncParsableCommand {
     @Option(help: "The shared data folder (grid/, emodb/).")
     var data: String = "../shared/data"
 
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
 
     @Option(help: "Analyse every Nth frame.")
     var every = 3
@@ -34,7 +33,7 @@ struct BenchNoise: AsyncParsableCommand {
     func run() async throws {
         guard every >= 1 else { throw CommandFailure.usage("--every must be 1 or more") }
         let visual: VisionModels
-        do { visual = try VisionModels(directory: ModelsDirectory.resolve(models)) } catch { throw CommandFailure.usage(error.description) }
+        do { visual = try VisionModels(directory: modelsOption.directory) } catch { throw CommandFailure.usage(error.description) }
         try faces(visual)
         try speech()
     }

@@ -19,8 +19,7 @@ struct Faces: AsyncParsableCommand {
     @Argument(help: "An image or video file FFmpeg reads.")
     var input: String
 
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
 
     @Option(help: "Analyse every Nth frame.")
     var every = 1
@@ -39,7 +38,7 @@ struct Faces: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = ModelsDirectory.resolve(models)
+        let directory = modelsOption.directory
         let visual: VisionModels
         do {
             visual = try VisionModels(directory: directory)

@@ -44,10 +44,7 @@ struct FeaturesAudio: AsyncParsableCommand {
     var out: String
 
     func run() async throws {
-        let requested = layers.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !requested.isEmpty, let layerList = requested as? [Int], Set(layerList).count == layerList.count else {
-            throw CommandFailure.usage("--layers takes distinct whole numbers, e.g. 18,19,20")
-        }
+        let layerList = try CommaSeparated.layers(layers)
         guard threads > 0 else { throw CommandFailure.usage("--threads must be positive") }
         BLAS.threadCount = threads
 

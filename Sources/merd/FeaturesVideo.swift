@@ -19,8 +19,7 @@ struct FeaturesVideo: AsyncParsableCommand {
             rows follow the CSV (clips matched by file name without extension); otherwise the inputs' order.
             """)
 
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
 
     @Option(help: "A HuBERT model directory (default: hubert-large or chinese-hubert-large in the models directory).")
     var hubert: String?
@@ -62,9 +61,8 @@ struct FeaturesVideo: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !layerList.isEmpty else { throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20") }
-        let root = ModelsDirectory.resolve(models)
+        let layerList = try CommaSeparated.layers(layers)
+        let root = modelsOption.directory
         let speech = try EngineModels.speechModel(root: root, explicit: hubert, highestLayer: layerList.max()!)?.0
         var visual: VisionModels?
         if VisionModels.available(in: root) {

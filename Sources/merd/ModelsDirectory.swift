@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Where models live: `--models`, else `$MERD_MODELS`, else `/var/lib/merd/models` when it
@@ -13,4 +14,13 @@ enum ModelsDirectory {
         let home = environment["HOME"] ?? NSHomeDirectory()
         return home + "/.local/share/merd/models"
     }
+}
+
+/// `--models DIR`, as every command that reads the models directory takes it.
+struct ModelsOption: ParsableArguments {
+    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
+    var models: String?
+
+    /// The directory the option, the environment or the defaults name.
+    var directory: String { ModelsDirectory.resolve(models) }
 }

@@ -13,8 +13,7 @@ struct ModelsFetch: AsyncParsableCommand {
     @Argument(help: "The model to fetch (e.g. hubert-large).")
     var name: String
 
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
 
     @Flag(help: "Replace the model if it is already there.")
     var force = false
@@ -23,7 +22,7 @@ struct ModelsFetch: AsyncParsableCommand {
         guard let entry = ModelCatalog.entry(named: name) else {
             throw CommandFailure.usage("unknown model '\(name)'; known: \(ModelCatalog.entries.map(\.name).joined(separator: ", "))")
         }
-        let root = URL(fileURLWithPath: ModelsDirectory.resolve(models))
+        let root = URL(fileURLWithPath: modelsOption.directory)
         let target = root.appendingPathComponent(entry.name)
         if FileManager.default.fileExists(atPath: target.path) && !force {
             throw CommandFailure.usage("\(target.path) exists; pass --force to replace it")

@@ -36,8 +36,7 @@ struct Run: AsyncParsableCommand {
     var input: String?
     @Option(help: "The events socket.")
     var socket: String?
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
+    @OptionGroup var modelsOption: ModelsOption
     @Option(help: "HuBERT layers pooled per utterance.")
     var layers: String?
     @Option(name: .customLong("queue-size"), help: "Events queued per subscriber before the oldest are dropped.")
@@ -55,12 +54,8 @@ struct Run: AsyncParsableCommand {
         if let video { settings.video = video == "none" ? nil : video }
         if let input { settings.input = input }
         if let socket { settings.socketPath = socket }
-        if let models { settings.models = models }
-        if let layers {
-            let list = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !list.isEmpty else { throw CommandFailure.usage("--layers takes whole numbers, e.g. 18,19,20") }
-            settings.layers = list
-        }
+        if let models = modelsOption.models { settings.models = models }
+        if let layers { settings.layers = try CommaSeparated.layers(layers) }
         if let queueSize {
             guard queueSize > 0 else { throw CommandFailure.usage("--queue-size must be positive") }
             settings.queueSize = queueSize

@@ -161,7 +161,7 @@ struct Eval: AsyncParsableCommand {
     }
 
     private func runUnderNoise(_ ensemble: FusionEnsemble) throws {
-        let snrs = snr.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let snrs = try CommaSeparated.values(snr, option: "--snr", what: "decibels, e.g. 20,10,5") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
         let corruptions = (image ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for name in corruptions where !ImageCorruption.names.contains(name) {
             throw CommandFailure.usage("--image: '\(name)' is not one of \(ImageCorruption.names.joined(separator: ", "))")

@@ -36,6 +36,24 @@ struct MerdProcess {
 
 @Suite("merd command line")
 struct CommandLineTests {
+    @Test("a comma-separated option with a bad item is refused whole, naming the option and the item")
+    func commaSeparatedLists() throws {
+        let cases: [([String], String)] = [
+            (["analyze", "/nonexistent.wav", "--layers", "18,x,20"], "--layers takes distinct whole numbers, e.g. 18,19,20; 'x' in '18,x,20'"),
+            (["analyze", "/nonexistent.wav", "--layers", "18,18"], "--layers names a layer twice in '18,18'"),
+            (["run", "--layers", "3,-1"], "'-1' in '3,-1'"),
+            (["features", "audio", "--model", "/nonexistent", "--layers", "", "/nonexistent.wav", "--out", "/nonexistent.safetensors"], "'' in ''"),
+            (["bench", "hubert", "--model", "/nonexistent", "--seconds", "1,,4"], "--seconds takes positive numbers, e.g. 1,4,10; '' in '1,,4'"),
+            (["bench", "faces", "--threads", "2,0"], "--threads takes positive whole numbers, e.g. 1,2; '0' in '2,0'"),
+        ]
+        for (arguments, message) in cases {
+            let result = try MerdProcess.run(arguments)
+            #expect(result.status == 2, "\(arguments): status \(result.status), \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+        }
+    }
+
     @Test("--version and --help succeed")
     func versionAndHelp() throws {
         let version = try MerdProcess.run("--version")

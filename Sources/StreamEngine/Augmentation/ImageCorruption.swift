@@ -94,32 +94,28 @@ public enum ImageCorruption: Sendable, Equatable, CustomStringConvertible {
         let total = kernel.reduce(0, +)
         kernel = kernel.map { $0 / total }
         let (w, h) = (image.width, image.height)
-        var horizontal = [Double](repeating: 0, count: w * h * 3)
+        let horizontal = blurPass(image.pixels.map(Double.init), width: w, height: h, kernel: kernel, alongRows: true)
+        let both = blurPass(horizontal, width: w, height: h, kernel: kernel, alongRows: false)
+        return RGBImage(width: w, height: h, pixels: both.map { UInt8(min(255, max(0, $0.rounded()))) })
+    }
+
+    /// One direction of the separable blur over interleaved RGB values.
+    private static func blurPass(_ values: [Double], width w: Int, height h: Int, kernel: [Double], alongRows: Bool) -> [Double] {
+        let radius = kernel.count / 2
+        var out = [Double](repeating: 0, count: values.count)
         for y in 0..<h {
             for x in 0..<w {
                 for ch in 0..<3 {
                     var sum = 0.0
                     for (k, weight) in kernel.enumerated() {
-                        let sx = min(max(x + k - radius, 0), w - 1)
-                        sum += weight * Double(image.pixels[(y * w + sx) * 3 + ch])
+                        let source = alongRows ? y * w + min(max(x + k - radius, 0), w - 1)
+                                               : min(max(y + k - radius, 0), h - 1) * w + x
+                        sum += weight * values[source * 3 + ch]
                     }
-                    horizontal[(y * w + x) * 3 + ch] = sum
+                    out[(y * w + x) * 3 + ch] = sum
                 }
             }
         }
-        var out = [UInt8](repeating: 0, count: w * h * 3)
-        for y in 0..<h {
-            for x in 0..<w {
-                for ch in 0..<3 {
-                    var sum = 0.0
-                    for (k, weight) in kernel.enumerated() {
-                        let sy = min(max(y + k - radius, 0), h - 1)
-                        sum += weight * horizontal[(sy * w + x) * 3 + ch]
-                    }
-                    out[(y * w + x) * 3 + ch] = UInt8(min(255, max(0, sum.rounded())))
-                }
-            }
-        }
-        return RGBImage(width: w, height: h, pixels: out)
+        return out
     }
 }
