@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System-library shims: each names its pkg-config module so the flags come from the system.
@@ -47,18 +48,37 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Werror"])],
             linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CSystemShims"),
-        .target(name: "EventServer", swiftSettings: strict),
+        // v1 events as Codable types: the one model of the protocol the engine, the server,
+        // `merd subscribe` and the tests share.
+        .target(name: "MerdEvents", swiftSettings: strict),
+        .target(name: "EventServer", dependencies: ["MerdEvents"], swiftSettings: strict),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
         .target(name: "MediaCodec", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
         .target(name: "CaptureV4L2", dependencies: ["CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
-        .target(name: "StreamEngine", dependencies: ["NeuralKit", "CNeuralKernels", "MediaTypes", "CFFmpeg"], swiftSettings: numeric),
+        // Inference only: the stages, the engine that runs them, the events it makes.
+        .target(name: "StreamEngine", dependencies: ["NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents"], swiftSettings: numeric),
+        // Training apart from serving: the tape, the trainer, datasets, metrics, augmentation,
+        // evaluation corpora.
+        .target(name: "FusionTraining", dependencies: ["StreamEngine", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "CaptureFile"],
+                swiftSettings: numeric),
+        // The daemon as a library: configuration, sources, model store, systemd, services.
+        .target(
+            name: "MerdDaemon",
+            dependencies: [
+                "StreamEngine", "MerdEvents", "EventServer", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims", "EventServer",
+                "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "FusionTraining", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
+                "EventServer", "MerdEvents", "MerdDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -69,14 +89,15 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NeuralKit"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
-        .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile"], swiftSettings: strict),
+        .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec", "MerdEvents"], swiftSettings: strict),
+        .testTarget(name: "FusionTrainingTests", dependencies: ["TestSupport", "FusionTraining", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine"], swiftSettings: strict),
+        .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -55,6 +55,19 @@ public final class AudioFileReader {
         return all
     }
 
+    /// The whole audio of `path` as 16 kHz mono Float32 (what the segmenter and HuBERT read),
+    /// through libswresample: the one way merd decodes a file for speech.
+    public static func decodeMono16k(_ path: String) throws(CaptureError) -> [Float] {
+        let reader = try AudioFileReader(path: path)
+        let resampler: Resampler
+        do { resampler = try Resampler(inputRate: reader.sampleRate, inputChannels: reader.channels) } catch {
+            throw .unsupportedFormat(source: path, detail: error.description)
+        }
+        var samples: [Float] = []
+        while let chunk = try reader.nextChunk() { samples += resampler.process(chunk) }
+        return samples + resampler.flush()
+    }
+
     /// The frame's samples as interleaved Float32, whatever the decoder's format.
     private func convert(_ frame: UnsafeMutablePointer<AVFrame>) throws(CaptureError) -> [Float] {
         let count = Int(frame.pointee.nb_samples)

@@ -45,9 +45,9 @@ final class MediaStreamDecoder {
             var decoder: UnsafePointer<AVCodec>?
             let index = av_find_best_stream(format, kind, -1, -1, &decoder, 0)
             let noun = kind == AVMEDIA_TYPE_AUDIO ? "audio" : "video"
+            if index == AVError.streamNotFound { throw .noStream(source: path, kind: noun) }
             guard index >= 0, let decoder else {
-                throw .unsupportedFormat(source: path, detail: index == -1381258232 /* AVERROR_STREAM_NOT_FOUND */
-                    ? "no \(noun) stream" : "no decoder for its \(noun) (\(ffmpegMessage(index)))")
+                throw .unsupportedFormat(source: path, detail: "no decoder for its \(noun) (\(ffmpegMessage(index)))")
             }
             streamIndex = index
             context = avcodec_alloc_context3(decoder)

@@ -31,6 +31,9 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
     case unsupportedFormat(source: String, detail: String)
     /// The device went away while capturing (unplugged, driver reset).
     case lost(source: String, reason: String)
+    /// A file has no stream of that kind (`audio`, `video`): a video without sound, a
+    /// recording without pictures.
+    case noStream(source: String, kind: String)
     /// A read or decode failed in a way that does not go away by retrying.
     case failed(source: String, reason: String)
 
@@ -44,6 +47,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
             return "\(source): no usable format (\(detail))"
         case .lost(let source, let reason):
             return "\(source): lost while capturing (\(reason)); it will be reopened when it comes back"
+        case .noStream(let source, let kind):
+            return "\(source): no \(kind) stream"
         case .failed(let source, let reason):
             return "\(source): \(reason)"
         }

@@ -1,3 +1,5 @@
+import MerdDaemon
+import MerdEvents
 import ArgumentParser
 import CaptureFile
 import Foundation

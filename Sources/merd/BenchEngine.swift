@@ -1,3 +1,5 @@
+import FusionTraining
+import MerdDaemon
 import ArgumentParser
 import CaptureFile
 import Foundation

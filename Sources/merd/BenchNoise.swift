@@ -1,3 +1,4 @@
+import FusionTraining
 import ArgumentParser
 import CaptureFile
 import Foundation

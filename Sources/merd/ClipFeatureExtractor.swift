@@ -1,3 +1,5 @@
+import FusionTraining
+import MediaCodec
 import CaptureFile
 import Foundation
 import MediaTypes
@@ -33,17 +35,11 @@ struct ClipFeatureExtractor {
     /// are not decoded again.
     static func audio(_ path: String) throws -> [Float] {
         do {
-            let reader = try AudioFileReader(path: path)
-            let resampler = try Resampler(inputRate: reader.sampleRate, inputChannels: reader.channels)
-            var samples: [Float] = []
-            while let chunk = try reader.nextChunk() { samples += resampler.process(chunk) }
-            return samples + resampler.flush()
-        } catch let error as CaptureError {
-            if case .unsupportedFormat(_, let detail) = error, detail == "no audio stream" { return [] }
+            return try AudioFileReader.decodeMono16k(path)
+        } catch {
+            if case .noStream = error { return [] }
             if case .notFound = error { throw CommandFailure.usage(error.description) }
             throw CommandFailure.runtime(error.description)
-        } catch {
-            throw CommandFailure.runtime("\(path): \(error)")
         }
     }
 
@@ -52,7 +48,7 @@ struct ClipFeatureExtractor {
         do {
             return try VideoFileReader(path: path)
         } catch {
-            if case .unsupportedFormat(_, let detail) = error, detail == "no video stream" { return nil }
+            if case .noStream = error { return nil }
             throw error
         }
     }

@@ -1,3 +1,5 @@
+import MerdDaemon
+import MediaCodec
 import ArgumentParser
 import CaptureFile
 import Foundation
@@ -61,16 +63,10 @@ struct FeaturesAudio: AsyncParsableCommand {
         }
         let audio: [Float]
         do {
-            let reader = try AudioFileReader(path: input)
-            let resampler = try Resampler(inputRate: reader.sampleRate, inputChannels: reader.channels)
-            var samples: [Float] = []
-            while let chunk = try reader.nextChunk() { samples += resampler.process(chunk) }
-            audio = samples + resampler.flush()
-        } catch let error as CaptureError {
+            audio = try AudioFileReader.decodeMono16k(input)
+        } catch {
             if case .notFound = error { throw CommandFailure.usage(error.description) }
             throw CommandFailure.runtime(error.description)
-        } catch {
-            throw CommandFailure.runtime("\(input): \(error)")
         }
 
         let states: [Int: Tensor]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSystemShims
 import Logging
+import MerdDaemon
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,6 +34,9 @@ struct Merd: AsyncParsableCommand {
         } catch let failure as CommandFailure {
             writeError("merd: \(failure.message)")
             Glibc.exit(failure.status.rawValue)
+        } catch let failure as ModelStoreError {
+            writeError("merd: \(failure.description)")
+            Glibc.exit(ExitStatus.usage.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -60,26 +64,6 @@ struct CommandFailure: Error {
 
     static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, status: .usage) }
     static func runtime(_ message: String) -> CommandFailure { CommandFailure(message: message, status: .runtime) }
-}
-
-/// Writes one line to standard error (unbuffered, so it is never lost at exit).
-func writeError(_ line: String) {
-    writeLine(line, to: STDERR_FILENO)
-}
-
-/// Writes one line straight to a descriptor: machine output (JSON Lines) reaches a pipe
-/// line by line, as it happens, not when a buffer fills.
-func writeLine(_ line: String, to descriptor: Int32 = STDOUT_FILENO) {
-    var text = line
-    if !text.hasSuffix("\n") { text += "\n" }
-    text.withUTF8 { bytes in
-        var rest = UnsafeRawBufferPointer(bytes)
-        while !rest.isEmpty {
-            let written = write(descriptor, rest.baseAddress, rest.count)
-            if written <= 0 { return }
-            rest = UnsafeRawBufferPointer(rebasing: rest[written...])
-        }
-    }
 }
 
 /// How the process asks glibc to manage memory.

@@ -1,3 +1,4 @@
+import MerdDaemon
 import ArgumentParser
 import Foundation
 import NeuralKit

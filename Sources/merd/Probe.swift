@@ -1,3 +1,4 @@
+import MerdDaemon
 import ArgumentParser
 import CaptureFile
 import Foundation

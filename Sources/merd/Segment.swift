@@ -1,3 +1,5 @@
+import MerdDaemon
+import MediaCodec
 import ArgumentParser
 import CaptureALSA
 import CaptureFile

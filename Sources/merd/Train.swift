@@ -1,3 +1,5 @@
+import FusionTraining
+import MerdDaemon
 import ArgumentParser
 import Foundation
 import NeuralKit

@@ -1,3 +1,4 @@
+import MediaCodec
 import CaptureFile
 import Foundation
 import NeuralKit

@@ -1,3 +1,4 @@
+import MediaCodec
 import Foundation
 import StreamEngine
 import Testing

@@ -1,3 +1,4 @@
+import FusionTraining
 import Foundation
 import StreamEngine
 import TestSupport

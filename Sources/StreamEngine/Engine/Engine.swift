@@ -1,3 +1,5 @@
+import MediaCodec
+import MerdEvents
 import Foundation
 import MediaTypes
 import NeuralKit

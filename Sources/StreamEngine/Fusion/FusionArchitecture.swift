@@ -57,6 +57,6 @@ public struct FusionArchitecture: Codable, Sendable, Equatable {
 
     /// Audio inputs (names starting with `HL`) and the others, for the structures that
     /// treat them apart. Structures 2 and 3 need at least one of each.
-    var audioInputs: [FusionInput] { inputs.filter { $0.name.hasPrefix("HL") } }
-    var visualInputs: [FusionInput] { inputs.filter { !$0.name.hasPrefix("HL") } }
+    package var audioInputs: [FusionInput] { inputs.filter { $0.name.hasPrefix("HL") } }
+    package var visualInputs: [FusionInput] { inputs.filter { !$0.name.hasPrefix("HL") } }
 }

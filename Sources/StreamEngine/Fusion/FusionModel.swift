@@ -24,17 +24,9 @@ public struct FusionModel: Sendable {
     /// Emotion probabilities [rows][C] and valence [rows] for `features` (input name →
     /// rows × size values), dropout off.
     public func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float]) {
-        let network = FusionNetwork(architecture: architecture)
-        let tape = Tape(training: false)
-        let parameters = Dictionary(uniqueKeysWithValues: network.parameterShapes.map { name, shape in
-            (name, Parameter(name: name, shape: shape, value: values[name]!))
-        })
-        let inputs = Dictionary(uniqueKeysWithValues: architecture.inputs.map { input in
-            (input.name, tape.leaf(rows, input.size, features[input.name]!))
-        })
-        let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters)
+        let (emotion, valence) = FusionNetwork(architecture: architecture).infer(features, rows: rows, values: values)
         let c = architecture.labels.count
-        return ((0..<rows).map { Array(emotion.value[($0 * c)..<(($0 + 1) * c)]) }, valence.value)
+        return ((0..<rows).map { Array(emotion[($0 * c)..<(($0 + 1) * c)]) }, valence)
     }
 
     /// δ₁, δ₂ of the uncertainty weighting as trained.

@@ -7,11 +7,11 @@ import Foundation
 ///
 /// Parameter names (torch state_dict of tools/make_fusion_fixtures.py, under the block's prefix):
 /// `align.<input>.net.{0,3}.{weight,bias}`, `attention.net.{0,3}.{weight,bias}`, `score.{weight,bias}`.
-struct AFGBlock {
-    let prefix: String
-    let inputs: [FusionInput]
+package struct AFGBlock {
+    package let prefix: String
+    package let inputs: [FusionInput]
 
-    func parameters(_ a: FusionArchitecture) -> [(String, [Int])] {
+    package func parameters(_ a: FusionArchitecture) -> [(String, [Int])] {
         var shapes: [(String, [Int])] = []
         for input in inputs {
             shapes += mlp("\(prefix)align.\(input.name).net", input.size, a.hiddenSize, a.alignedSize)
@@ -25,21 +25,6 @@ struct AFGBlock {
         [("\(name).0.weight", [hidden, input]), ("\(name).0.bias", [hidden]),
          ("\(name).3.weight", [output, hidden]), ("\(name).3.bias", [output])]
     }
-
-    /// Returns the fused vector and the attention scores.
-    func forward(_ values: [String: Node], tape: Tape, parameters p: [String: Parameter], architecture a: FusionArchitecture)
-        -> (fused: Node, scores: Node)
-    {
-        func block(_ name: String, _ x: Node) -> Node {
-            var h = tape.dropout(tape.relu(tape.linear(x, weight: p["\(name).0.weight"]!, bias: p["\(name).0.bias"]!)), probability: a.dropout)
-            h = tape.dropout(tape.relu(tape.linear(h, weight: p["\(name).3.weight"]!, bias: p["\(name).3.bias"]!)), probability: a.dropout)
-            return h
-        }
-        let aligned = inputs.map { block("\(prefix)align.\($0.name).net", values[$0.name]!) }
-        let attended = block("\(prefix)attention.net", tape.concatenate(aligned))
-        let scores = tape.softmax(tape.linear(attended, weight: p["\(prefix)score.weight"]!, bias: p["\(prefix)score.bias"]!))
-        return (tape.weightedSum(aligned, weights: scores), scores)
-    }
 }
 
 /// A fusion network: its AFG blocks arranged by structure, and its head.
@@ -47,11 +32,13 @@ struct AFGBlock {
 /// Head parameters: `emotion.{weight,bias}` [C, D], `valence.{weight,bias}` [1, D]; JDEV adds
 /// `valence_from_emotion.{weight,bias}` [1, C] and `valence_joint.{weight,bias}` [1, 2]. The
 /// loss's `rho` [2] (δ = softplus(ρ)) is trained with them.
-struct FusionNetwork {
-    let architecture: FusionArchitecture
+package struct FusionNetwork {
+    package let architecture: FusionArchitecture
+
+    package init(architecture: FusionArchitecture) { self.architecture = architecture }
 
     /// The AFG blocks, the last one producing the fused vector.
-    var blocks: [AFGBlock] {
+    package var blocks: [AFGBlock] {
         let a = architecture
         let d = a.alignedSize
         switch a.structure {
@@ -69,7 +56,7 @@ struct FusionNetwork {
     }
 
     /// Every parameter's name and shape, in a fixed order.
-    var parameterShapes: [(String, [Int])] {
+    package var parameterShapes: [(String, [Int])] {
         let a = architecture
         var shapes = blocks.flatMap { $0.parameters(a) }
         let c = a.labels.count, d = a.alignedSize
@@ -82,7 +69,7 @@ struct FusionNetwork {
         return shapes
     }
 
-    func validate() throws(FusionError) {
+    package func validate() throws(FusionError) {
         let a = architecture
         guard !a.inputs.isEmpty, Set(a.inputs.map(\.name)).count == a.inputs.count, a.inputs.allSatisfy({ $0.size > 0 }) else {
             throw .invalidArchitecture("inputs must be non-empty, distinctly named, of positive size")
@@ -91,48 +78,6 @@ struct FusionNetwork {
             throw .invalidArchitecture("structure \(a.structure.rawValue) needs audio inputs (HL…) and other inputs; use structure 1 for one modality")
         }
         guard a.labels.count >= 2 else { throw .invalidArchitecture("at least two labels") }
-    }
-
-    /// Initial parameters: torch.nn.Linear's default (uniform ±1/√fan_in), ρ = softplus⁻¹(1).
-    func initialParameters(seed: UInt64) -> [String: Parameter] {
-        var random = SplitMix64(seed: seed)
-        var result: [String: Parameter] = [:]
-        let shapes = parameterShapes
-        for (index, (name, shape)) in shapes.enumerated() {
-            let count = shape.reduce(1, *)
-            if name == "rho" {
-                result[name] = Parameter(name: name, shape: shape, value: [0.5413, 0.5413])
-                continue
-            }
-            // A bias takes the bound of its weight (the weight comes just before it).
-            let weightShape = name.hasSuffix(".bias") ? shapes[index - 1].1 : shape
-            let bound = 1 / Float(weightShape.last!).squareRoot()
-            result[name] = Parameter(name: name, shape: shape, value: (0..<count).map { _ in Float.random(in: -bound...bound, using: &random) })
-        }
-        return result
-    }
-
-    /// Forward pass over a mini-batch: emotion probabilities [B × C] and valence [B × 1].
-    func forward(_ features: [String: Node], tape: Tape, parameters p: [String: Parameter]) -> (emotion: Node, valence: Node) {
-        let a = architecture
-        var values = features
-        var fused: Node?
-        for (index, block) in blocks.enumerated() {
-            let output = block.forward(values, tape: tape, parameters: p, architecture: a).fused
-            switch (a.structure, index == blocks.count - 1) {
-            case (_, true): fused = output
-            case (.pairwise, false): values["pair\(index)"] = output
-            case (.hierarchical, false): values["acoustic"] = output
-            default: break
-            }
-        }
-        let h = fused!
-        let emotion = tape.softmax(tape.linear(h, weight: p["emotion.weight"]!, bias: p["emotion.bias"]!))
-        let fromFeatures = tape.linear(h, weight: p["valence.weight"]!, bias: p["valence.bias"]!)
-        guard a.head == .jdev else { return (emotion, fromFeatures) }
-        let fromEmotion = tape.tanh(tape.linear(emotion, weight: p["valence_from_emotion.weight"]!, bias: p["valence_from_emotion.bias"]!))
-        let joint = tape.linear(tape.concatenate([fromFeatures, fromEmotion]), weight: p["valence_joint.weight"]!, bias: p["valence_joint.bias"]!)
-        return (emotion, joint)
     }
 }
 

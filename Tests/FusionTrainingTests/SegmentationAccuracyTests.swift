@@ -1,5 +1,7 @@
+import MediaCodec
 import CaptureFile
 import Foundation
+@testable import FusionTraining
 import StreamEngine
 import TestSupport
 import Testing
@@ -10,11 +12,7 @@ enum SegmentationMaterial {
     static let shared = URL(fileURLWithPath: TestPaths.sharedData(""))
 
     static func decode16k(_ path: String) throws -> [Float] {
-        let reader = try AudioFileReader(path: path)
-        let resampler = try Resampler(inputRate: reader.sampleRate, inputChannels: reader.channels)
-        var audio: [Float] = []
-        while let chunk = try reader.nextChunk() { audio += resampler.process(chunk) }
-        return audio + resampler.flush()
+        try AudioFileReader.decodeMono16k(path)
     }
 
     /// `count` EmoDB utterances and the aligned GRID clip, in a seeded random order of gaps.

@@ -1,5 +1,6 @@
 import CaptureFile
 import Foundation
+@testable import FusionTraining
 @testable import StreamEngine
 import TestSupport
 import Testing

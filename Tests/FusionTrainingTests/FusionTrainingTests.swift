@@ -1,5 +1,6 @@
 import Foundation
 import NeuralKit
+@testable import FusionTraining
 import StreamEngine
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 
 /// Adds noise to speech at a signal-to-noise ratio measured on the speech alone (the paper's
 /// MER-NOISE recipe: MUSAN speech noise at 5–11 dB): the noise is scaled so that, over the

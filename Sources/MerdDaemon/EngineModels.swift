@@ -1,17 +1,20 @@
+import MerdEvents
 import Foundation
 import Logging
 import StreamEngine
 
 /// The models a run of the engine loads from the models directory: each optional, each
 /// missing one named with what to do, each broken one an error (exit status 2).
-struct EngineModels {
-    var hubert: HuBERT?
-    var hubertName: String?
-    var fusion: FusionEnsemble?
-    var vision: VisionModels?
+public struct EngineModels: Sendable {
+    public init() {}
+
+    public var hubert: HuBERT?
+    public var hubertName: String?
+    public var fusion: FusionEnsemble?
+    public var vision: VisionModels?
 
     /// - Parameters: explicit `hubertDirectory`/`fusionDirectory` must exist; the defaults may not.
-    static func load(root: String, layers: [Int], hubertDirectory: String? = nil, fusionDirectory: String? = nil,
+    public static func load(root: String, layers: [Int], hubertDirectory: String? = nil, fusionDirectory: String? = nil,
                      faces: Bool = true, logger: Logger) throws -> EngineModels {
         var models = EngineModels()
         let manager = FileManager.default
@@ -23,15 +26,15 @@ struct EngineModels {
         }
         let fusionPath = fusionDirectory ?? root + "/fusion"
         if manager.fileExists(atPath: fusionPath + "/model.json") {
-            do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw CommandFailure.usage(error.description) }
+            do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw ModelStoreError(error.description) }
         } else if fusionDirectory != nil {
-            throw CommandFailure.usage("\(fusionPath): no fusion model (model.json); train one with `merd train`")
+            throw ModelStoreError("\(fusionPath): no fusion model (model.json); train one with `merd train`")
         } else {
             logger.warning("no fusion model in \(root)/fusion: emotion and valence will be null (`merd train … --out \(root)/fusion`)")
         }
         if faces {
             if VisionModels.available(in: root) {
-                do { models.vision = try VisionModels(directory: root) } catch { throw CommandFailure.usage(error.description) }
+                do { models.vision = try VisionModels(directory: root) } catch { throw ModelStoreError(error.description) }
             } else {
                 logger.warning("no face models in \(root): no face path (tools/fetch-default-models installs them)")
             }
@@ -41,19 +44,26 @@ struct EngineModels {
 
     /// HuBERT from `explicit` (which must be a model directory), else `hubert-large` or
     /// `chinese-hubert-large` in `root`, loaded up to `highestLayer`; nil when there is none.
-    static func speechModel(root: String, explicit: String?, highestLayer: Int) throws -> (HuBERT, String)? {
+    public static func speechModel(root: String, explicit: String?, highestLayer: Int) throws -> (HuBERT, String)? {
         let candidates = explicit.map { [$0] } ?? ["hubert-large", "chinese-hubert-large"].map { root + "/" + $0 }
         guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/config.json") }) else {
-            if let explicit { throw CommandFailure.usage("\(explicit): not a HuBERT model directory (no config.json)") }
+            if let explicit { throw ModelStoreError("\(explicit): not a HuBERT model directory (no config.json)") }
             return nil
         }
-        do { return (try HuBERT(directory: directory, highestLayer: highestLayer), directory) } catch { throw CommandFailure.usage(error.description) }
+        do { return (try HuBERT(directory: directory, highestLayer: highestLayer), directory) } catch { throw ModelStoreError(error.description) }
     }
 
     /// The `models` object of the hello event.
-    func hello(sources: [String: String], engine: Engine) -> Hello {
+    public func hello(sources: [String: String], engine: Engine) -> Hello {
         Hello(version: MerdVersion.string, labels: engine.labels, sources: sources,
               models: ["audio": hubertName, "fusion": engine.fusionUsable ? "jdev-ensemble" : nil],
               visualModels: vision.map { ["mtcnn", "dlib-landmarks-68"] + $0.encoderNames })
     }
+}
+
+/// A model that is there but cannot be used (broken, mis-shaped, not what was asked for), or
+/// an explicitly named model that is missing: the command was asked for wrongly, exit 2.
+public struct ModelStoreError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

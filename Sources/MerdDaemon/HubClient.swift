@@ -7,33 +7,33 @@ import FoundationNetworking
 /// lists a repository's files with their sizes and commit; `GET /REPO/resolve/COMMIT/FILE`
 /// serves each. The endpoint is `HF_ENDPOINT` when set (a mirror, or a test server), as in
 /// HuggingFace's own tools.
-struct HubClient {
-    let endpoint: URL
-    let session: URLSession
+package struct HubClient {
+    package let endpoint: URL
+    package let session: URLSession
 
-    static let defaultEndpoint = URL(string: "https://huggingface.co")!
+    package static let defaultEndpoint = URL(string: "https://huggingface.co")!
 
-    init(endpoint: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(endpoint: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.endpoint = endpoint ?? environment["HF_ENDPOINT"].flatMap(URL.init(string:)) ?? Self.defaultEndpoint
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 60
         session = URLSession(configuration: configuration)
     }
 
-    struct Listing: Decodable {
-        struct Sibling: Decodable {
+    package struct Listing: Decodable {
+        package struct Sibling: Decodable {
             struct LFS: Decodable { let size: Int? }
-            let rfilename: String
+            package let rfilename: String
             let size: Int?
             let lfs: LFS?
-            var byteCount: Int? { size ?? lfs?.size }
+            package var byteCount: Int? { size ?? lfs?.size }
         }
-        let sha: String?
-        let siblings: [Sibling]
+        package let sha: String?
+        package let siblings: [Sibling]
     }
 
     /// The repository's files and the commit they belong to.
-    func listing(of repository: String) async throws(HubError) -> Listing {
+    package func listing(of repository: String) async throws(HubError) -> Listing {
         let url = endpoint.appendingPathComponent("api/models/\(repository)")
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
         components.queryItems = [URLQueryItem(name: "blobs", value: "true")]
@@ -53,7 +53,7 @@ struct HubClient {
     }
 
     /// Downloads `file` of `repository` at `revision` to `destination`, checking its size.
-    func download(_ file: String, of repository: String, revision: String, expectedBytes: Int?, to destination: URL)
+    package func download(_ file: String, of repository: String, revision: String, expectedBytes: Int?, to destination: URL)
         async throws(HubError)
     {
         let url = endpoint.appendingPathComponent("\(repository)/resolve/\(revision)/\(file)")
@@ -87,7 +87,7 @@ struct HubClient {
 }
 
 /// What went wrong talking to the hub; each is one line that says what to do.
-enum HubError: Error, CustomStringConvertible {
+package enum HubError: Error, CustomStringConvertible {
     case unreachable(endpoint: String, reason: String)
     case httpStatus(url: String, status: Int)
     case badListing(url: String, reason: String)
@@ -95,7 +95,7 @@ enum HubError: Error, CustomStringConvertible {
     case sizeMismatch(file: String, expected: Int, received: Int)
     case cannotWrite(path: String, reason: String)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint) (\(reason)); check the network, or set HF_ENDPOINT to a mirror"

@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 import NeuralKit
 
 /// A value in a training step: a [rows × columns] matrix (rows = clips of the mini-batch)

@@ -5,46 +5,46 @@ import TOMLKit
 /// `merd run`'s settings: the TOML file (`/etc/merd/merd.toml` or `--config`), then the
 /// command-line flags over it. Every key is checked; a wrong one is an error that names the
 /// key, the value found and what is allowed (systemd/merd.toml documents each).
-struct DaemonConfiguration: Equatable {
+package struct DaemonConfiguration: Equatable {
     /// `alsa:NAME`, a media file, or nil for no microphone.
-    var audio: String? = "alsa:default"
+    package var audio: String? = "alsa:default"
     /// `/dev/videoN`, a media file, or nil for no camera.
-    var video: String? = "/dev/video0"
+    package var video: String? = "/dev/video0"
     /// A recording replayed in real time as both sources (overrides audio and video).
-    var input: String?
-    var models: String?
-    var layers = [18, 19, 20]
-    var socketPath = "/run/merd/events.sock"
-    var socketMode: mode_t = 0o660
-    var queueSize = 1024
-    var sendBufferBytes: Int?
-    var faceFramesPerSecond = 10.0
-    var faceEventSeconds = 1.0
-    var videoWaitMilliseconds = 500
-    var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
-    var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-    var videoWidth = 640
-    var videoHeight = 480
-    var videoFramesPerSecond = 30
-    var logLevel = "info"
+    package var input: String?
+    package var models: String?
+    package var layers = [18, 19, 20]
+    package var socketPath = "/run/merd/events.sock"
+    package var socketMode: mode_t = 0o660
+    package var queueSize = 1024
+    package var sendBufferBytes: Int?
+    package var faceFramesPerSecond = 10.0
+    package var faceEventSeconds = 1.0
+    package var videoWaitMilliseconds = 500
+    package var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
+    package var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
+    package var threads = ProcessInfo.processInfo.activeProcessorCount
+    package var videoWidth = 640
+    package var videoHeight = 480
+    package var videoFramesPerSecond = 30
+    package var logLevel = "info"
 
-    static let defaultPath = "/etc/merd/merd.toml"
-    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    package static let defaultPath = "/etc/merd/merd.toml"
+    package static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// An error in the configuration file, naming the key, the value and what is allowed.
-    struct Problem: Error, Equatable, CustomStringConvertible {
+    package struct Problem: Error, Equatable, CustomStringConvertible {
         let file: String
         let key: String
         let found: String
         let allowed: String
 
-        var description: String { "\(file): \(key) = \(found) is not valid; \(allowed)" }
+        package var description: String { "\(file): \(key) = \(found) is not valid; \(allowed)" }
     }
 
     /// The file's settings over the defaults. A missing file at the default path is no error
     /// (the defaults stand); a missing file given with --config is.
-    static func load(path: String, required: Bool) throws -> DaemonConfiguration {
+    package static func load(path: String, required: Bool) throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         guard FileManager.default.fileExists(atPath: path) else {
             if required { throw Problem(file: path, key: "(file)", found: "missing", allowed: "give an existing TOML file") }
@@ -59,7 +59,7 @@ struct DaemonConfiguration: Equatable {
     }
 
     /// Applies a TOML document's keys.
-    mutating func apply(_ text: String, file: String) throws {
+    package mutating func apply(_ text: String, file: String) throws {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -136,7 +136,7 @@ struct DaemonConfiguration: Equatable {
     }
 
     /// A source setting: "none" (or "") turns the source off; a device name must look like one.
-    static func source(_ value: String, key: String, file: String, prefix: String) throws -> String? {
+    package static func source(_ value: String, key: String, file: String, prefix: String) throws -> String? {
         if value.isEmpty || value == "none" { return nil }
         if value.hasPrefix("alsa:") && prefix != "alsa:" || value.hasPrefix("/dev/") && !value.hasPrefix(prefix) {
             throw Problem(file: file, key: key, found: "\"\(value)\"", allowed: "\(prefix)… , a media file, or \"none\"")
@@ -145,7 +145,7 @@ struct DaemonConfiguration: Equatable {
     }
 
     /// Typed reads of one section's keys.
-    struct Reader {
+    package struct Reader {
         let file: String
         let section: String
         let table: TOMLTable

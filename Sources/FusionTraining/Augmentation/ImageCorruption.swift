@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 
 /// The image corruptions of the paper's MER-NOISE training data, each with its strength:
 /// frames are corrupted before face detection, as a bad camera or room would.

@@ -1,10 +1,9 @@
-import ArgumentParser
 import Foundation
 
 /// Where models live: `--models`, else `$MERD_MODELS`, else `/var/lib/merd/models` when it
 /// exists (the packaged daemon's), else `~/.local/share/merd/models` (CLI.md).
-enum ModelsDirectory {
-    static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+public enum ModelsDirectory {
+    public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let option { return option }
         if let variable = environment["MERD_MODELS"], !variable.isEmpty { return variable }
         var isDirectory: ObjCBool = false
@@ -16,11 +15,3 @@ enum ModelsDirectory {
     }
 }
 
-/// `--models DIR`, as every command that reads the models directory takes it.
-struct ModelsOption: ParsableArguments {
-    @Option(help: "Models directory (default: $MERD_MODELS, /var/lib/merd/models, ~/.local/share/merd/models).")
-    var models: String?
-
-    /// The directory the option, the environment or the defaults name.
-    var directory: String { ModelsDirectory.resolve(models) }
-}

@@ -1,6 +1,7 @@
 import NeuralKit
 import CNeuralKernels
 import Foundation
+import StreamEngine
 
 /// The training recipe (PAPER.md, after the MER 2023 baseline): Adam with weight decay,
 /// mini-batches, dropout, the uncertainty-weighted loss, k-fold cross-validation with the best

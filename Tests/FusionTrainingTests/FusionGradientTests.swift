@@ -1,4 +1,5 @@
 import Foundation
+@testable import FusionTraining
 @testable import StreamEngine
 import TestSupport
 import Testing

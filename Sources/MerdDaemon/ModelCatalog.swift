@@ -1,19 +1,19 @@
 /// The checkpoints `merd models fetch` knows, by the names users type.
-struct CatalogEntry {
-    let name: String
+package struct CatalogEntry {
+    package let name: String
     /// HuggingFace repository.
-    let repository: String
-    let kind: String
-    let license: String
-    let summary: String
+    package let repository: String
+    package let kind: String
+    package let license: String
+    package let summary: String
     /// Files merd needs; every one must be on the hub.
-    let requiredFiles: [String]
+    package let requiredFiles: [String]
     /// Files merd uses when present.
-    let optionalFiles: [String]
+    package let optionalFiles: [String]
 }
 
-enum ModelCatalog {
-    static let entries: [CatalogEntry] = [
+package enum ModelCatalog {
+    package static let entries: [CatalogEntry] = [
         CatalogEntry(
             name: "hubert-large", repository: "facebook/hubert-large-ll60k", kind: "hubert", license: "apache-2.0",
             summary: "HuBERT-large pretrained on Libri-Light 60k h (English); the paper's audio encoder outside Mandarin",
@@ -24,5 +24,5 @@ enum ModelCatalog {
             requiredFiles: ["config.json", "model.safetensors"], optionalFiles: ["preprocessor_config.json"]),
     ]
 
-    static func entry(named name: String) -> CatalogEntry? { entries.first { $0.name == name } }
+    package static func entry(named name: String) -> CatalogEntry? { entries.first { $0.name == name } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 import NeuralKit
 
 /// Clips' features and labels: for each input a [clips × size] matrix (rows in the order of

@@ -1,5 +1,6 @@
 import NeuralKit
 import Foundation
+import StreamEngine
 
 /// A long test signal for the segmenter: real utterances separated by silences of 0.3–2 s,
 /// with the true speech boundaries of each, to which noise can be added at an SNR measured on
