@@ -1,4 +1,5 @@
 import Foundation
+import MerdEvents
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -252,23 +253,19 @@ public final class EventServer: @unchecked Sendable {
     /// A subscriber's line: `{"subscribe":[types]}` once; anything else gets an error reply.
     private func handle(_ line: [UInt8], client: inout Client) -> String? {
         if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-              object.count == 1, let requested = object["subscribe"] as? [String] else {
+        guard let request = try? SubscribeRequest(jsonLine: line) else {
             return Self.error("expected one line {\"subscribe\": [\"utterance\", \"face\", \"status\"]}")
         }
         if client.subscribed { return Self.error("already subscribed; reconnect to change the subscription") }
-        if let unknown = requested.first(where: { !configuration.types.contains($0) }) {
+        if let unknown = request.types.first(where: { !configuration.types.contains($0) }) {
             return Self.error("unknown subscribe type '\(unknown)' (known: \(configuration.types.sorted().joined(separator: ", ")))")
         }
-        client.types = Set(requested)
+        client.types = Set(request.types)
         client.subscribed = true
         return nil
     }
 
-    private static func error(_ message: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: ["type": "error", "message": message], options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
-    }
+    private static func error(_ message: String) -> String { ErrorReply(message: message).jsonLine() }
 
     /// Writes as much as the socket takes: the current line's rest, then queued lines.
     private func writeTo(_ descriptor: Int32) {

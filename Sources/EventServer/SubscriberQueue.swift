@@ -1,3 +1,5 @@
+import MerdEvents
+
 /// One subscriber's pending events: bounded, oldest dropped first, with the count of what was
 /// dropped so the subscriber can be told before its next event (EVENTS.md, "Slow clients").
 struct SubscriberQueue {
@@ -39,7 +41,7 @@ struct SubscriberQueue {
         if !control.isEmpty { return control.removeFirst() }
         if dropped > 0 {
             defer { dropped = 0 }
-            return #"{"type":"dropped","count":\#(dropped)}"#
+            return DroppedNotice(count: dropped).jsonLine()
         }
         guard head < lines.count else { return nil }
         defer { head += 1 }

@@ -1,0 +1,103 @@
+import MerdEvents
+import Testing
+
+@Suite("Server messages: what a client reads")
+struct ServerMessageTests {
+    /// Values as a line carries them: times to the millisecond, probabilities to 3 places,
+    /// labels in the line's (sorted) order. Decoding cannot recover more than the line holds.
+    static let sorted = ["angry", "happy", "neutral", "sad", "surprise", "worried"]
+    static let messages: [ServerMessage] = [
+        .hello(Samples.hello), .hello(Samples.audioOnlyHello),
+        .utterance(UtteranceEvent(seq: 42, time: Samples.time, start: 12.48, end: 15.91,
+                                  emotion: EmotionEstimate(labels: sorted, probabilities: [0.02, 0.81, 0.08, 0.03, 0.03, 0.03]),
+                                  valence: -2.7, audio: true, face: true, faceFrames: 41, faceFramesMissing: 3, latencyMilliseconds: 184)),
+        .utterance(Samples.bareUtterance),
+        .face(FaceEvent(seq: 43, time: Samples.time, mediaTime: 16.2, faces: 1, box: [112, 105, 106, 141],
+                        emotion: EmotionEstimate(labels: sorted, probabilities: [0.065, 0.001, 0.844, 0.056, 0.005, 0.028]),
+                        valence: 1.25, window: 1)),
+        .face(Samples.bareFace),
+        .status(Samples.status), .status(StatusEvent(seq: 3, time: Samples.time, source: "audio", state: .reconnecting, detail: "")),
+        .dropped(DroppedNotice(count: 17)), .error(ErrorReply(message: "already subscribed")),
+    ]
+
+    static func line(_ message: ServerMessage) -> String {
+        switch message {
+        case .dropped(let notice): return notice.jsonLine()
+        case .error(let reply): return reply.jsonLine()
+        case .unknown(_, let raw): return raw
+        default: return message.event!.jsonLine()
+        }
+    }
+
+    @Test("decode(encode(x)) == x for every message type", arguments: messages)
+    func roundTrip(_ message: ServerMessage) throws {
+        let line = Self.line(message)
+        #expect(try ServerMessage(line: line) == message, "\(line)")
+        #expect(try ServerMessage(line: line).type == message.type)
+    }
+
+    @Test("the hand-written lines decode to the events they were written from (rounded as on the wire)")
+    func handWritten() throws {
+        guard case .face(let face) = try ServerMessage(line: Samples.faceLine) else { Issue.record("not a face"); return }
+        #expect(face.box == [112, 105, 106, 141] && face.mediaTime == 16 && face.valence == nil && face.emotion?.top == "neutral")
+        #expect(face.emotion?.probability(of: "neutral") == 0.844)
+        guard case .utterance(let utterance) = try ServerMessage(line: Samples.bareUtteranceLine) else { Issue.record("not an utterance"); return }
+        #expect(utterance == Samples.bareUtterance)
+        #expect(try ServerMessage(line: Samples.helloLine) == .hello(Samples.hello))
+        #expect(try ServerMessage(line: Samples.statusLine) == .status(Samples.status))
+    }
+
+    @Test("a type added later decodes as unknown, with the line as it came")
+    func unknownType() throws {
+        let line = #"{"type":"metrics","text":"merd_events_total 3\n"}"#
+        #expect(try ServerMessage(line: line) == .unknown(type: "metrics", raw: line))
+    }
+
+    @Test("fields added later (EVENTS.md, Additions) are ignored")
+    func extraFields() throws {
+        let utterance = Samples.bareUtteranceLine.replacingOccurrences(
+            of: #""end":"#, with: #""arousal":1.5,"speaker":{"track":3,"confidence":0.91},"speaker_visible":true,"source":{"emotion":"fusion"},"end":"#)
+        #expect(try ServerMessage(line: utterance) == .utterance(Samples.bareUtterance))
+        let hello = Samples.helloLine.replacingOccurrences(of: #""schema":1"#, with: #""run":"a1b2","schema":1"#)
+        #expect(try ServerMessage(line: hello) == .hello(Samples.hello))
+        #expect(try ServerMessage(line: #"{"count":2,"since":40,"type":"dropped"}"#) == .dropped(DroppedNotice(count: 2)))
+    }
+
+    @Test("a malformed line is a clear error that names the field, not a crash", arguments: [
+        ("hello?", "the line: The given data was not valid JSON."),
+        ("[1]", "the line is not an object"),
+        ("{}", "'type' is missing"),
+        (#"{"type":5}"#, "'type' is not a string"),
+        (#"{"type":"face"}"#, #""face" line: 'seq' is missing"#),
+        (#"{"type":"face","seq":1,"time":"t","media_time":1,"faces":1,"window":1,"box":[1,"a"]}"#, #""face" line: 'box[1]' is not a number"#),
+        (#"{"type":"face","seq":1,"time":"t","media_time":1,"faces":1,"window":null}"#, #""face" line: 'window' is null"#),
+        (#"{"type":"utterance","seq":1,"time":"t","start":1,"end":2,"modalities":{"audio":true},"latency_ms":3}"#,
+         #""utterance" line: 'modalities.face' is missing"#),
+        (#"{"type":"status","seq":1,"time":"t","source":"video","state":"exploded","detail":"","dropped_frames":0,"overruns":0}"#,
+         #""status" line: 'state': "exploded" is not one of running, lost, reconnecting, stopped"#),
+        (#"{"type":"hello","schema":1,"version":"1","labels":[],"valence_range":[5,-5],"sources":{},"models":{}}"#,
+         #""hello" line: 'valence_range': expected [lowest, highest], got [5.0, -5.0]"#),
+    ])
+    func malformed(_ line: String, _ expected: String) {
+        #expect(throws: MessageDecodingError(description: expected)) { try ServerMessage(line: line) }
+    }
+}
+
+@Suite("Subscribe requests: what a client sends")
+struct SubscribeRequestTests {
+    @Test("the line a client sends parses back; a name this build does not know is kept, for the server to quote")
+    func parse() throws {
+        let request = SubscribeRequest(types: [.utterance, .status])
+        #expect(try SubscribeRequest(jsonLine: Array(request.jsonLine().utf8)) == request)
+        #expect(try SubscribeRequest(jsonLine: Array(#" {"subscribe": ["faces"]} "#.utf8)).types == ["faces"])
+        #expect(try SubscribeRequest(jsonLine: Array(#"{"subscribe":[]}"#.utf8)).types == [])
+    }
+
+    @Test("anything but one subscribe list is refused (the server then replies with an error)", arguments: [
+        "hello?", #"{"subscribe":"face"}"#, #"{"subscribe":["face",1]}"#, #"{"subscribe":["face"],"since":3}"#, #"{"Subscribe":["face"]}"#, "{}",
+        #"["face"]"#,
+    ])
+    func refused(_ line: String) {
+        #expect(throws: MessageDecodingError.self) { try SubscribeRequest(jsonLine: Array(line.utf8)) }
+    }
+}
