@@ -117,13 +117,14 @@ public enum FusionTrainer {
         return results
     }
 
-    /// Row indices grouped by clip, the name before any `#` (augmented copies), in order of
-    /// first appearance; without copies every row is its own group.
+    /// Row indices grouped by clip — a clip and its copies (`ClipName`) — in order of first
+    /// appearance; a name that is no `ClipName` is a group of its own. Without copies every
+    /// row is its own group.
     static func foldGroups(_ names: [String]) -> [[Int]] {
-        var index: [Substring: Int] = [:]
+        var index: [String: Int] = [:]
         var groups: [[Int]] = []
         for (row, name) in names.enumerated() {
-            let clip = name.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? Substring(name)
+            let clip = ClipName(name)?.clip ?? name
             if let g = index[clip] {
                 groups[g].append(row)
             } else {

@@ -25,6 +25,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case unsupportedDType(file: String, tensor: String, dtype: String)
     /// The tensor exists but does not have the shape the model needs.
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
+    /// Tensors a strict loader read past: the file holds parts the model has no place for.
+    case unknownTensors(file: String, names: [String])
     case duplicateName(file: String, tensor: String)
     case writeFailed(file: String, reason: String)
 
@@ -60,6 +62,9 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
             return "\(file): tensor '\(tensor)' is \(dtype), which cannot be read as float (F32, F16, BF16, F64 can)"
         case .shapeMismatch(let file, let tensor, let expected, let found):
             return "\(file): tensor '\(tensor)' has shape \(found), expected \(expected) (a model of another size?)"
+        case .unknownTensors(let file, let names):
+            let shown = names.prefix(5).joined(separator: ", ")
+            return "\(file): \(names.count) tensor(s) the model has no place for (\(shown)\(names.count > 5 ? ", …" : "")); a different model?"
         case .duplicateName(let file, let tensor):
             return "\(file): tensor name '\(tensor)' appears twice"
         case .writeFailed(let file, let reason):

@@ -1,9 +1,7 @@
 import FusionTraining
 import MerdDaemon
 import ArgumentParser
-import CaptureFile
 import Foundation
-import MediaTypes
 import NeuralKit
 import StreamEngine
 
@@ -73,90 +71,60 @@ struct FeaturesVideo: AsyncParsableCommand {
         guard speech != nil || visual != nil else {
             throw CommandFailure.usage("\(root) holds neither a HuBERT model nor the visual models; see `merd models fetch hubert-large` and tools/fetch-default-models")
         }
-        var plan: AugmentationPlan?
+        var augmentation: FeatureDatasetBuilder.Augmentation?
         if let augment {
+            let plan: AugmentationPlan
             do { plan = try AugmentationPlan(parsing: augment) } catch { throw CommandFailure.usage(error.description) }
+            var noise: NoiseLibrary?
+            if plan.snrRange != nil {
+                guard let noiseDirectory else { throw CommandFailure.usage("--augment audio-snr needs --noise-dir with noise recordings") }
+                do { noise = try NoiseLibrary(directory: noiseDirectory) } catch { throw CommandFailure(error) }
+            }
+            augmentation = .init(plan: plan, copies: copies, noise: noise)
         }
-        var noise: NoiseLibrary?
-        if plan?.snrRange != nil {
-            guard let noiseDirectory else { throw CommandFailure.usage("--augment audio-snr needs --noise-dir with noise recordings") }
-            noise = try NoiseLibrary(directory: noiseDirectory)
+        let table: LabelsCSV?
+        let clips: [(name: ClipName, path: String)]
+        do {
+            table = try labels.map { path throws(FusionError) in try LabelsCSV.read(path, requireLabels: false) }
+            clips = try MediaClips.ordered(inputs, by: table)
+        } catch {
+            throw CommandFailure.usage(error.description)
         }
-        let extractor = ClipFeatureExtractor(speech: speech, visual: visual, layers: layerList, every: every)
-        var random = SplitMix64(seed: seed)
-        let order = try clipOrder()
-        var rowNames: [String] = []
-        var rows: [String: [[Float]]] = [:]
+
+        var builder = FeatureDatasetBuilder(extractor: ClipFeatureExtractor(speech: speech, visual: visual, layers: layerList, every: every),
+                                            augmentation: augmentation, seed: seed)
         var missingFaces: [String] = []
-        for (name, path) in order {
-            let audio = speech == nil ? [] : try ClipFeatureExtractor.audio(path)
-            var variants: [(name: String, corruption: ClipFeatureExtractor.Corruption)] = [(name, .init())]
-            if let plan {
-                for copy in 1...copies {
-                    let (snr, image) = plan.draw(using: &random)
-                    var corruption = ClipFeatureExtractor.Corruption(snr: snr, image: image)
-                    if snr != nil, let noise { (corruption.noise, corruption.noiseOffset) = noise.draw(using: &random) }
-                    variants.append(("\(name)#aug\(copy)", corruption))
-                }
+        for clip in clips {
+            let rows: [FeatureDatasetBuilder.Row]
+            do { rows = try builder.add(clip.name, path: clip.path) } catch { throw CommandFailure(error) }
+            for row in rows {
+                if visual != nil && row.clip.faceFrames == 0 { missingFaces.append(row.name.description) }
+                var detail = "\(row.clip.faceFrames) face frames, \(row.clip.missingFrames) without a usable face"
+                if let snr = row.clip.measuredSNR { detail += String(format: ", noise at %.2f dB", snr) }
+                if let image = row.corruption.image { detail += ", \(image)" }
+                writeError("merd: \(row.name): \(detail)")
             }
-            for variant in variants {
-                let clip = try extractor.extract(path, audio: audio, corruption: variant.corruption)
-                rowNames.append(variant.name)
-                for (feature, values) in clip.features { rows[feature, default: []].append(values) }
-                if visual != nil && clip.faceFrames == 0 { missingFaces.append(variant.name) }
-                var detail = "\(clip.faceFrames) face frames, \(clip.missingFrames) without a usable face"
-                if let snr = clip.measuredSNR { detail += String(format: ", noise at %.2f dB", snr) }
-                if let image = variant.corruption.image { detail += ", \(image)" }
-                writeError("merd: \(variant.name): \(detail)")
-            }
-        }
-        // Zeros for a clip without faces, sized like the clips that had them.
-        var tensors: [(name: String, tensor: Tensor)] = []
-        for feature in rows.keys.sorted() {
-            let values = rows[feature]!
-            guard let size = values.first(where: { !$0.isEmpty })?.count else { continue }
-            let matrix = values.flatMap { $0.isEmpty ? [Float](repeating: 0, count: size) : $0 }
-            tensors.append((feature, Tensor(shape: [rowNames.count, size], scalars: matrix)))
         }
         if !missingFaces.isEmpty { writeError("merd: no usable face in \(missingFaces.joined(separator: ", ")): their visual rows are zeros") }
-        var metadata = ["clips": rowNames.joined(separator: ","), "layers": layerList.map(String.init).joined(separator: ","),
+        var metadata = ["clips": builder.rowNames.map(\.description).joined(separator: ","), "layers": layerList.map(String.init).joined(separator: ","),
                         "every": "\(every)", "generator": "merd \(MerdVersion.string)"]
         if let augment { metadata["augment"] = "\(augment); copies \(copies); seed \(seed)" }
         do {
-            try SafeTensorsWriter.write(tensors, metadata: metadata, to: out)
+            try SafeTensorsWriter.write(builder.tensors, metadata: metadata, to: out)
         } catch {
             throw CommandFailure.runtime(error.description)
         }
-        if plan != nil, let labels { try writeAugmentedLabels(labels, rows: rowNames) }
-    }
-
-    /// The labels CSV of the augmented rows: each copy takes its clip's labels.
-    private func writeAugmentedLabels(_ labels: String, rows: [String]) throws {
-        let lines = (try? String(contentsOfFile: labels, encoding: .utf8))?.split(whereSeparator: \.isNewline).map(String.init) ?? []
-        guard let header = lines.first else { throw CommandFailure.usage("\(labels): empty labels CSV") }
-        var byName: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let comma = line.firstIndex(of: ",") else { continue }
-            byName[String(line[..<comma])] = String(line[comma...])
+        if augmentation != nil, let table {
+            let path = labelsOut ?? (out.hasSuffix(".safetensors") ? String(out.dropLast(".safetensors".count)) : out) + ".labels.csv"
+            do { try table.rows(for: builder.rowNames).write(to: path) } catch { throw CommandFailure.runtime(error.description) }
+            writeError("merd: labels of the augmented rows: \(path)")
         }
-        var csv = header + "\n"
-        for row in rows { csv += row + (byName[String(row.split(separator: "#").first ?? "")] ?? "") + "\n" }
-        let path = labelsOut ?? (out.hasSuffix(".safetensors") ? String(out.dropLast(".safetensors".count)) : out) + ".labels.csv"
-        do { try csv.write(toFile: path, atomically: true, encoding: .utf8) } catch { throw CommandFailure.runtime("\(path): \(error.localizedDescription)") }
-        writeError("merd: labels of the augmented rows: \(path)")
     }
+}
 
-    /// (clip name, file) in row order.
-    private func clipOrder() throws -> [(name: String, path: String)] {
-        let byName = Dictionary(inputs.map { (URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, $0) },
-                                uniquingKeysWith: { first, _ in first })
-        guard let labels else { return inputs.map { (URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, $0) } }
-        guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else { throw CommandFailure.usage("\(labels): cannot read the labels CSV") }
-        let names = text.split(whereSeparator: \.isNewline).dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) }
-        let missing = names.filter { byName[$0] == nil }
-        guard missing.isEmpty else {
-            throw CommandFailure.usage("\(labels) names \(missing.count) clip(s) not among the inputs: \(missing.prefix(5).joined(separator: ", "))")
-        }
-        return names.map { ($0, byName[$0]!) }
+extension CommandFailure {
+    /// A clip-feature error as the command line reports it: the request's fault is a usage error.
+    init(_ error: ClipFeatureError) {
+        self = error.isRequestError ? .usage(error.description) : .runtime(error.description)
     }
 }

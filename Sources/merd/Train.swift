@@ -2,7 +2,6 @@ import FusionTraining
 import MerdDaemon
 import ArgumentParser
 import Foundation
-import NeuralKit
 import StreamEngine
 
 /// `merd train`: cross-validated fusion models, one per structure, ensembled.
@@ -64,30 +63,22 @@ struct Train: AsyncParsableCommand {
         options.seed = seed
         options.modalityDropout = modalityDropout
 
-        var members: [(FusionStructure, [FusionModel], (probabilities: [[Float]], valence: [Float]))] = []
-        for structure in structures {
-            let architecture = FusionArchitecture(inputs: chosen, structure: structure, head: headKind)
-            let results: [FusionFoldResult]
-            do { results = try FusionTrainer.crossValidate(architecture, dataset: dataset, options: options) } catch {
-                throw CommandFailure.usage(error.description)
+        let ensemble: FusionEnsemble
+        do {
+            ensemble = try FusionTrainer.trainEnsemble(inputs: chosen, structures: structures, head: headKind, dataset: dataset,
+                                                       options: options) { progress in
+                switch progress {
+                case .fold(let structure, let fold, let result):
+                    writeError("merd: structure \(structure.rawValue) fold \(fold + 1): best epoch \(result.bestEpoch), \(result.validationMetrics)")
+                case .structure(let structure, let metrics):
+                    print("structure \(structure.rawValue) out-of-fold: \(metrics)")
+                case .ensembleWeights(let weights, let metrics):
+                    print("ensemble weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) out-of-fold: \(metrics)")
+                }
             }
-            for (f, r) in results.enumerated() {
-                writeError("merd: structure \(structure.rawValue) fold \(f + 1): best epoch \(r.bestEpoch), \(r.validationMetrics)")
-            }
-            let oof = FusionTrainer.outOfFold(results, count: dataset.count, labels: architecture.labels.count)
-            let metrics = FusionMetrics(trueLabels: dataset.labels, predictedLabels: oof.probabilities.argmaxRows,
-                                        trueValence: dataset.valence, predictedValence: oof.valence, labelCount: architecture.labels.count)
-            print("structure \(structure.rawValue) out-of-fold: \(metrics)")
-            members.append((structure, results.map(\.model), oof))
+        } catch {
+            throw CommandFailure.usage(error.description)
         }
-        var weights: [Float] = [1]
-        if members.count > 1 {
-            let search = FusionTrainer.ensembleWeights(members.map(\.2), dataset: dataset, labels: FusionArchitecture.merLabels.count)
-            weights = search.weights
-            print("ensemble weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) out-of-fold: \(search.metrics)")
-        }
-        let ensemble = try FusionEnsemble(members: zip(members, weights).map { .init(structure: $0.0, weight: $1, folds: $0.1) },
-                                          modalityDropout: modalityDropout)
         do {
             try FusionModelFile.save(ensemble, to: out, metadata: ["generator": "merd \(MerdVersion.string)", "features": features, "epochs": "\(epochs)"])
         } catch {
@@ -138,11 +129,11 @@ struct Eval: AsyncParsableCommand {
     var media: [String] = []
 
     func run() async throws {
-        let ensemble: FusionEnsemble
-        do { ensemble = try FusionModelFile.load(model) } catch { throw CommandFailure.usage(error.description) }
+        let ensemble = try loadEnsemble(model)
         if let features {
             let dataset = try loadDataset(features: features, labels: labels)
-            let metrics = try Self.evaluate(ensemble, dataset, source: features)
+            let metrics: FusionMetrics
+            do { metrics = try ensemble.metrics(on: dataset, source: features) } catch { throw CommandFailure.usage(error.description) }
             print(String(format: "weighted_f1 %.4f\nvalence_mse %.4f\ncombined %.4f\naccuracy %.4f\nclips %d",
                          metrics.weightedF1, metrics.valenceMSE, metrics.combined, metrics.accuracy, dataset.count))
             return
@@ -153,15 +144,6 @@ struct Eval: AsyncParsableCommand {
         try runUnderNoise(ensemble)
     }
 
-    static func evaluate(_ ensemble: FusionEnsemble, _ dataset: FusionDataset, source: String) throws -> FusionMetrics {
-        for input in ensemble.inputs where dataset.sizes[input.name] != input.size {
-            throw CommandFailure.usage("\(source) lacks input \(input.name) of size \(input.size) that the model reads")
-        }
-        let (p, v) = ensemble.predict(dataset.features, rows: dataset.count)
-        return FusionMetrics(trueLabels: dataset.labels, predictedLabels: p.argmaxRows, trueValence: dataset.valence,
-                             predictedValence: v, labelCount: ensemble.labels.count)
-    }
-
     private func runUnderNoise(_ ensemble: FusionEnsemble) throws {
         let snrs = try CommaSeparated.values(snr, option: "--snr", what: "decibels, e.g. 20,10,5") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
         let corruptions = (image ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -169,73 +151,41 @@ struct Eval: AsyncParsableCommand {
             throw CommandFailure.usage("--image: '\(name)' is not one of \(ImageCorruption.names.joined(separator: ", "))")
         }
         guard every >= 1 else { throw CommandFailure.usage("--every must be 1 or more") }
-        let layers = ensemble.inputs.compactMap { $0.name.hasPrefix("HL") ? Int($0.name.dropFirst(2)) : nil }
+        let layers = ensemble.inputs.compactMap { $0.feature?.speechLayer }
         let root = ModelsDirectory.resolve(models)
         var speech: HuBERT?
         if !layers.isEmpty {
             guard let (model, _) = try EngineModels.speechModel(root: root, explicit: hubert, highestLayer: layers.max()!) else {
-                throw CommandFailure.usage("the model reads \(layers.map { "HL\($0)" }.joined(separator: ", ")); no HuBERT model in \(root) (--hubert DIR)")
+                let names = layers.map { FeatureName.speechLayer($0).description }.joined(separator: ", ")
+                throw CommandFailure.usage("the model reads \(names); no HuBERT model in \(root) (--hubert DIR)")
             }
             speech = model
         }
         var visual: VisionModels?
-        if ensemble.inputs.contains(where: { !$0.name.hasPrefix("HL") }) {
+        if !ensemble.inputs(of: .visual).isEmpty {
             do { visual = try VisionModels(directory: root) } catch { throw CommandFailure.usage(error.description) }
         }
-        let noise = try noiseDirectory.map { try NoiseLibrary(directory: $0) }
-        if noise == nil && !snrs.isEmpty && noiseDirectory != nil { throw CommandFailure.usage("--noise-dir holds no recordings") }
-        let extractor = ClipFeatureExtractor(speech: speech, visual: visual, layers: layers, every: every)
-
-        // Labels, and the media in the CSV's order.
-        let names = try labelledNames()
-        let byName = Dictionary(media.map { (URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
-        let missing = names.filter { byName[$0] == nil }
-        guard missing.isEmpty else { throw CommandFailure.usage("\(labels) names clips not among the media: \(missing.prefix(5).joined(separator: ", "))") }
-
-        var conditions: [(label: String, corruption: (inout SplitMix64) -> ClipFeatureExtractor.Corruption)] = [("clean", { _ in .init() })]
-        if let noise {
-            for value in snrs {
-                conditions.append((String(format: "speech noise %g dB", value), { random in
-                    var c = ClipFeatureExtractor.Corruption(snr: value)
-                    (c.noise, c.noiseOffset) = noise.draw(using: &random)
-                    return c
-                }))
-            }
+        let noise: NoiseLibrary?
+        do { noise = try noiseDirectory.map { directory throws(ClipFeatureError) in try NoiseLibrary(directory: directory) } } catch {
+            throw CommandFailure(error)
         }
-        for name in corruptions {
-            conditions.append(("image \(name)", { random in ClipFeatureExtractor.Corruption(image: ImageCorruption.random(name, using: &random)) }))
+        let extractor = ClipFeatureExtractor(speech: speech, visual: visual, layers: layers, every: every)
+        let evaluation: NoiseEvaluation
+        do {
+            let table = try LabelsCSV.read(labels)
+            evaluation = try NoiseEvaluation(ensemble: ensemble, extractor: extractor, clips: try MediaClips.ordered(media, by: table), labels: table)
+        } catch let error as FusionError {
+            throw CommandFailure.usage(error.description)
+        } catch let error as ClipFeatureError {
+            throw CommandFailure(error)
         }
         print("| condition | weighted F1 | valence MSE | combined |")
         print("|---|---|---|---|")
-        let audio = try names.map { speech == nil ? [] : try ClipFeatureExtractor.audio(byName[$0]!) }
-        for condition in conditions {
-            var random = SplitMix64(seed: seed)
-            var rows: [String: [[Float]]] = [:]
-            for (i, name) in names.enumerated() {
-                let clip = try extractor.extract(byName[name]!, audio: audio[i], corruption: condition.corruption(&random))
-                for input in ensemble.inputs {
-                    let values = clip.features[input.name] ?? []
-                    rows[input.name, default: []].append(values.isEmpty ? [Float](repeating: 0, count: input.size) : values)
-                }
-            }
-            let features = rows.mapValues { $0.flatMap { $0 } }
-            let sizes = Dictionary(uniqueKeysWithValues: ensemble.inputs.map { ($0.name, $0.size) })
-            let labelled = try loadLabels()
-            let dataset = FusionDataset(names: names, labels: labelled.labels, valence: labelled.valence, features: features, sizes: sizes)
-            let metrics = try Self.evaluate(ensemble, dataset, source: condition.label)
+        for condition in NoiseEvaluation.conditions(noise: noise, snrs: snrs, imageCorruptions: corruptions) {
+            let metrics: FusionMetrics
+            do { metrics = try evaluation.metrics(under: condition, seed: seed) } catch { throw CommandFailure(error) }
             print(String(format: "| %@ | %.4f | %.4f | %.4f |", condition.label, metrics.weightedF1, metrics.valenceMSE, metrics.combined))
         }
-    }
-
-    private func labelledNames() throws -> [String] { try labelTable().names }
-
-    private func loadLabels() throws -> (labels: [Int], valence: [Float]) {
-        let table = try labelTable()
-        return (table.labels, table.valence)
-    }
-
-    private func labelTable() throws -> (names: [String], labels: [Int], valence: [Float]) {
-        do { return try FusionDataset.readLabels(csv: labels) } catch { throw CommandFailure.usage(error.description) }
     }
 }
 
@@ -250,20 +200,24 @@ struct Predict: AsyncParsableCommand {
     @Option var out: String
 
     func run() async throws {
-        let ensemble: FusionEnsemble
-        do { ensemble = try FusionModelFile.load(model) } catch { throw CommandFailure.usage(error.description) }
+        let ensemble = try loadEnsemble(model)
         let dataset = try loadDataset(features: features, labels: labels, requireLabels: false)
         for input in ensemble.inputs where dataset.sizes[input.name] != input.size {
             throw CommandFailure.usage("\(features) lacks input \(input.name) of size \(input.size) that the model reads")
         }
         let (p, v) = ensemble.predict(dataset.features, rows: dataset.count)
-        var csv = "name,discrete,valence\n"
-        for (i, name) in dataset.names.enumerated() {
-            let valence = min(5, max(-5, v[i]))
-            csv += "\(name),\(ensemble.labels[p[i].argmaxIndex]),\(String(format: "%.4f", valence))\n"
+        let rows = dataset.names.enumerated().map { i, name in
+            LabelsCSV.Row(name: name, fields: [name, ensemble.labels[p[i].argmaxIndex], String(format: "%.4f", min(5, max(-5, v[i])))])
         }
-        do { try csv.write(toFile: out, atomically: true, encoding: .utf8) } catch { throw CommandFailure.runtime("\(out): \(error.localizedDescription)") }
+        do { try LabelsCSV(source: out, columns: ["name", "discrete", "valence"], rows: rows).write(to: out) } catch {
+            throw CommandFailure.runtime(error.description)
+        }
     }
+}
+
+/// Loads a fusion model, turning its errors into the CLI's (a bad model is a usage error).
+func loadEnsemble(_ directory: String) throws -> FusionEnsemble {
+    do { return try FusionModelFile.load(directory) } catch { throw CommandFailure.usage(error.description) }
 }
 
 extension Array where Element == Float {

@@ -77,6 +77,41 @@ struct FusionParityTests {
     }
 }
 
+/// |a − e| ≤ 1e-6 · max|e| over the tensor: the two paths run the same float32 math in the
+/// same order, so they differ only by rounding (tanh in Double on the tape, in Float here).
+func expectSame(_ actual: [Float], _ expected: [Float], _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.count == expected.count, "\(label): count", sourceLocation: sourceLocation)
+    let scale = expected.map(abs).max() ?? 0
+    let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+    #expect(scale > 0 && worst <= 1e-6 * scale, "\(label): worst error \(worst) at scale \(scale)", sourceLocation: sourceLocation)
+}
+
+@Suite("Fusion inference on plain buffers equals the tape's forward pass")
+struct FusionInferenceParityTests {
+    @Test("FusionModel.predict and Tape forward (training off) agree on random inputs and weights", arguments: FusionParityTests.cases)
+    func predictEqualsTape(structure: FusionStructure, head: FusionHead) throws {
+        let architecture = FusionFixture.architecture(structure, head)
+        let network = FusionNetwork(architecture: architecture)
+        let seed = UInt64(structure.rawValue * 10 + (head == .jdev ? 1 : 0))
+        let parameters = network.initialParameters(seed: seed)
+        var random = SeededGenerator(seed: seed &+ 99)
+        let rows = 5
+        let features = Dictionary(uniqueKeysWithValues: architecture.inputs.map { input in
+            (input.name, (0..<(rows * input.size)).map { _ in Float.random(in: -2...2, using: &random) })
+        })
+
+        let tape = Tape(training: false)
+        let inputs = features.mapValues { tape.leaf(rows, $0.count / rows, $0) }
+        let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters)
+
+        let model = try FusionModel(architecture: architecture, values: parameters.mapValues(\.value))
+        let (p, v) = model.predict(features, rows: rows)
+        #expect(p.count == rows && v.count == rows)
+        expectSame(p.flatMap { $0 }, emotion.value, "\(structure) \(head) emotion")
+        expectSame(v, valence.value, "\(structure) \(head) valence")
+    }
+}
+
 @Suite("Fusion metrics")
 struct FusionMetricsTests {
     @Test("weighted F1 and MSE equal scikit-learn's on the fixture predictions")

@@ -66,21 +66,22 @@ struct HuBERTWeights: Sendable {
 /// is folded (w = g · v / ‖v‖, norm over all but the kernel axis, as `weight_norm(dim=2)`),
 /// Q/K/V are fused by `MultiHeadSelfAttention`, and conv taps are transposed for time-major GEMMs.
 struct HuBERTWeightLoader {
-    let file: SafeTensorsFile
     let configuration: HuBERTConfiguration
-    /// `hubert.` or `wav2vec2.` when the file is a task model (…ForCTC) around the base model.
-    private let prefix: String
-    private var consumed = Set<String>()
+    /// Reads under `hubert.` or `wav2vec2.` when the file is a task model (…ForCTC) around the base model.
+    private var checkpoint: StrictCheckpoint<HuBERTError>
 
     /// Heads of task models, outside the base model, that a loader of the base model skips.
     static let taskHeads = ["lm_head.", "final_proj.", "label_embs_concat", "project_hid.", "project_q.",
                             "quantizer.", "projector.", "classifier.", "dropout."]
 
     init(file: SafeTensorsFile, configuration: HuBERTConfiguration) {
-        self.file = file
         self.configuration = configuration
         let modelPrefix = configuration.modelType + "."
-        prefix = file.names.contains { $0.hasPrefix(modelPrefix + "feature_extractor.") } ? modelPrefix : ""
+        let prefix = file.names.contains { $0.hasPrefix(modelPrefix + "feature_extractor.") } ? modelPrefix : ""
+        checkpoint = StrictCheckpoint(file: file, prefix: prefix) { error in
+            if case .unknownTensors(let file, let names) = error { return .unknownTensors(file: file, names: names) }
+            return .weights(error)
+        }
     }
 
     mutating func load(layers layerCount: Int) throws(HuBERTError) -> HuBERTWeights {
@@ -133,11 +134,11 @@ struct HuBERTWeightLoader {
                 bias: try tensor("encoder.pos_conv_embed.batch_norm.bias", [d]),
                 runningMean: try tensor("encoder.pos_conv_embed.batch_norm.running_mean", [d]),
                 runningVariance: try tensor("encoder.pos_conv_embed.batch_norm.running_var", [d]))
-            skip("encoder.pos_conv_embed.batch_norm.num_batches_tracked")
+            checkpoint.skip("encoder.pos_conv_embed.batch_norm.num_batches_tracked")
             positionalWeight = try tensor("encoder.pos_conv_embed.conv.weight", positionalShape)
         } else {
             positionalNorm = nil
-            let legacy = has("encoder.pos_conv_embed.conv.weight_g")
+            let legacy = checkpoint.has("encoder.pos_conv_embed.conv.weight_g")
             let g = try tensor(legacy ? "encoder.pos_conv_embed.conv.weight_g" : "encoder.pos_conv_embed.conv.parametrizations.weight.original0",
                                [1, 1, c.positionalKernel])
             let v = try tensor(legacy ? "encoder.pos_conv_embed.conv.weight_v" : "encoder.pos_conv_embed.conv.parametrizations.weight.original1",
@@ -154,7 +155,8 @@ struct HuBERTWeightLoader {
             let base = "encoder.layers.\(l)"
             guard l < layerCount else {
                 // Known, not needed: computation stops below this layer, so it is not kept in memory.
-                for name in file.names where name.hasPrefix(prefix + base + ".") { consumed.insert(name) }
+                let layerPrefix = checkpoint.prefix + base + "."
+                checkpoint.skip { $0.hasPrefix(layerPrefix) }
                 continue
             }
             layers.append(.init(
@@ -167,12 +169,13 @@ struct HuBERTWeightLoader {
                 feedForwardOut: try linear("\(base).feed_forward.output_dense", out: d, in: c.intermediateSize),
                 finalNorm: try layerNorm("\(base).final_layer_norm", d)))
         }
-        skip("masked_spec_embed")
-
-        let unknown = file.names.filter { name in
-            !consumed.contains(name) && !(prefix.isEmpty == false && !name.hasPrefix(prefix) && Self.taskHeads.contains { name.hasPrefix($0) })
+        checkpoint.skip("masked_spec_embed")
+        // A task model's head sits beside the base model, outside the prefix.
+        if !checkpoint.prefix.isEmpty {
+            let prefix = checkpoint.prefix
+            checkpoint.skip { name in !name.hasPrefix(prefix) && Self.taskHeads.contains { name.hasPrefix($0) } }
         }
-        guard unknown.isEmpty else { throw .unknownTensors(file: file.path, names: unknown) }
+        try checkpoint.finish()
         return HuBERTWeights(frontEnd: frontEnd, projectionNorm: projectionNorm, projection: projection,
                              positionalNorm: positionalNorm, positionalConvolution: positionalConvolution,
                              encoderNorm: encoderNorm, layers: layers)
@@ -195,23 +198,8 @@ struct HuBERTWeightLoader {
         }
     }
 
-    private func has(_ name: String) -> Bool { file.entry(prefix + name) != nil }
-
-    private mutating func skip(_ name: String) {
-        if has(name) { consumed.insert(prefix + name) }
-    }
-
     private mutating func tensor(_ name: String, _ shape: [Int]) throws(HuBERTError) -> Tensor {
-        let full = prefix + name
-        do {
-            let value = try file.tensor(full, shape: shape)
-            consumed.insert(full)
-            // The copy is made; the file's pages for it are not needed again.
-            file.releasePages(of: full)
-            return value
-        } catch {
-            throw .weights(error)
-        }
+        try checkpoint.tensor(name, shape: shape)
     }
 
     /// A linear layer read straight into its input-major layout (no transient copy).
@@ -231,24 +219,7 @@ struct HuBERTWeightLoader {
 
     /// [in, parts · out]: each named [out, in] weight transposed into its block of columns.
     private mutating func matrix(_ names: [String], out: Int, in inputs: Int) throws(HuBERTError) -> Tensor {
-        let columns = names.count * out
-        do {
-            let result = try Tensor(shape: [inputs, columns]) { destination in
-                for (index, name) in names.enumerated() {
-                    try file.readMatrix(prefix + name, rows: out, columns: inputs, transposed: true,
-                                        into: destination.baseAddress! + index * out, leadingDimension: columns)
-                }
-            }
-            for name in names {
-                consumed.insert(prefix + name)
-                file.releasePages(of: prefix + name)
-            }
-            return result
-        } catch let error as SafeTensorsError {
-            throw .weights(error)
-        } catch {
-            preconditionFailure("readMatrix throws only SafeTensorsError: \(error)")
-        }
+        try checkpoint.matrix(names, rows: out, columns: inputs, transposed: true)
     }
 
     private mutating func layerNorm(_ name: String, _ width: Int) throws(HuBERTError) -> LayerNorm {

@@ -20,6 +20,7 @@ public enum FusionHead: String, Codable, Sendable {
 
 /// A named input feature: `HL18` (1024), `MR` (1024), `RF` (2048), or whatever a dataset has.
 public struct FusionInput: Codable, Sendable, Equatable {
+    /// The name as files spell it; `feature` is its parsed form.
     public var name: String
     public var size: Int
 
@@ -27,6 +28,13 @@ public struct FusionInput: Codable, Sendable, Equatable {
         self.name = name
         self.size = size
     }
+
+    public init(feature: FeatureName, size: Int) {
+        self.init(name: feature.description, size: size)
+    }
+
+    /// The parsed name; nil for one that is not a feature name (which `FusionNetwork.validate` refuses).
+    public var feature: FeatureName? { FeatureName(name) }
 }
 
 /// Everything that fixes a fusion network's shape.
@@ -55,8 +63,13 @@ public struct FusionArchitecture: Codable, Sendable, Equatable {
         self.dropout = dropout
     }
 
-    /// Audio inputs (names starting with `HL`) and the others, for the structures that
-    /// treat them apart. Structures 2 and 3 need at least one of each.
-    package var audioInputs: [FusionInput] { inputs.filter { $0.name.hasPrefix("HL") } }
-    package var visualInputs: [FusionInput] { inputs.filter { !$0.name.hasPrefix("HL") } }
+    /// Speech inputs (`HL<k>`) and visual ones, for the structures that treat them apart.
+    /// Structures 2 and 3 need at least one of each.
+    package var audioInputs: [FusionInput] { inputs(of: .speech) }
+    package var visualInputs: [FusionInput] { inputs(of: .visual) }
+
+    /// The inputs of one modality, in the architecture's order.
+    public func inputs(of modality: FeatureName.Modality) -> [FusionInput] {
+        inputs.filter { $0.feature?.modality == modality }
+    }
 }

@@ -83,6 +83,11 @@ public struct FusionEnsemble: Sendable {
         return seen.values.sorted { $0.name < $1.name }
     }
 
+    /// The inputs of one modality any member reads.
+    public func inputs(of modality: FeatureName.Modality) -> [FusionInput] {
+        inputs.filter { $0.feature?.modality == modality }
+    }
+
     public func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float]) {
         let c = labels.count
         var probabilities = [[Float]](repeating: [Float](repeating: 0, count: c), count: rows)

@@ -26,6 +26,11 @@ public enum FusionModelFile {
         }
     }
 
+    /// A fold's parameter in the weights file: `s<structure>.fold<i>.<name>`.
+    static func key(_ structure: FusionStructure, fold: Int, _ name: String) -> String {
+        "s\(structure.rawValue).fold\(fold).\(name)"
+    }
+
     public static func save(_ ensemble: FusionEnsemble, to directory: String, metadata: [String: String] = [:]) throws(FusionError) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,7 +42,7 @@ public enum FusionModelFile {
             for (f, fold) in member.folds.enumerated() {
                 let network = FusionNetwork(architecture: fold.architecture)
                 for (name, shape) in network.parameterShapes {
-                    tensors.append(("s\(member.structure.rawValue).fold\(f).\(name)", Tensor(shape: shape, scalars: fold.values[name]!)))
+                    tensors.append((key(member.structure, fold: f, name), Tensor(shape: shape, scalars: fold.values[name]!)))
                 }
             }
         }
@@ -69,28 +74,26 @@ public enum FusionModelFile {
             throw .invalidModel(file: manifestPath, reason: "kind \(manifest.kind) schema \(manifest.schema); expected fusion schema 1")
         }
         let weightsPath = directory + "/model.safetensors"
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: weightsPath) } catch { throw .invalidModel(file: weightsPath, reason: error.description) }
+        var checkpoint = try StrictCheckpoint(path: weightsPath) { error -> FusionError in
+            if case .unknownTensors(_, let names) = error {
+                return .invalidModel(file: weightsPath, reason: "tensors the manifest does not describe: \(names.prefix(5))")
+            }
+            return .invalidModel(file: weightsPath, reason: error.description)
+        }
         var members: [FusionEnsemble.Member] = []
-        var used = Set<String>()
         for member in manifest.members {
             let structure = member.architecture.structure
             var folds: [FusionModel] = []
             for f in 0..<member.folds {
                 var values: [String: [Float]] = [:]
                 for (name, shape) in FusionNetwork(architecture: member.architecture).parameterShapes {
-                    let key = "s\(structure.rawValue).fold\(f).\(name)"
-                    do { values[name] = try file.tensor(key, shape: shape).scalars } catch {
-                        throw .invalidModel(file: weightsPath, reason: error.description)
-                    }
-                    used.insert(key)
+                    values[name] = try checkpoint.tensor(key(structure, fold: f, name), shape: shape).scalars
                 }
                 folds.append(try FusionModel(architecture: member.architecture, values: values))
             }
             members.append(.init(structure: structure, weight: member.weight, folds: folds))
         }
-        let unknown = file.names.filter { !used.contains($0) }
-        guard unknown.isEmpty else { throw .invalidModel(file: weightsPath, reason: "tensors the manifest does not describe: \(unknown.prefix(5))") }
+        try checkpoint.finish()
         return try FusionEnsemble(members: members, modalityDropout: manifest.modalityDropout ?? 0)
     }
 }

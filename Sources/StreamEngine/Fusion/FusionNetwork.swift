@@ -74,24 +74,12 @@ package struct FusionNetwork {
         guard !a.inputs.isEmpty, Set(a.inputs.map(\.name)).count == a.inputs.count, a.inputs.allSatisfy({ $0.size > 0 }) else {
             throw .invalidArchitecture("inputs must be non-empty, distinctly named, of positive size")
         }
+        if let stray = a.inputs.first(where: { $0.feature == nil }) {
+            throw .invalidArchitecture("input '\(stray.name)' is not a feature name (HL<k> for a speech layer, or a visual feature such as MR)")
+        }
         if a.structure != .parallel && (a.audioInputs.isEmpty || a.visualInputs.isEmpty) {
-            throw .invalidArchitecture("structure \(a.structure.rawValue) needs audio inputs (HL…) and other inputs; use structure 1 for one modality")
+            throw .invalidArchitecture("structure \(a.structure.rawValue) needs speech inputs (HL…) and visual inputs; use structure 1 for one modality")
         }
         guard a.labels.count >= 2 else { throw .invalidArchitecture("at least two labels") }
-    }
-}
-
-/// What is wrong with a fusion model, dataset or training request.
-public enum FusionError: Error, Equatable, CustomStringConvertible {
-    case invalidArchitecture(String)
-    case invalidModel(file: String, reason: String)
-    case invalidDataset(file: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .invalidArchitecture(let reason): return "fusion architecture: \(reason)"
-        case .invalidModel(let file, let reason): return "\(file): \(reason)"
-        case .invalidDataset(let file, let reason): return "\(file): \(reason)"
-        }
     }
 }

@@ -37,3 +37,8 @@ public protocol FaceEncoder: Sendable {
     var embeddingSize: Int { get }
     func encode(_ face: AlignedFace) -> FaceEncoding
 }
+
+extension FaceEncoder {
+    /// `featureName` as a fusion input's name.
+    public var feature: FeatureName { .visual(featureName) }
+}

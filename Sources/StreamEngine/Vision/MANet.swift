@@ -139,7 +139,9 @@ public struct MANet: FaceEncoder {
     let localHead: Linear
     let globalHead: Linear
 
-    public let featureName = "MR"
+    /// The fusion input its embedding is (`KnownFaceEncoder` lists it without loading it).
+    public static let featureName = "MR"
+    public var featureName: String { Self.featureName }
     public let inputSize = 224
     /// RAF-DB's aligned faces: the face with a little of the head around it.
     public let cropMargin = 0.15
@@ -150,18 +152,18 @@ public struct MANet: FaceEncoder {
     static let localWeight: Float = 0.6
 
     public init(path: String) throws(VisionModelError) {
-        var reader = try CheckpointReader(path: path, model: "MA-Net")
+        var reader = try StrictCheckpoint(path: path, model: "MA-Net")
         func convBN(_ conv: String, _ bn: String, in inputs: Int, stride: Int = 1, padding: Int) throws(VisionModelError) -> Conv2d {
             let shape = try reader.shape("\(conv).weight")
             guard shape.count == 4, shape[1] == inputs else {
-                throw .inconsistent(file: reader.file.path, reason: "\(conv).weight is \(shape), expected [out, \(inputs), k, k]")
+                throw .inconsistent(file: reader.path, reason: "\(conv).weight is \(shape), expected [out, \(inputs), k, k]")
             }
             let out = shape[0]
-            let norm = BatchNorm(weight: try reader.tensor("\(bn).weight", [out]), bias: try reader.tensor("\(bn).bias", [out]),
-                                 runningMean: try reader.tensor("\(bn).running_mean", [out]),
-                                 runningVariance: try reader.tensor("\(bn).running_var", [out]))
+            let norm = BatchNorm(weight: try reader.tensor("\(bn).weight", shape: [out]), bias: try reader.tensor("\(bn).bias", shape: [out]),
+                                 runningMean: try reader.tensor("\(bn).running_mean", shape: [out]),
+                                 runningVariance: try reader.tensor("\(bn).running_var", shape: [out]))
             reader.skip("\(bn).num_batches_tracked")
-            return Conv2d(weight: try reader.tensor("\(conv).weight", shape), bias: nil,
+            return Conv2d(weight: try reader.tensor("\(conv).weight", shape: shape), bias: nil,
                           geometry: .init(stride: (stride, stride), padding: .symmetric(padding, padding))).folding(norm)
         }
         func downsample(_ base: String, in inputs: Int, stride: Int) throws(VisionModelError) -> Conv2d? {
@@ -177,13 +179,13 @@ public struct MANet: FaceEncoder {
                 let channels = conv2.outputChannels
                 let reduced = try reader.shape("\(gate).1.weight").first ?? 0
                 cbam = CBAM(
-                    hidden: Linear(weight: try reader.tensor("\(gate).1.weight", [reduced, channels]), bias: try reader.tensor("\(gate).1.bias", [reduced])),
-                    output: Linear(weight: try reader.tensor("\(gate).3.weight", [channels, reduced]), bias: try reader.tensor("\(gate).3.bias", [channels])),
+                    hidden: Linear(weight: try reader.tensor("\(gate).1.weight", shape: [reduced, channels]), bias: try reader.tensor("\(gate).1.bias", shape: [reduced])),
+                    output: Linear(weight: try reader.tensor("\(gate).3.weight", shape: [channels, reduced]), bias: try reader.tensor("\(gate).3.bias", shape: [channels])),
                     spatial: try convBN("\(base).cbam.SpatialGate.spatial.conv", "\(base).cbam.SpatialGate.spatial.bn", in: 2, padding: 3))
             }
             let shortcut = try downsample(base, in: inputs, stride: stride)
             guard shortcut != nil || (inputs == conv2.outputChannels && stride == 1) else {
-                throw .inconsistent(file: reader.file.path, reason: "\(base) changes shape but has no downsample")
+                throw .inconsistent(file: reader.path, reason: "\(base) changes shape but has no downsample")
             }
             return BasicBlock(conv1: conv1, conv2: conv2, downsample: shortcut, attention: cbam)
         }
@@ -238,8 +240,8 @@ public struct MANet: FaceEncoder {
         }
         self.global = global
         let classes = try reader.shape("fc_1.weight").first ?? 0
-        localHead = Linear(weight: try reader.tensor("fc_1.weight", [classes, localWidth]), bias: try reader.tensor("fc_1.bias", [classes]))
-        globalHead = Linear(weight: try reader.tensor("fc_2.weight", [classes, channels]), bias: try reader.tensor("fc_2.bias", [classes]))
+        localHead = Linear(weight: try reader.tensor("fc_1.weight", shape: [classes, localWidth]), bias: try reader.tensor("fc_1.bias", shape: [classes]))
+        globalHead = Linear(weight: try reader.tensor("fc_2.weight", shape: [classes, channels]), bias: try reader.tensor("fc_2.bias", shape: [classes]))
         try reader.finish()
     }
 

@@ -80,7 +80,7 @@ struct MTCNNNetworks: Sendable {
 
     /// Reads the three nets from one safetensors file, strictly.
     static func load(path: String) throws(VisionModelError) -> MTCNNNetworks {
-        var reader = try CheckpointReader(path: path, model: "MTCNN")
+        var reader = try StrictCheckpoint(path: path, model: "MTCNN")
         let same = PoolingWindow.tensorFlowSame(kernel: (2, 2), stride: (2, 2))
         let same3 = PoolingWindow.tensorFlowSame(kernel: (3, 3), stride: (2, 2))
         let valid3 = PoolingWindow(kernel: (3, 3), stride: (2, 2))
@@ -99,7 +99,7 @@ struct MTCNNNetworks: Sendable {
                 try block(&reader, "rnet.conv3", "rnet.prelu3", kernel: 2, in: 48, out: 64, pool: nil),
             ],
             dense: try flattenedDense(&reader, "rnet.fc4", channels: 64, side: 3, out: 128),
-            denseActivation: PReLU(slopes: try reader.tensor("rnet.prelu4.alpha", [128])),
+            denseActivation: PReLU(slopes: try reader.tensor("rnet.prelu4.alpha", shape: [128])),
             heads: [try dense(&reader, "rnet.fc5-1", in: 128, out: 4), try dense(&reader, "rnet.fc5-2", in: 128, out: 2)])
         let output = RefineNet(
             blocks: [
@@ -109,39 +109,39 @@ struct MTCNNNetworks: Sendable {
                 try block(&reader, "onet.conv4", "onet.prelu4", kernel: 2, in: 64, out: 128, pool: nil),
             ],
             dense: try flattenedDense(&reader, "onet.fc5", channels: 128, side: 3, out: 256),
-            denseActivation: PReLU(slopes: try reader.tensor("onet.prelu5.alpha", [256])),
+            denseActivation: PReLU(slopes: try reader.tensor("onet.prelu5.alpha", shape: [256])),
             heads: [try dense(&reader, "onet.fc6-1", in: 256, out: 4), try dense(&reader, "onet.fc6-2", in: 256, out: 10),
                     try dense(&reader, "onet.fc6-3", in: 256, out: 2)])
         try reader.finish()
         return MTCNNNetworks(proposal: proposal, refine: refine, output: output)
     }
 
-    private static func block(_ reader: inout CheckpointReader, _ convName: String, _ preluName: String,
+    private static func block(_ reader: inout StrictCheckpoint<VisionModelError>, _ convName: String, _ preluName: String,
                               kernel: Int, in inputs: Int, out: Int, pool: PoolingWindow?) throws(VisionModelError) -> ConvolutionBlock {
         ConvolutionBlock(conv: try conv(&reader, convName, kernel: kernel, in: inputs, out: out),
-                         activation: PReLU(slopes: try reader.tensor("\(preluName).alpha", [1, 1, out]).reshaped([out])),
+                         activation: PReLU(slopes: try reader.tensor("\(preluName).alpha", shape: [1, 1, out]).reshaped([out])),
                          pool: pool)
     }
 
     /// A Keras conv ([kh, kw, in, out]) as a PyTorch-layout one ([out, in, kh, kw]); "valid" padding.
-    private static func conv(_ reader: inout CheckpointReader, _ name: String, kernel: Int, in inputs: Int, out: Int)
+    private static func conv(_ reader: inout StrictCheckpoint<VisionModelError>, _ name: String, kernel: Int, in inputs: Int, out: Int)
         throws(VisionModelError) -> Conv2d
     {
-        let keras = try reader.tensor("\(name).kernel", [kernel, kernel, inputs, out])
-        return Conv2d(weight: KerasLayout.convolutionKernel(keras), bias: try reader.tensor("\(name).bias", [out]))
+        let keras = try reader.tensor("\(name).kernel", shape: [kernel, kernel, inputs, out])
+        return Conv2d(weight: KerasLayout.convolutionKernel(keras), bias: try reader.tensor("\(name).bias", shape: [out]))
     }
 
-    private static func dense(_ reader: inout CheckpointReader, _ name: String, in inputs: Int, out: Int) throws(VisionModelError) -> Linear {
-        Linear(inputMajorWeight: try reader.tensor("\(name).kernel", [inputs, out]), bias: try reader.tensor("\(name).bias", [out]))
+    private static func dense(_ reader: inout StrictCheckpoint<VisionModelError>, _ name: String, in inputs: Int, out: Int) throws(VisionModelError) -> Linear {
+        Linear(inputMajorWeight: try reader.tensor("\(name).kernel", shape: [inputs, out]), bias: try reader.tensor("\(name).bias", shape: [out]))
     }
 
     /// The dense layer after Keras's permute-and-flatten, with rows reordered from (w, h, c)
     /// to NCHW's (c, h, w).
-    private static func flattenedDense(_ reader: inout CheckpointReader, _ name: String, channels: Int, side: Int, out: Int)
+    private static func flattenedDense(_ reader: inout StrictCheckpoint<VisionModelError>, _ name: String, channels: Int, side: Int, out: Int)
         throws(VisionModelError) -> Linear
     {
         let inputs = channels * side * side
-        let keras = try reader.tensor("\(name).kernel", [inputs, out]).scalars
+        let keras = try reader.tensor("\(name).kernel", shape: [inputs, out]).scalars
         let reordered = Tensor(shape: [inputs, out]) { weight in
             for c in 0..<channels {
                 for h in 0..<side {
@@ -152,7 +152,7 @@ struct MTCNNNetworks: Sendable {
                 }
             }
         }
-        return Linear(inputMajorWeight: reordered, bias: try reader.tensor("\(name).bias", [out]))
+        return Linear(inputMajorWeight: reordered, bias: try reader.tensor("\(name).bias", shape: [out]))
     }
 }
 

@@ -27,7 +27,9 @@ public struct MiniXception: FaceEncoder {
     let blocks: [Block]
     let head: Conv2d
 
-    public let featureName = "MX"
+    /// The fusion input its embedding is (`KnownFaceEncoder` lists it without loading it).
+    public static let featureName = "MX"
+    public var featureName: String { Self.featureName }
     public let inputSize = 64
     /// FER2013's 48×48 faces are tight crops of the face box (brows to chin).
     public let cropMargin = 0.1
@@ -36,15 +38,15 @@ public struct MiniXception: FaceEncoder {
     public let embeddingSize = 128
 
     public init(path: String) throws(VisionModelError) {
-        var reader = try CheckpointReader(path: path, model: "mini-Xception")
+        var reader = try StrictCheckpoint(path: path, model: "mini-Xception")
         func norm(_ id: Int, _ channels: Int) throws(VisionModelError) -> BatchNorm {
             let base = "batch_normalization_\(id)"
-            return BatchNorm(weight: try reader.tensor("\(base).gamma", [channels]), bias: try reader.tensor("\(base).beta", [channels]),
-                             runningMean: try reader.tensor("\(base).moving_mean", [channels]),
-                             runningVariance: try reader.tensor("\(base).moving_variance", [channels]), epsilon: 1e-3)
+            return BatchNorm(weight: try reader.tensor("\(base).gamma", shape: [channels]), bias: try reader.tensor("\(base).beta", shape: [channels]),
+                             runningMean: try reader.tensor("\(base).moving_mean", shape: [channels]),
+                             runningVariance: try reader.tensor("\(base).moving_variance", shape: [channels]), epsilon: 1e-3)
         }
         func conv(_ name: String, kernel: Int, in inputs: Int, out: Int, geometry: ConvolutionGeometry) throws(VisionModelError) -> Conv2d {
-            Conv2d(weight: KerasLayout.convolutionKernel(try reader.tensor("\(name).kernel", [kernel, kernel, inputs, out])),
+            Conv2d(weight: KerasLayout.convolutionKernel(try reader.tensor("\(name).kernel", shape: [kernel, kernel, inputs, out])),
                    bias: nil, geometry: geometry)
         }
         stem = [
@@ -58,10 +60,10 @@ public struct MiniXception: FaceEncoder {
             func separable(_ id: Int, in inputs: Int, norm bn: BatchNorm) throws(VisionModelError) -> (Conv2d, Conv2d) {
                 let name = "separable_conv2d_\(id)"
                 let depthwise = Conv2d(
-                    weight: KerasLayout.depthwiseKernel(try reader.tensor("\(name).depthwise_kernel", [3, 3, inputs, 1])),
+                    weight: KerasLayout.depthwiseKernel(try reader.tensor("\(name).depthwise_kernel", shape: [3, 3, inputs, 1])),
                     bias: nil, geometry: .init(padding: .symmetric(1, 1), groups: inputs))
                 let pointwise = Conv2d(
-                    weight: KerasLayout.convolutionKernel(try reader.tensor("\(name).pointwise_kernel", [1, 1, inputs, width])),
+                    weight: KerasLayout.convolutionKernel(try reader.tensor("\(name).pointwise_kernel", shape: [1, 1, inputs, width])),
                     bias: nil)
                 return (depthwise, pointwise.folding(bn))
             }
@@ -73,8 +75,8 @@ public struct MiniXception: FaceEncoder {
             channels = width
         }
         self.blocks = blocks
-        head = Conv2d(weight: KerasLayout.convolutionKernel(try reader.tensor("conv2d_7.kernel", [3, 3, 128, 7])),
-                      bias: try reader.tensor("conv2d_7.bias", [7]), geometry: .init(padding: .same))
+        head = Conv2d(weight: KerasLayout.convolutionKernel(try reader.tensor("conv2d_7.kernel", shape: [3, 3, 128, 7])),
+                      bias: try reader.tensor("conv2d_7.bias", shape: [7]), geometry: .init(padding: .same))
         try reader.finish()
     }
 

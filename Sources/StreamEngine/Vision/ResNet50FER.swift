@@ -29,7 +29,9 @@ public struct ResNet50FER: FaceEncoder {
     /// Per-channel pixel mean (R, G, B) the MatConvNet model subtracts.
     public static let mean: [Float] = [131.0912, 103.8827, 91.4953]
 
-    public let featureName = "RF"
+    /// The fusion input its embedding is (`KnownFaceEncoder` lists it without loading it).
+    public static let featureName = "RF"
+    public var featureName: String { Self.featureName }
     public let inputSize = 224
     /// The baseline resizes a face crop to 256 and cuts the central 224: 1/8 of the crop is margin.
     public let cropMargin = 0.2
@@ -38,18 +40,18 @@ public struct ResNet50FER: FaceEncoder {
     public var embeddingSize: Int { classifier.inputChannels }
 
     public init(path: String) throws(VisionModelError) {
-        var reader = try CheckpointReader(path: path, model: "ResNet-50 FER+")
+        var reader = try StrictCheckpoint(path: path, model: "ResNet-50 FER+")
         func convBN(_ name: String, stride: Int = 1, padding: Int = 0, in inputs: Int) throws(VisionModelError) -> Conv2d {
             let shape = try reader.shape("\(name).weight")
             guard shape.count == 4, shape[1] == inputs else {
-                throw .inconsistent(file: reader.file.path, reason: "\(name).weight is \(shape), expected [out, \(inputs), k, k]")
+                throw .inconsistent(file: reader.path, reason: "\(name).weight is \(shape), expected [out, \(inputs), k, k]")
             }
             let out = shape[0]
-            let weight = try reader.tensor("\(name).weight", shape)
+            let weight = try reader.tensor("\(name).weight", shape: shape)
             let bn = "\(name)_bn"
-            let norm = BatchNorm(weight: try reader.tensor("\(bn).weight", [out]), bias: try reader.tensor("\(bn).bias", [out]),
-                                 runningMean: try reader.tensor("\(bn).running_mean", [out]),
-                                 runningVariance: try reader.tensor("\(bn).running_var", [out]))
+            let norm = BatchNorm(weight: try reader.tensor("\(bn).weight", shape: [out]), bias: try reader.tensor("\(bn).bias", shape: [out]),
+                                 runningMean: try reader.tensor("\(bn).running_mean", shape: [out]),
+                                 runningVariance: try reader.tensor("\(bn).running_var", shape: [out]))
             reader.skip("\(bn).num_batches_tracked")
             return Conv2d(weight: weight, bias: nil, geometry: .init(stride: (stride, stride), padding: .symmetric(padding, padding)))
                 .folding(norm)
@@ -66,10 +68,10 @@ public struct ResNet50FER: FaceEncoder {
                 let increase = try convBN("\(base)_1x1_increase", in: spatial.outputChannels)
                 let projection = block == 1 ? try convBN("\(base)_1x1_proj", stride: stride, in: channels) : nil
                 if let projection, projection.outputChannels != increase.outputChannels {
-                    throw .inconsistent(file: reader.file.path, reason: "\(base): shortcut gives \(projection.outputChannels) channels, the block \(increase.outputChannels)")
+                    throw .inconsistent(file: reader.path, reason: "\(base): shortcut gives \(projection.outputChannels) channels, the block \(increase.outputChannels)")
                 }
                 if projection == nil && increase.outputChannels != channels {
-                    throw .inconsistent(file: reader.file.path, reason: "\(base): identity shortcut of \(channels) channels onto \(increase.outputChannels)")
+                    throw .inconsistent(file: reader.path, reason: "\(base): identity shortcut of \(channels) channels onto \(increase.outputChannels)")
                 }
                 blocks.append(Bottleneck(reduce: reduce, spatial: spatial, increase: increase, projection: projection))
                 channels = increase.outputChannels
@@ -78,10 +80,10 @@ public struct ResNet50FER: FaceEncoder {
         self.blocks = blocks
         let classes = try reader.shape("classifier.weight")
         guard classes.count == 4, classes[1] == channels, classes[2] == 1, classes[3] == 1 else {
-            throw .inconsistent(file: reader.file.path, reason: "classifier.weight is \(classes), expected [classes, \(channels), 1, 1]")
+            throw .inconsistent(file: reader.path, reason: "classifier.weight is \(classes), expected [classes, \(channels), 1, 1]")
         }
-        classifier = Conv2d(weight: try reader.tensor("classifier.weight", classes),
-                            bias: try reader.tensor("classifier.bias", [classes[0]]))
+        classifier = Conv2d(weight: try reader.tensor("classifier.weight", shape: classes),
+                            bias: try reader.tensor("classifier.bias", shape: [classes[0]]))
         try reader.finish()
     }
 

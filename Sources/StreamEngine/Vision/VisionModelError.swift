@@ -35,53 +35,16 @@ public enum VisionModelError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Reads a checkpoint's tensors strictly: each read is checked for shape, and `finish()`
-/// reports every tensor no read asked for. Renames and reshapes are the caller's (the
-/// loader of each model), never the layers'.
-struct CheckpointReader {
-    let file: SafeTensorsFile
-    private(set) var consumed = Set<String>()
-
+extension StrictCheckpoint where Failure == VisionModelError {
+    /// Opens the weights of the face model `model` (named in a missing-file error), with the
+    /// checkpoint's errors in the vision models' terms.
     init(path: String, model: String) throws(VisionModelError) {
-        do {
-            file = try SafeTensorsFile(path: path)
-        } catch .notFound {
-            throw .missingFile(path: path, model: model)
-        } catch {
-            throw .weights(error)
+        try self.init(path: path) { error in
+            switch error {
+            case .notFound(let file): return .missingFile(path: file, model: model)
+            case .unknownTensors(let file, let names): return .unknownTensors(file: file, names: names)
+            default: return .weights(error)
+            }
         }
-    }
-
-    init(file: SafeTensorsFile) {
-        self.file = file
-    }
-
-    func has(_ name: String) -> Bool { file.entry(name) != nil }
-
-    /// The shape of `name`, or a missing-tensor error.
-    func shape(_ name: String) throws(VisionModelError) -> [Int] {
-        guard let entry = file.entry(name) else { throw .weights(.missingTensor(file: file.path, tensor: name)) }
-        return entry.shape
-    }
-
-    mutating func tensor(_ name: String, _ shape: [Int]) throws(VisionModelError) -> Tensor {
-        do {
-            let value = try file.tensor(name, shape: shape)
-            consumed.insert(name)
-            return value
-        } catch {
-            throw .weights(error)
-        }
-    }
-
-    /// Marks a tensor as known but unused (e.g. a batch-norm step counter).
-    mutating func skip(_ name: String) {
-        if has(name) { consumed.insert(name) }
-    }
-
-    /// Throws if the file holds tensors no read asked for.
-    func finish() throws(VisionModelError) {
-        let unknown = file.names.filter { !consumed.contains($0) }
-        guard unknown.isEmpty else { throw .unknownTensors(file: file.path, names: unknown.sorted()) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The visual models in a models directory, by the folder names `tools/fetch-default-models`
-/// and the converters use:
+/// and the converters use (the encoders' in `KnownFaceEncoder.all`):
 ///
 /// | folder | file | model |
 /// | --- | --- | --- |
@@ -14,8 +14,8 @@ public struct VisionModels: Sendable {
     public static let detectorFolder = "mtcnn"
     public static let landmarkFolder = "dlib-landmarks-68"
     public static let landmarkFile = "shape_predictor_68_face_landmarks.dat"
-    /// Encoder folders, in the order the pipeline runs them.
-    public static let encoderFolders = ["mini-xception-fer2013", "resnet50-ferplus", "manet-rafdb"]
+    /// Encoder folders, in the order the pipeline runs them (`KnownFaceEncoder.all`).
+    public static var encoderFolders: [String] { KnownFaceEncoder.all.map(\.folder) }
 
     public let detector: MTCNN
     public let landmarkPredictor: LandmarkPredictor
@@ -37,15 +37,11 @@ public struct VisionModels: Sendable {
         }
         var encoders: [any FaceEncoder] = []
         var names: [String] = []
-        for folder in Self.encoderFolders {
-            let path = root.appendingPathComponent("\(folder)/model.safetensors").path
+        for known in KnownFaceEncoder.all {
+            let path = root.appendingPathComponent("\(known.folder)/model.safetensors").path
             guard FileManager.default.fileExists(atPath: path) else { continue }
-            names.append(folder)
-            switch folder {
-            case "mini-xception-fer2013": encoders.append(try MiniXception(path: path))
-            case "resnet50-ferplus": encoders.append(try ResNet50FER(path: path))
-            default: encoders.append(try MANet(path: path))
-            }
+            names.append(known.folder)
+            encoders.append(try known.load(path))
         }
         self.encoders = encoders
         encoderNames = names

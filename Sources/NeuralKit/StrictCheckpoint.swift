@@ -1,0 +1,118 @@
+/// A checkpoint read the strict way: every tensor a loader asks for must be there with the
+/// shape it expects (and a dtype that reads as Float32), and `finish()` refuses the file if it
+/// holds tensors no read asked for. The one place this accounting lives; each model's loader
+/// does its renames and reshapes on top and maps the errors into its own error type.
+///
+/// A missing or mis-shaped tensor fails the read that asks for it rather than being collected
+/// for `finish()`: a loader computes with each tensor as it goes (folds, transposes), so it
+/// never has to run on a stand-in value, and a loader that forgot `finish()` can still not
+/// build a model from a file that lacks a part.
+///
+/// - Important: names passed in are relative to `prefix`; names in errors and in `skip(where:)`
+///   are the file's own, prefix included.
+public struct StrictCheckpoint<Failure: Error> {
+    /// The file read from.
+    public let file: SafeTensorsFile
+    /// Put before every name asked for (`hubert.` for a task model around the base model).
+    public let prefix: String
+    /// Names (prefix included) that reads asked for or `skip` accepted.
+    public private(set) var consumed: Set<String> = []
+    private let mapError: (SafeTensorsError) -> Failure
+
+    /// Reads `file`, each error passed through `mapError` into the loader's own error type.
+    public init(file: SafeTensorsFile, prefix: String = "", mapError: @escaping (SafeTensorsError) -> Failure) {
+        self.file = file
+        self.prefix = prefix
+        self.mapError = mapError
+    }
+
+    /// Opens `path`; a failure to open (`.notFound` among them) goes through `mapError` too.
+    public init(path: String, prefix: String = "", mapError: @escaping (SafeTensorsError) -> Failure) throws(Failure) {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: path) } catch { throw mapError(error) }
+        self.init(file: file, prefix: prefix, mapError: mapError)
+    }
+
+    /// The path the file was opened from.
+    public var path: String { file.path }
+
+    public func has(_ name: String) -> Bool { file.entry(prefix + name) != nil }
+
+    /// The shape `name` has in the file, for loaders that read widths from the tensors. Does
+    /// not count as a read.
+    public func shape(_ name: String) throws(Failure) -> [Int] {
+        guard let entry = file.entry(prefix + name) else { throw mapError(.missingTensor(file: file.path, tensor: prefix + name)) }
+        return entry.shape
+    }
+
+    /// The tensor `name`, which must have shape `expected`, as Float32. Its mapped pages are
+    /// released afterwards: the copy is what the model keeps.
+    public mutating func tensor(_ name: String, shape expected: [Int]) throws(Failure) -> Tensor {
+        let full = prefix + name
+        let value: Tensor
+        do { value = try file.tensor(full, shape: expected) } catch { throw mapError(error) }
+        consumed.insert(full)
+        file.releasePages(of: full)
+        return value
+    }
+
+    /// The 2-D tensors `names`, each [rows, columns] in the file, side by side in one matrix:
+    /// [rows, n · columns], or with `transposed` each transposed, [columns, n · rows]. Read
+    /// straight into place (a fused Q/K/V projection, an input-major weight) with no copy
+    /// between.
+    public mutating func matrix(_ names: [String], rows: Int, columns: Int, transposed: Bool = false) throws(Failure) -> Tensor {
+        let (height, width) = transposed ? (columns, rows) : (rows, columns)
+        let total = names.count * width
+        let file = file, prefix = prefix
+        do {
+            let result = try Tensor(shape: [height, total]) { destination in
+                for (index, name) in names.enumerated() {
+                    try file.readMatrix(prefix + name, rows: rows, columns: columns, transposed: transposed,
+                                        into: destination.baseAddress! + index * width, leadingDimension: total)
+                }
+            }
+            for name in names {
+                consumed.insert(prefix + name)
+                file.releasePages(of: prefix + name)
+            }
+            return result
+        } catch let error as SafeTensorsError {
+            throw mapError(error)
+        } catch {
+            preconditionFailure("readMatrix throws only SafeTensorsError: \(error)")
+        }
+    }
+
+    /// Accepts `name` as known but unused (a batch-norm step counter, a training-only mask),
+    /// if the file has it.
+    public mutating func skip(_ name: String) {
+        if has(name) { consumed.insert(prefix + name) }
+    }
+
+    /// Accepts every tensor whose full name satisfies `isKnown` as known but unused (layers
+    /// above the ones computed, a task model's head).
+    public mutating func skip(where isKnown: (String) -> Bool) {
+        for name in file.names where isKnown(name) { consumed.insert(name) }
+    }
+
+    /// Tensors of the file no read asked for and no `skip` accepted, sorted.
+    public var unusedNames: [String] { file.names.filter { !consumed.contains($0) }.sorted() }
+
+    /// Throws `.unknownTensors` (through `mapError`) if the file holds tensors no read asked for.
+    public func finish() throws(Failure) {
+        let unused = unusedNames
+        guard unused.isEmpty else { throw mapError(.unknownTensors(file: file.path, names: unused)) }
+    }
+}
+
+extension StrictCheckpoint where Failure == SafeTensorsError {
+    /// Reads `file`, throwing `SafeTensorsError` as it is.
+    public init(file: SafeTensorsFile, prefix: String = "") {
+        self.init(file: file, prefix: prefix, mapError: { $0 })
+    }
+
+    /// Opens `path`, throwing `SafeTensorsError` as it is.
+    public init(path: String, prefix: String = "") throws(SafeTensorsError) {
+        try self.init(path: path, prefix: prefix, mapError: { $0 })
+    }
+}

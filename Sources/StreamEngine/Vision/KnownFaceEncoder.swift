@@ -1,0 +1,30 @@
+/// A face encoder merd can load: the folder of a models directory that holds its
+/// `model.safetensors`, the fusion input its embedding is, and its loader. Adding an encoder
+/// is one entry of `all`.
+public struct KnownFaceEncoder: Sendable {
+    /// The folder under the models directory (the name `tools/fetch-default-models` and the
+    /// converters use).
+    public let folder: String
+    /// The fusion input the encoder's embedding is.
+    public let feature: FeatureName
+    /// Reads the encoder from its `model.safetensors`.
+    public let load: @Sendable (_ path: String) throws(VisionModelError) -> any FaceEncoder
+
+    /// Every known encoder, in the order the face pipeline runs them.
+    public static let all: [KnownFaceEncoder] = [
+        KnownFaceEncoder(folder: "mini-xception-fer2013", feature: .visual(MiniXception.featureName)) { path throws(VisionModelError) in
+            try MiniXception(path: path)
+        },
+        KnownFaceEncoder(folder: "resnet50-ferplus", feature: .visual(ResNet50FER.featureName)) { path throws(VisionModelError) in
+            try ResNet50FER(path: path)
+        },
+        KnownFaceEncoder(folder: "manet-rafdb", feature: .visual(MANet.featureName)) { path throws(VisionModelError) in
+            try MANet(path: path)
+        },
+    ]
+
+    /// The encoder whose embedding is `feature`, if merd knows one.
+    public static func encoder(for feature: FeatureName) -> KnownFaceEncoder? {
+        all.first { $0.feature == feature }
+    }
+}
