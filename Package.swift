@@ -74,9 +74,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // `merd bench`'s measurements as a library, so that tests run them in-process.
+        .target(name: "MerdBench", dependencies: ["StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "MerdEvents"],
+                swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
+                "MerdBench",
                 "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "FusionTraining", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
                 "EventServer", "MerdEvents", "MerdDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -94,8 +98,10 @@ let package = Package(
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
+        .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
     ],

@@ -16,7 +16,7 @@ public final class RecordedFile: Sendable {
     public let path: String
     public let pacing: Pacing
     /// When replay began, shared by the two sources so they stay aligned.
-    private let origin = Mutex<MediaTime?>(nil)
+    private let origin = Mutex<RealTimePacer?>(nil)
     private let dropped = Atomic<Int>(0)
 
     public init(path: String, pacing: Pacing) {
@@ -32,15 +32,14 @@ public final class RecordedFile: Sendable {
     /// Video frames skipped because the consumer was late (real-time pacing only).
     public var droppedFrames: Int { dropped.load(ordering: .relaxed) }
 
-    /// Media time of presentation time `time`, and how long until it is due (zero when offline).
-    func schedule(_ time: MediaTime) -> (mediaTime: MediaTime, wait: MediaDuration) {
-        guard pacing == .realTime else { return (time, MediaDuration(nanoseconds: 0)) }
-        let start = origin.withLock { origin in
-            if origin == nil { origin = MediaTime.now() }
-            return origin!
+    /// The clock of real-time replay, started by the first chunk or frame either source
+    /// delivers; nil offline, where media time is the presentation time.
+    func pacer() -> RealTimePacer? {
+        guard pacing == .realTime else { return nil }
+        return origin.withLock { pacer in
+            if pacer == nil { pacer = RealTimePacer(start: MediaTime.now()) }
+            return pacer
         }
-        let due = MediaTime(nanoseconds: start.nanoseconds + time.nanoseconds)
-        return (due, due - MediaTime.now())
     }
 
     func countDrop() { dropped.add(1, ordering: .relaxed) }
@@ -55,14 +54,12 @@ public struct FileAudioSource: AudioSource {
         let reader = Unshared(try AudioFileReader(path: file.path))
         let file = self.file
         return AsyncThrowingStream {
-            guard let chunk = try reader.value.nextChunk() else { return nil }
-            let (time, wait) = file.schedule(chunk.time)
+            guard var chunk = try reader.value.nextChunk() else { return nil }
+            guard let pacer = file.pacer() else { return chunk }
             // Replaying live, a chunk is delivered once its last sample would have been captured.
-            if file.pacing == .realTime {
-                let ready = wait + chunk.duration
-                if ready.nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(ready.nanoseconds)) }
-            }
-            return AudioChunk(samples: chunk.samples, sampleRate: chunk.sampleRate, channels: chunk.channels, time: time)
+            try await pacer.wait(until: chunk.endTime)
+            chunk.time = pacer.clockTime(of: chunk.time)
+            return chunk
         }
     }
 }
@@ -78,19 +75,12 @@ public struct FileVideoSource: VideoSource {
         let period = MediaDuration(seconds: 1 / (reader.value.framesPerSecond ?? 25))
         return AsyncThrowingStream {
             while var frame = try reader.value.nextFrame() {
-                let (time, wait) = file.schedule(frame.time)
-                // Late by more than a frame period: a newer frame is already due.
-                if wait.nanoseconds < -period.nanoseconds {
+                guard let pacer = file.pacer() else { return frame }
+                // Late by more than a frame period, before the wait or after it: a newer frame
+                // is already due.
+                guard let time = try await pacer.frame(at: frame.time, period: period) else {
                     file.countDrop()
                     continue
-                }
-                if wait.nanoseconds > 0 {
-                    try await Task.sleep(for: .nanoseconds(wait.nanoseconds))
-                    // Woken late (a loaded machine): if a newer frame is due by now, skip to it.
-                    if (MediaTime.now() - time).nanoseconds > period.nanoseconds {
-                        file.countDrop()
-                        continue
-                    }
                 }
                 frame.time = time
                 return frame

@@ -1,13 +1,11 @@
-import FusionTraining
-import MerdDaemon
 import ArgumentParser
-import CaptureFile
 import Foundation
 import Logging
 import MediaTypes
+import MerdBench
+import MerdDaemon
 import NeuralKit
 import StreamEngine
-import Synchronization
 
 /// `merd bench engine`: the daemon's engine on a live-paced stream of real speech and faces,
 /// measuring the latency from the end of each utterance to its event.
@@ -64,141 +62,35 @@ struct BenchEngine: AsyncParsableCommand {
         settings.speculateAfterPauseMilliseconds = noSpeculation ? nil : speculateAfter
         let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
 
-        let (speech, spans, speechEnds) = try speechStream()
-        let frames: [RGBImage]
-        do { frames = try Self.decode(data + "/grid/bbaf2n.mpg") } catch { throw CommandFailure.usage(error.description) }
-        let seconds = Double(speech.count) / 16000
-        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; OpenBLAS %@, %d threads",
-                     spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, seconds, window, overlap,
-                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", BLAS.coreName, threads))
-        let start = MediaTime.now() + MediaDuration(milliseconds: 200)
-        let audio = PacedAudio(samples: speech, start: start)
-        let video = PacedVideo(images: frames, start: start, seconds: seconds)
-        let latencies = Mutex<[Int]>([])
-        // Each event's end (seconds into the stream) and when it arrived.
-        let arrivals = Mutex<[(end: Double, at: MediaTime)]>([])
-        let faceEvents = Atomic<Int>(0)
-        try await engine.run(audio: audio, video: loaded.vision == nil ? nil : video) { event in
-            switch event {
-            case .utterance(let u):
-                let at = MediaTime.now()
-                latencies.withLock { $0.append(u.latencyMilliseconds) }
-                arrivals.withLock { $0.append((u.end - start.seconds, at)) }
-            case .face: faceEvents.add(1, ordering: .relaxed)
-            default: break
-            }
+        let speech: BenchmarkSpeech
+        do {
+            speech = try BenchmarkSpeech(dataFolder: data, utterances: utterances, gapSeconds: gap)
+        } catch let error as CaptureError {
+            throw CommandFailure.input(error)
+        } catch let error as BenchmarkError {
+            throw CommandFailure.usage(error.description)
         }
-        let measured = latencies.withLock { $0 }
-        guard !measured.isEmpty else { throw CommandFailure.runtime("no utterance was found in the stream") }
-        let sorted = measured.sorted()
-        let half = measured.count / 2
-        let early = measured.prefix(max(1, half)).reduce(0, +) / max(1, half), late = measured.suffix(max(1, half)).reduce(0, +) / max(1, half)
-        print("merd engine latencies (ms, in order): \(measured.map(String.init).joined(separator: " "))")
+        let clip = data + "/grid/bbaf2n.mpg"
+        let frames: [RGBImage]
+        do { frames = try BenchmarkVideo.frames(clip) } catch { throw CommandFailure.usage(error.description) }
+        guard !frames.isEmpty else { throw CommandFailure.runtime(BenchmarkError.noVideoFrames(path: clip).description) }
+        let spans = speech.spanSeconds
+        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; OpenBLAS %@, %d threads",
+                     spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, speech.seconds, window, overlap,
+                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", BLAS.coreName, threads))
+        let result = try await EngineBenchmark(engine: engine, speech: speech, video: loaded.vision == nil ? nil : frames).run()
+        guard let latency = result.latency else { throw CommandFailure.runtime("no utterance was found in the stream") }
+        print("merd engine latencies (ms, in order): \(result.latenciesMilliseconds.map(String.init).joined(separator: " "))")
         print(String(format: "merd engine: %d utterance events, %d face events; latency median %d ms, p90 %d ms, max %d ms; mean first half %d ms, second half %d ms%@",
-                     measured.count, faceEvents.load(ordering: .relaxed), sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 9 / 10)],
-                     sorted.last!, early, late, late > early + 300 ? " (growing: a backlog)" : " (steady: keeps up)"))
-        let speculations = engine.speculations
+                     latency.count, result.faceEvents, latency.medianMilliseconds, latency.p90Milliseconds, latency.maxMilliseconds,
+                     latency.firstHalfMeanMilliseconds, latency.secondHalfMeanMilliseconds, latency.growing ? " (growing: a backlog)" : " (steady: keeps up)"))
+        let speculations = result.speculations
         print("merd engine: \(speculations.run) last windows run ahead of the confirmed end, \(speculations.used) of them used; "
               + "\(speculations.dropped) dropped when speech resumed")
-        // The event's latency counts from the segmenter's end, which keeps a short tail after
-        // the last speech frame; a listener waits from the end of the speech itself, known here
-        // from how the stream was made.
-        let fromSpeech = arrivals.withLock { $0 }.compactMap { arrival -> Int? in
-            guard let truth = speechEnds.min(by: { abs($0 - arrival.end) < abs($1 - arrival.end) }), abs(truth - arrival.end) < 0.3 else { return nil }
-            return Int((arrival.at - start.advanced(bySamples: Int(truth * 16000), sampleRate: 16000)).nanoseconds / 1_000_000)
-        }.sorted()
-        if !fromSpeech.isEmpty {
+        if let fromSpeech = result.fromSpeech {
             print(String(format: "merd engine: from the end of the speech itself (%d events matched): median %d ms, p90 %d ms",
-                         fromSpeech.count, fromSpeech[fromSpeech.count / 2], fromSpeech[min(fromSpeech.count - 1, fromSpeech.count * 9 / 10)]))
+                         fromSpeech.count, fromSpeech.medianMilliseconds, fromSpeech.p90Milliseconds))
         }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
-    }
-
-    static func decode(_ path: String) throws(CaptureError) -> [RGBImage] {
-        let reader = try VideoFileReader(path: path)
-        var frames: [RGBImage] = []
-        while let frame = try reader.nextFrame() { if let image = RGBImage(frame) { frames.append(image) } }
-        return frames
-    }
-
-    /// EmoDB speech trimmed to its voiced span, joined into utterances of 2–6 s, with silences;
-    /// also where each utterance's speech ends, in seconds into the stream.
-    private func speechStream() throws -> (samples: [Float], spans: [Double], ends: [Double]) {
-        let folder = data + "/emodb/wav"
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".wav") }.sorted()
-        var pieces: [[Float]] = []
-        for file in files.prefix(utterances * 3) {
-            let piece = SegmentationCorpus.Piece(oracle: try ClipFeatureExtractor.audio(folder + "/" + file))
-            pieces.append(Array(piece.audio[piece.speechStart..<piece.speechEnd]))
-        }
-        var samples = [Float](repeating: 0, count: 16000)
-        var spans: [Double] = []
-        var ends: [Double] = []
-        var index = 0
-        for u in 0..<utterances {
-            // 1, 2 or 3 pieces: 2–6 s of speech, joined by 50 ms (shorter than the segmenter's hangover).
-            var utterance: [Float] = []
-            for p in 0...(u % 3) where index < pieces.count {
-                if p > 0 { utterance += [Float](repeating: 0, count: 800) }
-                utterance += pieces[index]
-                index += 1
-            }
-            if utterance.count < 32000, index < pieces.count {
-                utterance += [Float](repeating: 0, count: 800) + pieces[index]
-                index += 1
-            }
-            spans.append(Double(utterance.count) / 16000)
-            ends.append(Double(samples.count + utterance.count) / 16000)
-            samples += utterance + [Float](repeating: 0, count: Int(gap * 16000))
-        }
-        return (samples + [Float](repeating: 0, count: 16000), spans, ends)
-    }
-}
-
-/// Samples delivered as a microphone would: 20 ms chunks, each when its last sample has been
-/// "captured" on the monotonic clock.
-struct PacedAudio: AudioSource {
-    let samples: [Float]
-    let start: MediaTime
-    var name: String { "bench:speech" }
-
-    func chunks() throws(CaptureError) -> AsyncThrowingStream<AudioChunk, any Error> {
-        let samples = samples, start = start
-        let position = Mutex(0)
-        return AsyncThrowingStream {
-            let offset = position.withLock { p -> Int in defer { p += 320 }; return p }
-            guard offset < samples.count else { return nil }
-            let chunk = Array(samples[offset..<min(offset + 320, samples.count)])
-            let time = start.advanced(bySamples: offset, sampleRate: 16000)
-            let due = time.advanced(bySamples: chunk.count, sampleRate: 16000) - MediaTime.now()
-            if due.nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(due.nanoseconds)) }
-            return AudioChunk(samples: chunk, sampleRate: 16000, channels: 1, time: time)
-        }
-    }
-}
-
-/// Frames looped at 25 fps, each delivered at its time; late frames are skipped as a camera's
-/// latest-wins queue would.
-struct PacedVideo: VideoSource {
-    let images: [RGBImage]
-    let start: MediaTime
-    let seconds: Double
-    var name: String { "bench:video" }
-
-    func frames() throws(CaptureError) -> AsyncThrowingStream<VideoFrame, any Error> {
-        let images = images, start = start, count = Int(seconds * 25)
-        let index = Mutex(0)
-        return AsyncThrowingStream {
-            while true {
-                let i = index.withLock { i -> Int in defer { i += 1 }; return i }
-                guard i < count else { return nil }
-                let time = start + MediaDuration(seconds: Double(i) / 25)
-                let wait = time - MediaTime.now()
-                if wait.nanoseconds < -40_000_000 { continue }  // a frame period late: a newer one is due
-                if wait.nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(wait.nanoseconds)) }
-                let image = images[i % images.count]
-                return try VideoFrame(packed: image.pixels, width: image.width, height: image.height, format: .rgb24, time: time)
-            }
-        }
     }
 }

@@ -1,0 +1,122 @@
+import MediaTypes
+import NeuralKit
+import StreamEngine
+
+/// Each stage of the face pipeline timed on 640×480 frames (`merd bench faces`): the median of
+/// timed repeats after a warm-up, on the first frame; then the pipeline as the engine runs it
+/// over all frames.
+package struct FaceBenchmark {
+    /// A timed stage, its raw value the label the command prints.
+    package enum Stage: String, Sendable, CaseIterable {
+        case detection = "detection (MTCNN, min face 60 px)"
+        case tracking = "tracking (O-Net on the last face)"
+        case landmarks = "landmarks (68-point trees)"
+        case grey = "grey for landmarks"
+        case alignment = "alignment (64 and 224 crops)"
+        case miniXception = "mini-Xception"
+        case resNet50 = "ResNet-50"
+        case maNet = "MA-Net"
+    }
+
+    package static let width = 640, height = 480
+
+    package let models: VisionModels
+    /// 640×480, as a webcam's (``frames(from:)``); stages are timed on the first.
+    package let frames: [RGBImage]
+    /// Timed repeats per stage, after one warm-up.
+    package let repeats: Int
+    let miniXception: (any FaceEncoder)?
+    let resNet50: any FaceEncoder
+    let maNet: any FaceEncoder
+
+    /// ResNet-50 and MA-Net run with random weights (``RandomFaceEncoders``) when `models`
+    /// lacks them: the cost is the same.
+    package init(models: VisionModels, frames: [RGBImage], repeats: Int = 20) throws(BenchmarkError) {
+        precondition(!frames.isEmpty && repeats > 0, "frames and repeats are needed")
+        self.models = models
+        self.frames = frames
+        self.repeats = repeats
+        miniXception = models.encoders.first { $0 is MiniXception }
+        if let installed = models.encoders.first(where: { $0 is ResNet50FER }) { resNet50 = installed } else { resNet50 = try RandomFaceEncoders.resNet50() }
+        if let installed = models.encoders.first(where: { $0 is MANet }) { maNet = installed } else { maNet = try RandomFaceEncoders.maNet() }
+    }
+
+    /// The frames of the video at `path`, scaled to 640×480.
+    package static func frames(from path: String) throws -> [RGBImage] {
+        let images = BenchmarkVideo.scaled(try BenchmarkVideo.frames(path), width: width, height: height)
+        guard !images.isEmpty else { throw BenchmarkError.noVideoFrames(path: path) }
+        return images
+    }
+
+    /// Every stage at `threads` compute threads (sets `BLAS.threadCount`).
+    package func run(threads: Int) throws(BenchmarkError) -> FaceBenchmarkResult {
+        BLAS.threadCount = threads
+        var pipeline = models.makePipeline()
+        let image = frames[0]
+        let detector = pipeline.detector.with(minimumFaceSize: max(20, Double(image.height) * pipeline.options.minimumFaceFraction))
+        guard let face = pipeline.analyze(image).primary else { throw .noFaceInFirstFrame }
+        let grey = image.dlibIntensity()
+        var stages: [FaceBenchmarkResult.StageTiming] = []
+        func time(_ stage: Stage, _ body: () -> Void) {
+            body()
+            var samples: [Double] = []
+            for _ in 0..<repeats {
+                let start = ContinuousClock.now
+                body()
+                samples.append((ContinuousClock.now - start).seconds * 1000)
+            }
+            stages.append(.init(stage: stage, medianMilliseconds: samples.sorted()[samples.count / 2]))
+        }
+        let box = (x1: face.detection.x1, y1: face.detection.y1, x2: face.detection.x2, y2: face.detection.y2)
+        time(.detection) { _ = detector.detect(image) }
+        time(.tracking) { _ = detector.verify(image, around: box) }
+        time(.landmarks) {
+            _ = pipeline.landmarkPredictor.predict(intensity: grey, width: image.width, height: image.height, rectangle: face.rectangle)
+        }
+        time(.grey) { _ = image.dlibIntensity() }
+        time(.alignment) {
+            _ = pipeline.aligner.align(image, landmarks: face.landmarks, size: 64, margin: 0.1)
+            _ = pipeline.aligner.align(image, landmarks: face.landmarks, size: 224, margin: 0.2)
+        }
+        if let miniXception {
+            let crop = pipeline.aligner.align(image, landmarks: face.landmarks, size: 64, margin: miniXception.cropMargin)
+            time(.miniXception) { _ = miniXception.encode(crop) }
+        }
+        let crop = pipeline.aligner.align(image, landmarks: face.landmarks, size: 224, margin: resNet50.cropMargin)
+        time(.resNet50) { _ = resNet50.encode(crop) }
+        let maNetCrop = pipeline.aligner.align(image, landmarks: face.landmarks, size: 224, margin: maNet.cropMargin)
+        time(.maNet) { _ = maNet.encode(maNetCrop) }
+        // The pipeline as the engine runs it, mini-Xception only (the default models): over
+        // the clip, tracking between detections.
+        var streaming = FacePipeline(detector: models.detector, landmarkPredictor: models.landmarkPredictor,
+                                     encoders: miniXception.map { [$0] } ?? [])
+        let start = ContinuousClock.now
+        for frame in frames { _ = streaming.analyze(frame) }
+        let perFrame = (ContinuousClock.now - start).seconds * 1000 / Double(frames.count)
+        return FaceBenchmarkResult(threads: threads, stages: stages, pipelineMillisecondsPerFrame: perFrame)
+    }
+}
+
+/// One thread count's timings of ``FaceBenchmark``.
+package struct FaceBenchmarkResult: Sendable, Equatable {
+    package struct StageTiming: Sendable, Equatable {
+        package let stage: FaceBenchmark.Stage
+        package let medianMilliseconds: Double
+    }
+
+    package let threads: Int
+    /// In the order they were timed; mini-Xception only when it is installed.
+    package let stages: [StageTiming]
+    /// Track + landmarks + mini-Xception over all frames, per frame.
+    package let pipelineMillisecondsPerFrame: Double
+
+    /// The median of `stage`, when it was timed.
+    package func milliseconds(_ stage: FaceBenchmark.Stage) -> Double? {
+        stages.first { $0.stage == stage }?.medianMilliseconds
+    }
+
+    /// A frame's cost without tracking: detection, landmarks and mini-Xception.
+    package var detectingEveryFrameMilliseconds: Double {
+        [.detection, .landmarks, .miniXception].compactMap(milliseconds).reduce(0, +)
+    }
+}

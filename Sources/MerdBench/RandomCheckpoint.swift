@@ -1,0 +1,38 @@
+import Foundation
+import NeuralKit
+
+/// Random weights for a checkpoint, written by name and read back by the model's own loader:
+/// a stand-in for a model the user has not converted, which costs the same to run.
+/// Convolutions are He-scaled, batch norms neutral, linear layers small.
+package struct RandomCheckpoint {
+    package var tensors: [(name: String, tensor: Tensor)] = []
+    private var random = SystemRandomNumberGenerator()
+
+    package init() {}
+
+    /// A bias-free `k`×`k` convolution `name` and its batch norm `norm`.
+    package mutating func conv(_ name: String, _ out: Int, _ inputs: Int, _ k: Int, norm: String) {
+        let scale = Float(2 / Double(inputs * k * k)).squareRoot()
+        tensors.append((name + ".weight", Tensor(shape: [out, inputs, k, k], scalars: (0..<(out * inputs * k * k)).map { _ in Float.random(in: -scale...scale, using: &random) })))
+        for (field, value) in [("weight", Float(1)), ("bias", 0), ("running_mean", 0), ("running_var", 1)] {
+            tensors.append(("\(norm).\(field)", Tensor(shape: [out], repeating: value)))
+        }
+    }
+
+    package mutating func linear(_ name: String, _ out: Int, _ inputs: Int) {
+        tensors.append((name + ".weight", Tensor(shape: [out, inputs], scalars: (0..<(out * inputs)).map { _ in Float.random(in: -0.05...0.05, using: &random) })))
+        tensors.append((name + ".bias", Tensor(shape: [out])))
+    }
+
+    /// Written to a temporary file and read back by `load`, the real loader.
+    package func loaded<Model>(_ load: (String) throws -> Model) throws(BenchmarkError) -> Model {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("merd-bench-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            try SafeTensorsWriter.write(tensors, to: path)
+            return try load(path)
+        } catch {
+            throw .randomModel("\(error)")
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import MerdBench
+import StreamEngine
+import TestSupport
+import Testing
+
+@Suite("Face benchmark")
+struct FaceBenchmarkTests {
+    @Test("a GRID clip becomes 640×480 frames")
+    func frames() async throws {
+        let frames = try await onOwnThread { try FaceBenchmark.frames(from: TestPaths.sharedData("grid/bbaf2n.mpg")) }
+        #expect(frames.count == 75)
+        #expect(frames.allSatisfy { $0.width == 640 && $0.height == 480 })
+    }
+
+    @Test("every stage timed once per repeat, in order; the pipeline over the frames",
+          .enabled(if: TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
+    func stages() throws {
+        let models = try VisionModels(directory: TestPaths.pretrainedModels!)
+        let frames = Array(try FaceBenchmark.frames(from: TestPaths.sharedData("grid/bbaf2n.mpg")).prefix(3))
+        let result = try FaceBenchmark(models: models, frames: frames, repeats: 1).run(threads: 1)
+        let hasMiniXception = models.encoders.contains { $0 is MiniXception }
+        #expect(result.threads == 1)
+        #expect(result.stages.map(\.stage) == FaceBenchmark.Stage.allCases.filter { hasMiniXception || $0 != .miniXception })
+        #expect(result.stages.allSatisfy { $0.medianMilliseconds > 0 })
+        #expect(result.pipelineMillisecondsPerFrame > 0)
+        let parts: [FaceBenchmark.Stage] = hasMiniXception ? [.detection, .landmarks, .miniXception] : [.detection, .landmarks]
+        #expect(result.detectingEveryFrameMilliseconds == parts.compactMap { result.milliseconds($0) }.reduce(0, +))
+    }
+}
