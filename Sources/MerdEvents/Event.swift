@@ -1,5 +1,4 @@
 import Foundation
-import MediaTypes
 
 /// An event of protocol v1 (EVENTS.md, docs/events.md): what subscribers read, one JSON object
 /// per line. Fields that cannot be computed are null, never invented.

@@ -62,7 +62,6 @@ struct BenchEngine: AsyncParsableCommand {
         settings.windowing = HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap)
         settings.faceFramesPerSecond = faceFramesPerSecond
         settings.speculateAfterPauseMilliseconds = noSpeculation ? nil : speculateAfter
-        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
 
         let (speech, spans, speechEnds) = try speechStream()
         let frames: [RGBImage]
@@ -78,7 +77,7 @@ struct BenchEngine: AsyncParsableCommand {
         // Each event's end (seconds into the stream) and when it arrived.
         let arrivals = Mutex<[(end: Double, at: MediaTime)]>([])
         let faceEvents = Atomic<Int>(0)
-        try await engine.run(audio: audio, video: loaded.vision == nil ? nil : video) { event in
+        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings, logger: logger) { event in
             switch event {
             case .utterance(let u):
                 let at = MediaTime.now()
@@ -88,6 +87,7 @@ struct BenchEngine: AsyncParsableCommand {
             default: break
             }
         }
+        try await engine.analyze(audio: audio, video: loaded.vision == nil ? nil : video)
         let measured = latencies.withLock { $0 }
         guard !measured.isEmpty else { throw CommandFailure.runtime("no utterance was found in the stream") }
         let sorted = measured.sorted()
