@@ -51,7 +51,10 @@ let package = Package(
         // v1 events as Codable types: the one model of the protocol the engine, the server,
         // `merd subscribe` and the tests share.
         .target(name: "MerdEvents", swiftSettings: strict),
-        .target(name: "EventServer", dependencies: ["MerdEvents"], swiftSettings: strict),
+        .target(
+            name: "EventServer",
+            dependencies: ["MerdEvents", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
@@ -59,7 +62,10 @@ let package = Package(
         .target(name: "CaptureV4L2", dependencies: ["CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         // Inference only: the stages, the engine that runs them, the events it makes.
-        .target(name: "StreamEngine", dependencies: ["NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents"], swiftSettings: numeric),
+        .target(
+            name: "StreamEngine",
+            dependencies: ["NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: numeric),
         // Training apart from serving: the tape, the trainer, datasets, metrics, augmentation,
         // evaluation corpora.
         .target(name: "FusionTraining", dependencies: ["StreamEngine", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "CaptureFile"],
@@ -72,6 +78,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         // `merd bench`'s measurements as a library, so that tests run them in-process.
@@ -86,15 +93,27 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 
         // Helpers shared by the test targets (seeded random numbers, fixture and data paths).
-        .target(name: "TestSupport", dependencies: ["NeuralKit"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: ["NeuralKit", "MediaTypes", "StreamEngine", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec", "MerdEvents"], swiftSettings: strict),
         .testTarget(name: "FusionTrainingTests", dependencies: ["TestSupport", "FusionTraining", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec"], swiftSettings: strict),
+        .testTarget(
+            name: "MerdDaemonTests",
+            dependencies: [
+                "TestSupport", "MerdDaemon", "EventServer", "StreamEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "TestSupport"], swiftSettings: strict),

@@ -151,3 +151,14 @@ final class StopFlag: Sendable {
     func set() { flag.store(true, ordering: .releasing) }
     var isSet: Bool { flag.load(ordering: .acquiring) }
 }
+
+extension ALSACapture {
+    /// Overruns of the device and chunks the stream dropped for a late consumer: both are
+    /// audio the engine never saw.
+    public var statusCounts: SourceStatusCounts {
+        let counts = statistics
+        return SourceStatusCounts(overruns: counts.overruns + counts.droppedChunks)
+    }
+
+    public var negotiatedFormat: String? { negotiated?.description }
+}

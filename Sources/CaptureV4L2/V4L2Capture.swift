@@ -126,3 +126,7 @@ final class Unowned<Value: ~Copyable>: @unchecked Sendable {
     let value: Value
     init(_ value: consuming Value) { self.value = value }
 }
+
+extension V4L2Capture {
+    public var statusCounts: SourceStatusCounts { SourceStatusCounts(droppedFrames: statistics.framesDropped) }
+}

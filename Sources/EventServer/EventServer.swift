@@ -1,5 +1,6 @@
 import Foundation
 import MerdEvents
+import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,13 @@ import Glibc
 /// eventfd; all sockets are non-blocking. `publish` only appends to bounded per-subscriber
 /// queues and wakes the loop, so the engine never waits on a subscriber, and a stuck one
 /// loses its oldest events (and is told how many) without delaying the others.
+///
+/// As a `Service` it serves until graceful shutdown, then sends what each subscriber can still
+/// take (for at most `Configuration.flushMilliseconds`) and closes; an event published after
+/// that is not sent (and counted: `publishedAfterClose`).
+///
+/// - Important: `@unchecked Sendable`: every mutable field is in `state` (a Mutex) but
+///   `thread`, which is set once in `start()` before the loop runs and only read after.
 public final class EventServer: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var path: String
@@ -25,14 +33,19 @@ public final class EventServer: @unchecked Sendable {
         /// (~200 KiB). Smaller, a subscriber that stops reading reaches its bounded queue, and
         /// its `dropped` notices, sooner, and holds less memory in the kernel.
         public var sendBufferBytes: Int?
+        /// At close, how long subscribers get to take what is queued for them (the last
+        /// `status` among it); a stuck one is not waited for longer.
+        public var flushMilliseconds: Int
 
         public init(path: String, mode: mode_t = 0o660, queueCapacity: Int = 1024,
-                    types: Set<String> = ["utterance", "face", "status"], sendBufferBytes: Int? = nil) {
+                    types: Set<String> = ["utterance", "face", "status"], sendBufferBytes: Int? = nil,
+                    flushMilliseconds: Int = 250) {
             self.path = path
             self.mode = mode
             self.queueCapacity = queueCapacity
             self.types = types
             self.sendBufferBytes = sendBufferBytes
+            self.flushMilliseconds = flushMilliseconds
         }
     }
 
@@ -46,6 +59,10 @@ public final class EventServer: @unchecked Sendable {
     private let ownsSocketFile: Bool
     private let state = Mutex<State>(State())
     private var thread: Thread?
+    /// Signalled once when the serving thread has closed everything.
+    private let exited = DispatchSemaphore(value: 0)
+    /// Whoever awaits `close()`, resumed when the thread has ended.
+    private let closing = Mutex<(ended: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     private struct Client {
         let descriptor: Int32
@@ -64,6 +81,7 @@ public final class EventServer: @unchecked Sendable {
         /// the sources' state without waiting for the next change.
         var lastStatus: String?
         var running = true
+        var publishedAfterClose = 0
     }
 
     /// Opens the socket: from systemd (LISTEN_FDS, socket activation) when it passes one,
@@ -88,7 +106,16 @@ public final class EventServer: @unchecked Sendable {
 
     /// Starts serving on a thread of its own.
     public func start() {
-        let thread = Thread { [self] in serve() }
+        let thread = Thread { [self] in
+            serve()
+            exited.signal()
+            let waiters = closing.withLock { closing in
+                closing.ended = true
+                defer { closing.waiters.removeAll() }
+                return closing.waiters
+            }
+            waiters.forEach { $0.resume() }
+        }
         thread.name = "merd-events"
         self.thread = thread
         thread.start()
@@ -97,22 +124,59 @@ public final class EventServer: @unchecked Sendable {
     /// Number of connected subscribers.
     public var subscriberCount: Int { state.withLock { $0.clients.count } }
 
+    /// Events published after the server closed (none, when the daemon shuts down in order).
+    public var publishedAfterClose: Int { state.withLock { $0.publishedAfterClose } }
+
     /// Queues `line` (one JSON object, no newline) for every subscriber of `type`.
     public func publish(type: String, line: String) {
-        state.withLock { state in
+        let open = state.withLock { state -> Bool in
+            guard state.running else {
+                state.publishedAfterClose += 1
+                return false
+            }
             if type == "status" { state.lastStatus = line }
             for (descriptor, client) in state.clients where client.types.contains(type) {
                 state.clients[descriptor]!.queue.push(line)
             }
+            return true
         }
-        signal()
+        if open { signal() }
     }
 
-    /// Closes every connection and the socket (removing its file); the thread ends.
+    /// Flushes what subscribers can take, closes every connection and the socket (removing
+    /// its file), and returns once the serving thread has ended.
+    public func close() async {
+        requestStop()
+        guard thread != nil else { return releaseUnstarted() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = closing.withLock { closing in
+                if !closing.ended { closing.waiters.append(continuation) }
+                return closing.ended
+            }
+            if ended { continuation.resume() }
+        }
+    }
+
+    /// `close()` for synchronous callers (tests' `defer`): blocks until the thread has ended.
     public func stop() {
+        requestStop()
+        guard thread != nil else { return releaseUnstarted() }
+        exited.wait()
+        exited.signal()  // a second stop() returns at once
+    }
+
+    /// A server closed before it ever started still gives its socket back, once.
+    private func releaseUnstarted() {
+        let first = closing.withLock { closing -> Bool in
+            defer { closing.ended = true }
+            return !closing.ended
+        }
+        if first { release() }
+    }
+
+    private func requestStop() {
         state.withLock { $0.running = false }
         signal()
-        while let thread, !thread.isFinished { usleep(1000) }
     }
 
     private func signal() {
@@ -134,7 +198,7 @@ public final class EventServer: @unchecked Sendable {
             guard (status.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path) }
             // A socket file: stale if nobody accepts on it, else another daemon owns it.
             let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(probe) }
+            defer { Glibc.close(probe) }
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
@@ -148,13 +212,13 @@ public final class EventServer: @unchecked Sendable {
         }
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))
-            close(descriptor)
+            Glibc.close(descriptor)
             throw .system(path, "bind: \(reason)")
         }
         chmod(path, mode)
         guard Glibc.listen(descriptor, 64) == 0 else {
             let reason = String(cString: strerror(errno))
-            close(descriptor)
+            Glibc.close(descriptor)
             throw .system(path, "listen: \(reason)")
         }
         return descriptor
@@ -162,38 +226,59 @@ public final class EventServer: @unchecked Sendable {
 
     // MARK: The loop
 
-    private func serve() {
-        defer {
-            let descriptors = state.withLock { state in
-                let all = Array(state.clients.keys)
-                state.clients.removeAll()
-                return all
-            }
-            for descriptor in descriptors { close(descriptor) }
-            close(listener)
-            close(wakeup.read)
-            close(wakeup.write)
-            if ownsSocketFile { unlink(configuration.path) }
+    /// Closes every connection, the listener and the wake pipe, and removes the socket file.
+    private func release() {
+        let descriptors = state.withLock { state in
+            let all = Array(state.clients.keys)
+            state.clients.removeAll()
+            return all
         }
-        while state.withLock({ $0.running }) {
-            var polls = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
+        for descriptor in descriptors { Glibc.close(descriptor) }
+        Glibc.close(listener)
+        Glibc.close(wakeup.read)
+        Glibc.close(wakeup.write)
+        if ownsSocketFile { unlink(configuration.path) }
+    }
+
+    private func serve() {
+        defer { release() }
+        var flushDeadline: ContinuousClock.Instant?
+        while true {
+            let running = state.withLock { $0.running }
+            var timeout: Int32 = 1000
+            if !running {
+                // Closing: only the queued lines still go out, to whoever takes them in time.
+                let deadline = flushDeadline ?? .now + .milliseconds(configuration.flushMilliseconds)
+                flushDeadline = deadline
+                let pending = state.withLock { $0.clients.values.contains { $0.outputOffset < $0.output.count || !$0.queue.isEmpty } }
+                let left = deadline - .now
+                guard pending, left > .zero else { return }
+                timeout = Int32(max(1, Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15))
+            }
+            var polls = [pollfd(fd: listener, events: running ? Int16(POLLIN) : 0, revents: 0),
+                         pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
             polls += state.withLock { state in
                 state.clients.values.map { client in
                     // Ask for POLLOUT only with bytes to send: an idle, writable socket would
                     // otherwise wake the loop at once, forever.
                     let sending = client.outputOffset < client.output.count || !client.queue.isEmpty
-                    return pollfd(fd: client.descriptor, events: Int16(POLLIN) | (sending ? Int16(POLLOUT) : 0), revents: 0)
+                    let reading = running ? Int16(POLLIN) : 0
+                    return pollfd(fd: client.descriptor, events: reading | (sending ? Int16(POLLOUT) : 0), revents: 0)
                 }
             }
-            let ready = poll(&polls, nfds_t(polls.count), 1000)
+            let ready = poll(&polls, nfds_t(polls.count), timeout)
             if ready < 0 && errno != EINTR { return }
             if polls[1].revents != 0 {
                 var drain = [UInt8](repeating: 0, count: 256)
                 while read(wakeup.read, &drain, drain.count) > 0 {}
             }
-            if polls[0].revents & Int16(POLLIN) != 0 { acceptClients() }
+            if running, polls[0].revents & Int16(POLLIN) != 0 { acceptClients() }
             for entry in polls.dropFirst(2) where entry.revents != 0 {
-                if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !readFrom(entry.fd) { continue }
+                if running, entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !readFrom(entry.fd) { continue }
+                if entry.revents & Int16(POLLHUP | POLLERR) != 0, !running {
+                    drop(entry.fd)
+                    continue
+                }
                 writeTo(entry.fd)
             }
         }
@@ -289,7 +374,16 @@ public final class EventServer: @unchecked Sendable {
 
     private func drop(_ descriptor: Int32) {
         state.withLock { _ = $0.clients.removeValue(forKey: descriptor) }
-        close(descriptor)
+        Glibc.close(descriptor)
+    }
+}
+
+extension EventServer: Service {
+    /// Serves until graceful shutdown (or cancellation), then closes as `close()` does.
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await close()
     }
 }
 

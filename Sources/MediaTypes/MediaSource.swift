@@ -10,6 +10,11 @@ public protocol AudioSource: Sendable {
     /// source ends; it finishes by throwing a ``CaptureError`` when the source fails.
     /// Ending iteration (cancelling the consuming task) stops capture and releases the device.
     func chunks() throws(CaptureError) -> AsyncThrowingStream<AudioChunk, any Error>
+
+    /// What the source lost so far (status events report it); zero for a source that cannot lose data.
+    var statusCounts: SourceStatusCounts { get }
+    /// The format agreed with the device once capturing (`S16 48000 Hz × 2, period 960 frames`), or nil.
+    var negotiatedFormat: String? { get }
 }
 
 /// Something that captures video: a webcam, a file, a synthetic camera.
@@ -19,6 +24,35 @@ public protocol VideoSource: Sendable {
 
     /// Starts capture; the stream behaves as ``AudioSource/chunks()``'s does.
     func frames() throws(CaptureError) -> AsyncThrowingStream<VideoFrame, any Error>
+
+    /// What the source lost so far (status events report it).
+    var statusCounts: SourceStatusCounts { get }
+    /// The format agreed with the device once capturing (`MJPG 640x480@30`), or nil.
+    var negotiatedFormat: String? { get }
+}
+
+extension AudioSource {
+    public var statusCounts: SourceStatusCounts { SourceStatusCounts() }
+    public var negotiatedFormat: String? { nil }
+}
+
+extension VideoSource {
+    public var statusCounts: SourceStatusCounts { SourceStatusCounts() }
+    public var negotiatedFormat: String? { nil }
+}
+
+/// Data a source lost since it was created, as `status` events report it (EVENTS.md): a
+/// consumer that falls behind makes a camera drop frames and a microphone overrun.
+public struct SourceStatusCounts: Sendable, Equatable {
+    /// Audio capture overruns, plus chunks dropped because the consumer was late.
+    public var overruns: Int
+    /// Video frames dropped because the consumer was late.
+    public var droppedFrames: Int
+
+    public init(overruns: Int = 0, droppedFrames: Int = 0) {
+        self.overruns = overruns
+        self.droppedFrames = droppedFrames
+    }
 }
 
 /// Why a source could not start or stopped.

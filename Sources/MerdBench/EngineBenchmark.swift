@@ -11,15 +11,18 @@ package struct EngineBenchmark: Sendable {
     /// the segmenter's tail after the last speech frame is shorter.
     package static let matchToleranceSeconds = 0.3
 
-    package let engine: Engine
+    package let stages: EngineStages
+    package let configuration: EngineConfiguration
     package let speech: BenchmarkSpeech
     /// Pictures the camera loops; nil: audio only.
     package let video: [RGBImage]?
     /// From making the sources to the stream's first sample, so that it is not late already.
     package let leadIn: MediaDuration
 
-    package init(engine: Engine, speech: BenchmarkSpeech, video: [RGBImage]?, leadIn: MediaDuration = MediaDuration(milliseconds: 200)) {
-        self.engine = engine
+    package init(stages: EngineStages, configuration: EngineConfiguration, speech: BenchmarkSpeech, video: [RGBImage]?,
+                 leadIn: MediaDuration = MediaDuration(milliseconds: 200)) {
+        self.stages = stages
+        self.configuration = configuration
         self.speech = speech
         self.video = video
         self.leadIn = leadIn
@@ -34,7 +37,7 @@ package struct EngineBenchmark: Sendable {
         // Each utterance event's end (seconds into the stream) and when it arrived.
         let arrivals = Mutex<[(end: Double, at: MediaTime)]>([])
         let faceEvents = Atomic<Int>(0)
-        try await engine.run(audio: audio, video: camera) { event in
+        let engine = Engine(stages: stages, configuration: configuration) { event in
             switch event {
             case .utterance(let u):
                 let at = MediaTime.now()
@@ -44,6 +47,7 @@ package struct EngineBenchmark: Sendable {
             default: break
             }
         }
+        try await engine.analyze(audio: audio, video: camera)
         // The event's latency counts from the segmenter's end, which keeps a short tail after
         // the last speech frame; a listener waits from the end of the speech itself, known here
         // from how the stream was made.

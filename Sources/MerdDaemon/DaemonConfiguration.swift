@@ -5,46 +5,48 @@ import TOMLKit
 /// `merd run`'s settings: the TOML file (`/etc/merd/merd.toml` or `--config`), then the
 /// command-line flags over it. Every key is checked; a wrong one is an error that names the
 /// key, the value found and what is allowed (systemd/merd.toml documents each).
-package struct DaemonConfiguration: Equatable {
+public struct DaemonConfiguration: Equatable, Sendable {
     /// `alsa:NAME`, a media file, or nil for no microphone.
-    package var audio: String? = "alsa:default"
+    public var audio: SourceSpec? = .alsa(device: "default")
     /// `/dev/videoN`, a media file, or nil for no camera.
-    package var video: String? = "/dev/video0"
+    public var video: SourceSpec? = .camera(path: "/dev/video0")
     /// A recording replayed in real time as both sources (overrides audio and video).
-    package var input: String?
-    package var models: String?
-    package var layers = [18, 19, 20]
-    package var socketPath = "/run/merd/events.sock"
-    package var socketMode: mode_t = 0o660
-    package var queueSize = 1024
-    package var sendBufferBytes: Int?
-    package var faceFramesPerSecond = 10.0
-    package var faceEventSeconds = 1.0
-    package var videoWaitMilliseconds = 500
-    package var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
-    package var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
-    package var threads = ProcessInfo.processInfo.activeProcessorCount
-    package var videoWidth = 640
-    package var videoHeight = 480
-    package var videoFramesPerSecond = 30
-    package var logLevel = "info"
+    public var input: String?
+    public var models: String?
+    public var layers = [18, 19, 20]
+    public var socketPath = "/run/merd/events.sock"
+    public var socketMode: mode_t = 0o660
+    public var queueSize = 1024
+    public var sendBufferBytes: Int?
+    public var faceFramesPerSecond = 10.0
+    public var faceEventSeconds = 1.0
+    public var videoWaitMilliseconds = 500
+    public var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
+    public var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var videoWidth = 640
+    public var videoHeight = 480
+    public var videoFramesPerSecond = 30
+    public var logLevel = "info"
 
-    package static let defaultPath = "/etc/merd/merd.toml"
-    package static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    public init() {}
+
+    public static let defaultPath = "/etc/merd/merd.toml"
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// An error in the configuration file, naming the key, the value and what is allowed.
-    package struct Problem: Error, Equatable, CustomStringConvertible {
+    public struct Problem: Error, Equatable, CustomStringConvertible {
         let file: String
         let key: String
         let found: String
         let allowed: String
 
-        package var description: String { "\(file): \(key) = \(found) is not valid; \(allowed)" }
+        public var description: String { "\(file): \(key) = \(found) is not valid; \(allowed)" }
     }
 
     /// The file's settings over the defaults. A missing file at the default path is no error
     /// (the defaults stand); a missing file given with --config is.
-    package static func load(path: String, required: Bool) throws -> DaemonConfiguration {
+    public static func load(path: String, required: Bool) throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         guard FileManager.default.fileExists(atPath: path) else {
             if required { throw Problem(file: path, key: "(file)", found: "missing", allowed: "give an existing TOML file") }
@@ -59,7 +61,7 @@ package struct DaemonConfiguration: Equatable {
     }
 
     /// Applies a TOML document's keys.
-    package mutating func apply(_ text: String, file: String) throws {
+    public mutating func apply(_ text: String, file: String) throws {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -88,8 +90,8 @@ package struct DaemonConfiguration: Equatable {
             let reader = Reader(file: file, section: key, table: section)
             switch key {
             case "sources":
-                if let value = try reader.string("audio") { audio = try Self.source(value, key: "sources.audio", file: file, prefix: "alsa:") }
-                if let value = try reader.string("video") { video = try Self.source(value, key: "sources.video", file: file, prefix: "/dev/video") }
+                if let value = try reader.string("audio") { audio = try Self.source(value, key: "sources.audio", file: file, parse: SourceSpec.audio) }
+                if let value = try reader.string("video") { video = try Self.source(value, key: "sources.video", file: file, parse: SourceSpec.video) }
                 if let value = try reader.string("input") { input = value.isEmpty ? nil : value }
             case "models":
                 if let value = try reader.string("directory") { models = value }
@@ -135,17 +137,17 @@ package struct DaemonConfiguration: Equatable {
         }
     }
 
-    /// A source setting: "none" (or "") turns the source off; a device name must look like one.
-    package static func source(_ value: String, key: String, file: String, prefix: String) throws -> String? {
-        if value.isEmpty || value == "none" { return nil }
-        if value.hasPrefix("alsa:") && prefix != "alsa:" || value.hasPrefix("/dev/") && !value.hasPrefix(prefix) {
-            throw Problem(file: file, key: key, found: "\"\(value)\"", allowed: "\(prefix)… , a media file, or \"none\"")
+    /// A source setting, parsed as `SourceSpec` parses flags: "none" (or "") turns the
+    /// source off.
+    static func source(_ value: String, key: String, file: String,
+                       parse: (String) throws(SourceSpec.Invalid) -> SourceSpec?) throws(Problem) -> SourceSpec? {
+        do { return try parse(value) } catch {
+            throw Problem(file: file, key: key, found: "\"\(value)\"", allowed: error.allowed)
         }
-        return value
     }
 
     /// Typed reads of one section's keys.
-    package struct Reader {
+    public struct Reader {
         let file: String
         let section: String
         let table: TOMLTable

@@ -54,9 +54,9 @@ public struct EngineModels: Sendable {
     }
 
     /// The `models` object of the hello event.
-    public func hello(sources: [String: String], engine: Engine) -> Hello {
-        Hello(version: MerdVersion.string, labels: engine.labels, sources: sources,
-              models: ["audio": hubertName, "fusion": engine.fusionUsable ? "jdev-ensemble" : nil],
+    public func hello(sources: [String: String], stages: EngineStages) -> Hello {
+        Hello(version: MerdVersion.string, labels: stages.labels, sources: sources,
+              models: ["audio": hubertName, "fusion": stages.fusionUsable ? "jdev-ensemble" : nil],
               visualModels: vision.map { ["mtcnn", "dlib-landmarks-68"] + $0.encoderNames })
     }
 }

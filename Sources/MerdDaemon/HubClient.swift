@@ -7,33 +7,33 @@ import FoundationNetworking
 /// lists a repository's files with their sizes and commit; `GET /REPO/resolve/COMMIT/FILE`
 /// serves each. The endpoint is `HF_ENDPOINT` when set (a mirror, or a test server), as in
 /// HuggingFace's own tools.
-package struct HubClient {
-    package let endpoint: URL
-    package let session: URLSession
+public struct HubClient {
+    public let endpoint: URL
+    public let session: URLSession
 
-    package static let defaultEndpoint = URL(string: "https://huggingface.co")!
+    public static let defaultEndpoint = URL(string: "https://huggingface.co")!
 
-    package init(endpoint: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(endpoint: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.endpoint = endpoint ?? environment["HF_ENDPOINT"].flatMap(URL.init(string:)) ?? Self.defaultEndpoint
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 60
         session = URLSession(configuration: configuration)
     }
 
-    package struct Listing: Decodable {
-        package struct Sibling: Decodable {
+    public struct Listing: Decodable {
+        public struct Sibling: Decodable {
             struct LFS: Decodable { let size: Int? }
-            package let rfilename: String
+            public let rfilename: String
             let size: Int?
             let lfs: LFS?
-            package var byteCount: Int? { size ?? lfs?.size }
+            public var byteCount: Int? { size ?? lfs?.size }
         }
-        package let sha: String?
-        package let siblings: [Sibling]
+        public let sha: String?
+        public let siblings: [Sibling]
     }
 
     /// The repository's files and the commit they belong to.
-    package func listing(of repository: String) async throws(HubError) -> Listing {
+    public func listing(of repository: String) async throws(HubError) -> Listing {
         let url = endpoint.appendingPathComponent("api/models/\(repository)")
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
         components.queryItems = [URLQueryItem(name: "blobs", value: "true")]
@@ -53,7 +53,7 @@ package struct HubClient {
     }
 
     /// Downloads `file` of `repository` at `revision` to `destination`, checking its size.
-    package func download(_ file: String, of repository: String, revision: String, expectedBytes: Int?, to destination: URL)
+    public func download(_ file: String, of repository: String, revision: String, expectedBytes: Int?, to destination: URL)
         async throws(HubError)
     {
         let url = endpoint.appendingPathComponent("\(repository)/resolve/\(revision)/\(file)")
@@ -87,7 +87,7 @@ package struct HubClient {
 }
 
 /// What went wrong talking to the hub; each is one line that says what to do.
-package enum HubError: Error, CustomStringConvertible {
+public enum HubError: Error, CustomStringConvertible {
     case unreachable(endpoint: String, reason: String)
     case httpStatus(url: String, status: Int)
     case badListing(url: String, reason: String)
@@ -95,7 +95,7 @@ package enum HubError: Error, CustomStringConvertible {
     case sizeMismatch(file: String, expected: Int, received: Int)
     case cannotWrite(path: String, reason: String)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint) (\(reason)); check the network, or set HF_ENDPOINT to a mirror"

@@ -5,23 +5,23 @@ import Logging
 /// (`JOURNAL_STREAM` set), each line starts with its syslog priority (`<6>`), which journald
 /// reads as the entry's level and strips; it adds the time and unit itself. On a terminal the
 /// line reads `merd: warning: …`.
-package struct JournalLogHandler: LogHandler {
-    package var logLevel: Logger.Level
-    package var metadata: Logger.Metadata = [:]
-    package let journal: Bool
+public struct JournalLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public let journal: Bool
 
-    package init(level: Logger.Level, journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+    public init(level: Logger.Level, journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
         logLevel = level
         self.journal = journal
     }
 
-    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
     /// The syslog priority of a level (sd-daemon(3)).
-    package static func priority(_ level: Logger.Level) -> Int {
+    public static func priority(_ level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: return 7
         case .info: return 6
@@ -32,7 +32,7 @@ package struct JournalLogHandler: LogHandler {
         }
     }
 
-    package func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
         let suffix = fields.isEmpty ? "" : " " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

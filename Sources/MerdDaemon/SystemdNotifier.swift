@@ -6,12 +6,12 @@ import Glibc
 /// systemd's notification protocol (sd_notify(3)): datagrams such as `READY=1`, `STATUS=…`,
 /// `WATCHDOG=1`, `STOPPING=1` to the socket named by NOTIFY_SOCKET. A no-op when merd does
 /// not run under a Type=notify unit.
-package struct SystemdNotifier: Sendable {
-    package let path: String?
+public struct SystemdNotifier: Sendable {
+    public let path: String?
     /// Half the watchdog interval systemd asked for, if it asked (WATCHDOG_USEC).
-    package let watchdogInterval: Duration?
+    public let watchdogInterval: Duration?
 
-    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         path = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
         let pidMatches = environment["WATCHDOG_PID"].map { $0 == String(getpid()) } ?? true
         if pidMatches, let microseconds = environment["WATCHDOG_USEC"].flatMap(Int64.init), microseconds > 0 {
@@ -21,7 +21,7 @@ package struct SystemdNotifier: Sendable {
         }
     }
 
-    package func notify(_ message: String) {
+    public func notify(_ message: String) {
         guard let path else { return }
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { return }

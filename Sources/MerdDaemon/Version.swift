@@ -1,4 +1,4 @@
 /// The version merd reports (`merd --version`, the `hello` event).
-package enum MerdVersion {
-    package static let string = "0.1.0"
+public enum MerdVersion {
+    public static let string = "0.1.0"
 }

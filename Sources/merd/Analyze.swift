@@ -53,7 +53,9 @@ struct Analyze: AsyncParsableCommand {
         configuration.layers = layerList
         configuration.liveClock = false
         configuration.faceFramesPerSecond = faceFramesPerSecond
-        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: configuration)
+        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: configuration, logger: logger) {
+            writeLine($0.jsonLine())
+        }
         if let ensemble = loaded.fusion, !engine.fusionUsable {
             logger.warning("the fusion model reads \(ensemble.inputs.map(\.name)); this run computes \(engine.availableInputs.sorted()): emotion and valence will be null")
         }
@@ -61,11 +63,9 @@ struct Analyze: AsyncParsableCommand {
         var sources: [String: String] = [:]
         if hasAudio { sources["audio"] = input }
         if hasVideo && loaded.vision != nil { sources["video"] = input }
-        writeLine(Event.hello(loaded.hello(sources: sources, engine: engine)).jsonLine())
+        writeLine(Event.hello(loaded.hello(sources: sources, stages: engine.stages)).jsonLine())
         do {
-            try await engine.run(audio: hasAudio ? file.audio : nil, video: hasVideo && loaded.vision != nil ? file.video : nil) {
-                writeLine($0.jsonLine())
-            }
+            try await engine.analyze(audio: hasAudio ? file.audio : nil, video: hasVideo && loaded.vision != nil ? file.video : nil)
         } catch let error as CaptureError {
             if case .notFound = error { throw CommandFailure.usage(error.description) }
             throw CommandFailure.runtime(error.description)

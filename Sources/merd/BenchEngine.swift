@@ -60,7 +60,6 @@ struct BenchEngine: AsyncParsableCommand {
         settings.windowing = HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap)
         settings.faceFramesPerSecond = faceFramesPerSecond
         settings.speculateAfterPauseMilliseconds = noSpeculation ? nil : speculateAfter
-        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
 
         let speech: BenchmarkSpeech
         do {
@@ -78,7 +77,8 @@ struct BenchEngine: AsyncParsableCommand {
         print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; OpenBLAS %@, %d threads",
                      spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, speech.seconds, window, overlap,
                      noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", BLAS.coreName, threads))
-        let result = try await EngineBenchmark(engine: engine, speech: speech, video: loaded.vision == nil ? nil : frames).run()
+        let stages = EngineStages(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
+        let result = try await EngineBenchmark(stages: stages, configuration: settings, speech: speech, video: loaded.vision == nil ? nil : frames).run()
         guard let latency = result.latency else { throw CommandFailure.runtime("no utterance was found in the stream") }
         print("merd engine latencies (ms, in order): \(result.latenciesMilliseconds.map(String.init).joined(separator: " "))")
         print(String(format: "merd engine: %d utterance events, %d face events; latency median %d ms, p90 %d ms, max %d ms; mean first half %d ms, second half %d ms%@",

@@ -11,11 +11,11 @@ struct EngineBenchmarkTests {
         var settings = EngineConfiguration()
         settings.layers = [4, 5]
         let hubert = try HuBERT(directory: TestPaths.fixture("hubert/large"), highestLayer: 5)
-        let engine = Engine(hubert: hubert, fusion: nil, vision: nil, configuration: settings)
+        let stages = EngineStages(hubert: hubert, fusion: nil, vision: nil, configuration: settings)
         let speech = try BenchmarkSpeech(dataFolder: TestPaths.sharedData(""), utterances: 1, gapSeconds: 0.3)
         try #require(speech.spanSeconds.count == 1)
         let started = MediaTime.now()
-        let result = try await EngineBenchmark(engine: engine, speech: speech, video: nil).run()
+        let result = try await EngineBenchmark(stages: stages, configuration: settings, speech: speech, video: nil).run()
         #expect((MediaTime.now() - started).seconds >= speech.seconds, "paced as live: the stream's length at least")
         #expect(result.latenciesMilliseconds.count == 1, "\(result.latenciesMilliseconds)")
         #expect(result.latency?.count == 1)

@@ -1,11 +1,25 @@
 import Foundation
 
 /// Splits a live 16 kHz stream into utterances.
-public protocol UtteranceSegmenting {
+///
+/// Besides the events, a segmenter says what it knows of the utterance still open, so that
+/// the engine can start work early: which samples are surely speech (`speechEnd`) and where
+/// the speech will have ended if the pause under way lasts (`pendingSpeechEnd`).
+public protocol UtteranceSegmenting: Sendable {
+    /// Samples per second of the stream it reads.
+    var sampleRate: Int { get }
     /// Feeds the next samples; returns what happened in them.
     mutating func process(_ samples: [Float]) -> [SegmenterEvent]
     /// Ends the stream: an utterance still open is closed.
     mutating func finish() -> [SegmenterEvent]
+    /// The end of the open utterance's last speech frame (every sample before it belongs to
+    /// the utterance however it ends); nil between utterances.
+    var speechEnd: Int? { get }
+    /// The `speechEndSample` the open utterance will have if the pause under way lasts;
+    /// nil while speech goes on or between utterances.
+    var pendingSpeechEnd: Int? { get }
+    /// How long the pause under way has lasted (0 while speech goes on).
+    var pauseMilliseconds: Int { get }
 }
 
 /// What a segmenter reports, in stream order.

@@ -1,7 +1,8 @@
-import MediaCodec
-import MerdEvents
 import Foundation
+import Logging
+import MediaCodec
 import MediaTypes
+import MerdEvents
 import NeuralKit
 import Synchronization
 
@@ -29,43 +30,46 @@ public struct EngineConfiguration: Sendable {
     public var faceEventSeconds: Double = 1
     public var videoWaitMilliseconds = 500
     public var facePipeline = FacePipeline.Options()
+    /// While a source runs, a `status` event repeats its counts (overruns, dropped frames)
+    /// at most this often, and only when they changed.
+    public var statusIntervalSeconds: Double = 10
 
     public init() {}
 }
 
-/// The pipeline from sources to events (DESIGN.md): audio is resampled to 16 kHz and
-/// segmented; HuBERT runs on each utterance while it is spoken; video frames are sampled
-/// through the face pipeline onto a timeline; at each utterance's end the fusion model reads
-/// the utterance's pooled speech features and the mean face embeddings of its span; between
-/// utterances, `face` events carry the face encoder's own estimate.
+/// The pipeline from sources to events (DESIGN.md): audio is resampled to 16 kHz and fed to
+/// a `SpeechFeed`, whose steps stream each utterance into the speech stage while it is
+/// spoken; video frames are sampled through the face stage onto a timeline; `run()` finishes
+/// each ended utterance in order — its speech features, the mean face features of its span,
+/// the fusion stage — and emits its event. Between utterances, `face` events carry the face
+/// stage's own estimate.
 ///
 /// Audio and video run as separate loops (`runAudio`, `runVideo`) sharing the timeline, so a
-/// lost camera or microphone can be reopened without disturbing the other. Models are
-/// optional: without HuBERT there are no speech features, without face models no face path,
-/// without a fusion model (or one missing inputs it cannot do without) `emotion` and `valence`
-/// are null. Nothing is invented.
+/// lost camera or microphone can be reopened without disturbing the other. `run()` is the
+/// engine's service loop: it must run while either source loop does; `close()` lets it finish
+/// what is queued and return. `analyze` does all three for a recording.
+///
+/// Every event leaves through `emit`, numbered (`seq`) in the order it leaves.
 public final class Engine: Sendable {
-    public let hubert: HuBERT?
-    public let fusion: FusionEnsemble?
-    public let vision: VisionModels?
+    public let stages: EngineStages
     public let configuration: EngineConfiguration
+    private let emitNumbered: @Sendable (Event) -> Void
+    private let logger: Logger
     /// The last sequence number given; numbering and handing on happen under this lock, so
     /// events leave in the order of their numbers whichever loop made them.
     private let sequence = Mutex<Int>(0)
-    /// HuBERT and fusion, in utterance order.
+    /// The speech stage, in utterance order.
     private let compute = ComputeQueue(label: "merd.compute")
-    /// The face pipeline, frame after frame.
+    /// The face stage, frame after frame.
     private let sight = ComputeQueue(label: "merd.vision")
     let timeline = VisualTimeline()
+    private let finishing = FinishQueue()
     /// Where speech is on the media clock: finished utterances and the one being spoken
     /// (its start), so that `face` events stay between utterances also when the audio runs
     /// ahead of the video (offline).
     private let speech = Mutex<(spans: [ClosedRange<Double>], open: Double?)>(([], nil))
-    /// The newest utterance's finishing work: each waits for the one before, so utterance
-    /// events leave in order.
-    private let lastFinish = Mutex<Task<Void, Never>?>(nil)
-    /// Where the utterance's speech ends if the pause under way lasts, or -1 while speech
-    /// goes on: a speculation still queued when speech resumed is not worth running.
+    /// `SpeechFeed.pendingSpeechEnd`, or -1: a speculation still queued when speech resumed
+    /// is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
     private let speculationCounts = Mutex<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
 
@@ -74,63 +78,87 @@ public final class Engine: Sendable {
     /// dropped on the way because speech resumed (each costs at most a layer).
     public var speculations: (run: Int, used: Int, dropped: Int) { speculationCounts.withLock { $0 } }
 
-    public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels? = nil,
-                configuration: EngineConfiguration = EngineConfiguration()) {
-        self.hubert = hubert
-        self.fusion = fusion
-        self.vision = vision
+    public init(stages: EngineStages, configuration: EngineConfiguration = EngineConfiguration(),
+                logger: Logger = Logger(label: "merd.engine"), emit: @escaping @Sendable (Event) -> Void) {
+        self.stages = stages
         self.configuration = configuration
+        self.logger = logger
+        self.emitNumbered = emit
+    }
+
+    /// An engine over loaded models (each optional), set up by `configuration`.
+    public convenience init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels? = nil,
+                            configuration: EngineConfiguration = EngineConfiguration(),
+                            logger: Logger = Logger(label: "merd.engine"), emit: @escaping @Sendable (Event) -> Void) {
+        self.init(stages: EngineStages(hubert: hubert, fusion: fusion, vision: vision, configuration: configuration),
+                  configuration: configuration, logger: logger, emit: emit)
     }
 
     /// The label order of the events.
-    public var labels: [String] { fusion?.labels ?? FusionArchitecture.merLabels }
+    public var labels: [String] { stages.labels }
+    /// The inputs this engine computes (`HL<k>`, the face encoders' features).
+    public var availableInputs: Set<String> { stages.availableInputs }
+    /// Whether the fusion stage can run on what this engine computes.
+    public var fusionUsable: Bool { stages.fusionUsable }
 
-    /// The inputs this engine can compute: HL<k> with HuBERT, each face encoder's with the
-    /// face models.
-    public var availableInputs: Set<String> {
-        var names = Set<String>()
-        if hubert != nil { names.formUnion(configuration.layers.map { "HL\($0)" }) }
-        if let vision { names.formUnion(vision.encoders.map(\.featureName)) }
-        return names
-    }
-
-    /// Whether the fusion model can run on what this engine computes (all its inputs, or all
-    /// but one modality when it was trained to do without one).
-    public var fusionUsable: Bool {
-        guard let fusion else { return false }
-        let missing = fusion.inputs.filter { !availableInputs.contains($0.name) }
-        return missing.isEmpty || (fusion.decodesWithMissingModality && Self.oneModality(missing.map(\.name), of: fusion))
-    }
-
-    /// Whether `missing` is exactly one whole modality of the model's inputs (speech: HL…).
-    static func oneModality(_ missing: [String], of fusion: FusionEnsemble) -> Bool {
-        let speech = fusion.inputs.map(\.name).filter { $0.hasPrefix("HL") }
-        let visual = fusion.inputs.map(\.name).filter { !$0.hasPrefix("HL") }
-        return !speech.isEmpty && !visual.isEmpty && (Set(missing) == Set(speech) || Set(missing) == Set(visual))
-    }
-
-    /// `emit`, with each event numbered on the way (`seq` counts every event of this run, of
-    /// every type, in the order they leave).
-    public func sequenced(_ emit: @escaping @Sendable (Event) -> Void) -> @Sendable (Event) -> Void {
-        { event in
-            self.sequence.withLock { last in
-                last += 1
-                emit(event.numbered(last))
-            }
+    /// Numbers `event` (`seq` counts every event of this engine, of every type, in the order
+    /// they leave) and hands it on.
+    public func emit(_ event: Event) {
+        sequence.withLock { last in
+            last += 1
+            emitNumbered(event.numbered(last))
         }
     }
 
-    /// A status event (numbered when it is emitted through `sequenced`).
-    public func status(_ source: String, _ state: StatusEvent.State, _ detail: String, droppedFrames: Int = 0, overruns: Int = 0) -> Event {
+    /// A status event (numbered when emitted).
+    public func status(_ source: String, _ state: StatusEvent.State, _ detail: String,
+                       counts: SourceStatusCounts = SourceStatusCounts()) -> Event {
         .status(StatusEvent(seq: 0, time: Event.wallClock(), source: source, state: state, detail: detail,
-                            droppedFrames: droppedFrames, overruns: overruns))
+                            droppedFrames: counts.droppedFrames, overruns: counts.overruns))
     }
 
-    /// Both sources at once until both end (a recording), or the task is cancelled.
-    public func run(audio: (any AudioSource)?, video: (any VideoSource)?, emit: @escaping @Sendable (Event) -> Void) async throws {
+    // MARK: The service loop
+
+    /// Finishes ended utterances one by one, in order, until `close()` (then what is queued
+    /// is finished first) or cancellation (then what is queued is dropped, and logged).
+    public func run() async {
+        while let work = await finishing.next() {
+            switch work {
+            case .utterance(let utterance): await finish(utterance)
+            case .barrier(let continuation): continuation.resume()
+            }
+        }
+        var dropped = 0
+        for work in finishing.drain() {
+            switch work {
+            case .utterance: dropped += 1
+            case .barrier(let continuation): continuation.resume()
+            }
+        }
+        if dropped > 0 { logger.notice("stopping: \(dropped) ended utterance(s) dropped before their features were done") }
+    }
+
+    /// No more sources will run: `run()` finishes what is queued, then returns.
+    public func close() {
+        let pending = finishing.pendingUtterances
+        if pending > 0 { logger.info("stopping: finishing \(pending) ended utterance(s) first") }
+        finishing.close()
+    }
+
+    /// Both sources of a recording until both end, with `run()` alongside; returns when every
+    /// event is out.
+    public func analyze(audio: (any AudioSource)?, video: (any VideoSource)?) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            if let video, vision != nil { group.addTask { try await self.runVideo(video, emit: emit) } }
-            if let audio { group.addTask { try await self.runAudio(audio, emit: emit) } }
+            group.addTask { await self.run() }
+            try await withThrowingTaskGroup(of: Void.self) { sources in
+                if let video, stages.faces != nil { sources.addTask { try await self.runVideo(video) } }
+                if let audio { sources.addTask { try await self.runAudio(audio) } }
+                do { try await sources.waitForAll() } catch {
+                    close()
+                    throw error
+                }
+            }
+            close()
             try await group.waitForAll()
         }
     }
@@ -138,163 +166,116 @@ public final class Engine: Sendable {
     // MARK: Audio
 
     /// Consumes `audio` until it ends: a status event, an utterance event per utterance (the
-    /// last ones once their features are done), a closing status event.
-    public func runAudio(_ audio: any AudioSource, emit unnumbered: @escaping @Sendable (Event) -> Void) async throws {
-        let emit = sequenced(unnumbered)
-        emit(status("audio", .running, audio.name))
-        var segmenter = EnergySegmenter(parameters: configuration.segmenter)
-        let rate = segmenter.sampleRate
+    /// last ones once `run()` has finished them), a closing status event. Cancelled (at
+    /// shutdown), it stops at once: the utterance being spoken is dropped, and logged.
+    public func runAudio(_ audio: any AudioSource) async throws {
+        let chunks = try audio.chunks()
+        emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat)))
+        var feed = SpeechFeed(segmenter: stages.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
         var resampler: Resampler?
-        var origin: MediaTime?
-        // The stream's recent samples, from `historyStart`: the start of an utterance is
-        // reported after its onset, so its first samples are taken from here.
-        var history: [Float] = []
-        var historyStart = 0
-        var total = 0
-        var job: UtteranceJob?
-        var jobPushed = 0
-        let keep = 2 * rate
-
-        func handle(_ events: [SegmenterEvent], detected: MediaTime) {
-            for event in events {
-                switch event {
-                case .speechStarted(let sample):
-                    let at = (origin ?? .zero).advanced(bySamples: sample, sampleRate: rate).seconds
-                    speech.withLock { $0.open = at }
-                    let started = UtteranceJob(model: hubert, layers: configuration.layers, windowing: configuration.windowing)
-                    job = started
-                    jobPushed = max(sample, historyStart)
-                    if sample < historyStart {
-                        // History no longer reaches back (cannot happen with 2 s kept); the
-                        // utterance's own audio will be pushed whole at its end instead.
-                        jobPushed = sample
-                    }
-                case .utterance(let utterance):
-                    let first = (origin ?? .zero).advanced(bySamples: utterance.startSample, sampleRate: rate).seconds
-                    let last = (origin ?? .zero).advanced(bySamples: utterance.endSample, sampleRate: rate).seconds
-                    let span = first...max(first, last)
-                    speech.withLock { state in
-                        state.open = nil
-                        state.spans.append(span)
-                        if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
-                    }
-                    let finishing = job ?? UtteranceJob(model: hubert, layers: configuration.layers, windowing: configuration.windowing)
-                    // HuBERT reads the speech, not the tail after it (see `Utterance.speechEndSample`).
-                    let speechCount = utterance.speechEndSample - utterance.startSample
-                    let from = job == nil ? 0 : max(0, min(jobPushed - utterance.startSample, speechCount))
-                    let rest = Array(utterance.audio[from..<speechCount])
-                    job = nil
-                    speculatedEnd = nil
-                    finish(utterance, job: finishing, rest: rest, origin: origin ?? .zero, detected: detected, emit: emit)
-                }
-            }
-        }
-
-        // The end of speech a speculation was started for, in this utterance.
-        var speculatedEnd: Int?
-
-        /// Once a pause has lasted `speculateAfterPauseMilliseconds`, the last window runs on
-        /// the audio up to where the utterance's speech would end (see `UtteranceJob`).
-        func speculate() {
-            // Between utterances the last value stays: a speculation for the end that came is
-            // still worth finishing.
-            guard let active = job else { return }
-            guard let after = configuration.speculateAfterPauseMilliseconds,
-                  let end = segmenter.pendingSpeechEnd, segmenter.pauseMilliseconds >= after else {
-                pendingEnd.store(-1, ordering: .relaxed)
-                return
-            }
-            pendingEnd.store(end, ordering: .relaxed)
-            guard end != speculatedEnd, jobPushed >= historyStart, end >= jobPushed, end - historyStart <= history.count else { return }
-            speculatedEnd = end
-            let rest = Array(history[(jobPushed - historyStart)..<(end - historyStart)])
-            compute.submit {
-                let finished = active.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end })
-                self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
-            }
-        }
-
-        func pushSpoken() {
-            guard let active = job else { return }
-            // Samples before the last speech frame's end are in the utterance wherever it ends.
-            guard let target = segmenter.speechEnd.map({ min($0, total) }) else { return }
-            guard target > jobPushed, jobPushed >= historyStart else { return }
-            let samples = Array(history[(jobPushed - historyStart)..<(target - historyStart)])
-            compute.submit { active.push(samples) }
-            jobPushed = target
-        }
-
+        var origin = MediaTime.zero
+        var encodings: [Int: any UtteranceEncoding] = [:]
+        var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         do {
-            for try await chunk in try audio.chunks() {
+            for try await chunk in chunks {
                 if resampler == nil {
                     resampler = try Resampler(inputRate: chunk.sampleRate, inputChannels: chunk.channels)
                     origin = chunk.time
                 }
-                let samples = resampler!.process(chunk)
-                history += samples
-                total += samples.count
-                handle(segmenter.process(samples), detected: MediaTime.now())
-                pushSpoken()
-                speculate()
-                let drop = min(total - keep, job == nil ? Int.max : jobPushed) - historyStart
-                if drop > rate {
-                    history.removeFirst(drop)
-                    historyStart += drop
+                let steps = feed.process(resampler!.process(chunk))
+                pendingEnd.store(feed.pendingSpeechEnd ?? -1, ordering: .relaxed)
+                perform(steps, encodings: &encodings, origin: origin, rate: feed.sampleRate)
+                if let counts = reporter.due(audio.statusCounts) {
+                    emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat), counts: counts))
                 }
             }
         } catch let error as ResamplerError {
             throw CaptureError.unsupportedFormat(source: audio.name, detail: error.description)
+        } catch {
+            // A source may end its stream by throwing when cancelled (a paced replay's sleep).
+            guard Task.isCancelled else { throw error }
+        }
+        if Task.isCancelled {
+            if feed.utteranceOpen { logger.notice("stopping: the utterance being spoken is dropped") }
+            emit(status("audio", .stopped, audio.name, counts: audio.statusCounts))
+            return
         }
         if let resampler {
-            handle(segmenter.process(resampler.flush()) + segmenter.finish(), detected: MediaTime.now())
+            perform(feed.process(resampler.flush()) + feed.finish(), encodings: &encodings, origin: origin, rate: feed.sampleRate)
         }
-        await lastFinish.withLock { $0 }?.value
-        emit(status("audio", .stopped, audio.name))
+        await finishing.barrier()
+        emit(status("audio", .stopped, audio.name, counts: audio.statusCounts))
     }
 
-    /// Finishes an utterance off the audio loop: its features, the video of its span, the
-    /// fusion model, the event, after the previous utterance's event.
-    private func finish(_ utterance: Utterance, job: UtteranceJob, rest: [Float], origin: MediaTime, detected: MediaTime,
-                        emit: @escaping @Sendable (Event) -> Void) {
-        let start = origin.advanced(bySamples: utterance.startSample, sampleRate: utterance.sampleRate)
-        let end = origin.advanced(bySamples: utterance.endSample, sampleRate: utterance.sampleRate)
-        lastFinish.withLock { last in
-            let previous = last
-            last = Task {
-                await previous?.value
-                let pooled: [Int: Tensor]? = (try? await self.compute.run {
-                    let features = job.finish(rest: rest)
-                    if job.usedSpeculation { self.speculationCounts.withLock { $0.used += 1 } }
-                    return features
-                }) ?? nil
-                if self.vision != nil && self.timeline.isActive {
-                    let timeout: Duration? = self.configuration.liveClock ? .milliseconds(self.configuration.videoWaitMilliseconds) : nil
-                    await self.timeline.wait(until: end.seconds, timeout: timeout)
+    /// Carries out the feed's steps: the speech stage's work goes to the compute queue in
+    /// step order; an ended utterance goes to `run()`.
+    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], origin: MediaTime, rate: Int) {
+        for step in steps {
+            switch step {
+            case .begin(let id, let startSample):
+                let at = origin.advanced(bySamples: startSample, sampleRate: rate).seconds
+                speech.withLock { $0.open = at }
+                if let encoding = stages.speech?.beginUtterance() { encodings[id] = encoding }
+            case .push(let id, let samples):
+                guard let encoding = encodings[id] else { continue }
+                compute.submit { encoding.push(samples) }
+            case .speculate(let id, let rest, let end):
+                guard let encoding = encodings[id] else { continue }
+                compute.submit {
+                    let finished = encoding.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end })
+                    self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
                 }
-                let visual = self.vision == nil ? VisualTimeline.Summary() : self.timeline.summary(from: start.seconds, to: end.seconds)
-                let decision = try? await self.decode(pooled: pooled, visual: visual)
-                let now = MediaTime.now()
-                let latency = self.configuration.liveClock ? now - end : now - detected
-                emit(.utterance(UtteranceEvent(
-                    seq: 0, time: Event.wallClock(), start: start.seconds, end: end.seconds,
-                    emotion: decision?.emotion, valence: decision?.valence,
-                    audio: pooled != nil, face: visual.faceFrames > 0,
-                    faceFrames: visual.faceFrames, faceFramesMissing: visual.missingFrames,
-                    latencyMilliseconds: max(0, Int(latency.nanoseconds / 1_000_000)))))
+            case .finish(let id, let utterance, let rest):
+                let start = origin.advanced(bySamples: utterance.startSample, sampleRate: utterance.sampleRate)
+                let end = origin.advanced(bySamples: utterance.endSample, sampleRate: utterance.sampleRate)
+                speech.withLock { state in
+                    state.open = nil
+                    state.spans.append(start.seconds...max(start.seconds, end.seconds))
+                    if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
+                }
+                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), rest: rest,
+                                                                start: start, end: end, detected: MediaTime.now())))
+                if !queued { logger.notice("stopping: an utterance ended after the engine closed; dropped") }
             }
         }
     }
 
-    /// The fusion model's emotion and valence from what was computed, or nil when it cannot
-    /// decide: no model, or inputs missing that it was not trained to do without.
+    /// An utterance's event: its features, the video of its span, the fusion stage.
+    private func finish(_ utterance: FinishQueue.Utterance) async {
+        var pooled: [Int: Tensor]?
+        if let encoding = utterance.encoding {
+            pooled = (try? await compute.run {
+                let features = encoding.finish(rest: utterance.rest)
+                if encoding.usedSpeculation { self.speculationCounts.withLock { $0.used += 1 } }
+                return features
+            }) ?? nil
+        }
+        if stages.faces != nil && timeline.isActive {
+            let timeout: Duration? = configuration.liveClock ? .milliseconds(configuration.videoWaitMilliseconds) : nil
+            await timeline.wait(until: utterance.end.seconds, timeout: timeout)
+        }
+        let visual = stages.faces == nil ? VisualTimeline.Summary() : timeline.summary(from: utterance.start.seconds, to: utterance.end.seconds)
+        let decision = try? await decode(pooled: pooled, visual: visual)
+        let now = MediaTime.now()
+        let latency = configuration.liveClock ? now - utterance.end : now - utterance.detected
+        emit(.utterance(UtteranceEvent(
+            seq: 0, time: Event.wallClock(), start: utterance.start.seconds, end: utterance.end.seconds,
+            emotion: decision?.emotion, valence: decision?.valence,
+            audio: pooled != nil, face: visual.faceFrames > 0,
+            faceFrames: visual.faceFrames, faceFramesMissing: visual.missingFrames,
+            latencyMilliseconds: max(0, Int(latency.nanoseconds / 1_000_000)))))
+    }
+
+    /// The fusion stage's emotion and valence from what was computed, or nil when it cannot
+    /// decide: no fusion stage, or inputs missing that it was not trained to do without.
     func decode(pooled: [Int: Tensor]?, visual: VisualTimeline.Summary) async throws -> (emotion: EmotionEstimate, valence: Float)? {
-        guard let fusion else { return nil }
+        guard let fusion = stages.fusion else { return nil }
         var features: [String: [Float]] = [:]
         for (layer, tensor) in pooled ?? [:] { features["HL\(layer)"] = tensor.scalars }
         for (name, values) in visual.means { features[name] = values }
         let missing = fusion.inputs.filter { features[$0.name] == nil }
         if !missing.isEmpty {
-            guard fusion.decodesWithMissingModality, Self.oneModality(missing.map(\.name), of: fusion) else { return nil }
+            guard fusion.decodesWithMissingModality, EngineStages.oneModality(missing.map(\.name), of: fusion.inputs) else { return nil }
             // Trained with a modality dropped as zeros: a missing one is given as zeros.
             for input in missing { features[input.name] = [Float](repeating: 0, count: input.size) }
         }
@@ -306,28 +287,35 @@ public final class Engine: Sendable {
 
     // MARK: Video
 
-    /// The face pipeline's state, used only on the vision queue.
-    private final class PipelineBox: @unchecked Sendable {
-        var pipeline: FacePipeline
-        init(_ pipeline: FacePipeline) { self.pipeline = pipeline }
-    }
-
     /// Consumes `video` until it ends: frames sampled at `faceFramesPerSecond` through the face
-    /// pipeline onto the timeline; `face` events every `faceEventSeconds` while a face is
+    /// stage onto the timeline; `face` events every `faceEventSeconds` while a face is
     /// visible and no one speaks.
-    public func runVideo(_ video: any VideoSource, emit unnumbered: @escaping @Sendable (Event) -> Void) async throws {
-        guard let vision else { return }
-        let emit = sequenced(unnumbered)
-        emit(status("video", .running, video.name))
+    public func runVideo(_ video: any VideoSource) async throws {
+        guard let faces = stages.faces else { return }
+        let frames = try video.frames()
+        emit(status("video", .running, describe(video.name, video.negotiatedFormat)))
         timeline.setActive(true)
         defer { timeline.setActive(false) }
-        let box = PipelineBox(vision.makePipeline(options: configuration.facePipeline))
+        let session = faces.makeSession()
+        var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
+        do {
+            try await analyzeFrames(frames, of: video, stage: faces, session: session, reporter: &reporter)
+        } catch {
+            // A source may end its stream by throwing when cancelled (a paced replay's sleep).
+            guard Task.isCancelled else { throw error }
+        }
+        emit(status("video", .stopped, video.name, counts: video.statusCounts))
+    }
+
+    private func analyzeFrames(_ frames: AsyncThrowingStream<VideoFrame, any Error>, of video: any VideoSource, stage faces: any FaceAnalysing,
+                               session: any FaceSession, reporter: inout CountsReporter) async throws {
         let period = 1 / configuration.faceFramesPerSecond
         var lastAnalysed = -Double.infinity
         var lastEvent = -Double.infinity
-        let labels = vision.encoders.first?.labels ?? []
-        let primary = vision.encoders.first?.featureName
-        for try await frame in try video.frames() {
+        for try await frame in frames {
+            if let counts = reporter.due(video.statusCounts) {
+                emit(status("video", .running, describe(video.name, video.negotiatedFormat), counts: counts))
+            }
             let time = frame.time.seconds
             // Sampling: a frame within a period of the last analysed one is skipped (a few
             // milliseconds of slack so 25 fps sampled at 10 keeps a steady rhythm).
@@ -336,22 +324,15 @@ public final class Engine: Sendable {
                 continue
             }
             lastAnalysed = time
-            let analysis = try await sight.run { box.pipeline.analyze(image) }
-            let face = analysis.primary
-            let encodings = face?.encodings.mapValues(\.embedding) ?? [:]
-            let box = face.map { f -> [Int] in
-                let d = f.detection
-                return [d.x1, d.y1, d.width, d.height].map { Int($0.rounded()) }
-            }
-            timeline.append(.init(time: time, faces: analysis.faceCount, encodings: encodings,
-                                  probabilities: primary.flatMap { face?.encodings[$0]?.probabilities }, labels: labels, box: box))
+            let seen = try await sight.run { session.analyze(image) }
+            timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
+                                  probabilities: seen.probabilities, labels: faces.labels, box: seen.box))
             if time - lastEvent >= configuration.faceEventSeconds, !isSpeech(at: time),
                let event = faceEvent(at: time, window: configuration.faceEventSeconds) {
                 emit(event)
                 lastEvent = time
             }
         }
-        emit(status("video", .stopped, video.name))
     }
 
     /// Whether someone is speaking at media time `time`, as far as the audio side knows.
@@ -374,5 +355,29 @@ public final class Engine: Sendable {
         }
         return .face(FaceEvent(seq: 0, time: Event.wallClock(), mediaTime: time, faces: latest.faces,
                                box: latest.box, emotion: emotion, window: window))
+    }
+
+    /// `name` and, once known, the format agreed with the device.
+    private func describe(_ name: String, _ format: String?) -> String {
+        format.map { "\(name) \($0)" } ?? name
+    }
+}
+
+/// Says when a running source's counts are worth a `status` event: they changed, and the
+/// last report is at least `interval` old.
+struct CountsReporter {
+    let interval: Double
+    private var reported = SourceStatusCounts()
+    private var reportedAt = MediaTime.now()
+
+    init(interval: Double) { self.interval = interval }
+
+    mutating func due(_ counts: SourceStatusCounts) -> SourceStatusCounts? {
+        guard counts != reported else { return nil }
+        let now = MediaTime.now()
+        guard (now - reportedAt).seconds >= interval else { return nil }
+        reported = counts
+        reportedAt = now
+        return counts
     }
 }

@@ -9,9 +9,10 @@ import NeuralKit
 /// and if the utterance then ends where the pause began, `finish` hands over the speculated
 /// result instead of starting the last window only then.
 ///
-/// - Important: touched only on the engine's compute queue (that is what makes the unchecked
-///   Sendable sound); the audio side only submits closures that use it.
-final class UtteranceJob: @unchecked Sendable {
+/// - Important: touched only on the engine's compute queue (`UtteranceEncoding`'s contract;
+///   that is what makes the unchecked Sendable sound); the audio side only submits closures
+///   that use it.
+final class UtteranceJob: UtteranceEncoding, @unchecked Sendable {
     private var encoder: HuBERTUtteranceEncoder?
     private var failure: HuBERTError?
     private var pushed = 0

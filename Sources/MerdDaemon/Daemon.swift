@@ -1,0 +1,219 @@
+import CaptureV4L2
+import EventServer
+import Foundation
+import Logging
+import MediaTypes
+import MerdEvents
+import NeuralKit
+import ServiceLifecycle
+import StreamEngine
+import Synchronization
+
+/// `merd run` as a service: loads the models, opens the events socket, then runs the events
+/// server, the engine, a supervisor per source, the watchdog and the signal log as one
+/// `ServiceGroup`.
+///
+/// Shutdown (SIGTERM, SIGINT: graceful shutdown of the group this service runs in) is the
+/// group's reverse start order: the signal log and watchdog, the sources (the utterance being
+/// spoken is dropped), the engine (ended utterances are finished, a last `daemon stopped`
+/// status), and the events server last (it sends what subscribers can take, then closes), so
+/// nothing is published after the socket closed. A shutdown during start abandons the
+/// models being loaded and returns at once.
+public struct Daemon: Service {
+    public typealias ModelLoader = @Sendable (_ configuration: DaemonConfiguration, _ faces: Bool, _ logger: Logger) throws -> EngineModels
+
+    public let configuration: DaemonConfiguration
+    public let logger: Logger
+    public let notifier: SystemdNotifier
+    public let environment: [String: String]
+    private let loadModels: ModelLoader
+    /// Told once the socket listens and the services start (tests hold the server here).
+    private let started: (@Sendable (EventServer, Engine) -> Void)?
+
+    public init(configuration: DaemonConfiguration, logger: Logger, notifier: SystemdNotifier = SystemdNotifier(),
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                loadModels: @escaping ModelLoader = Daemon.loadModels,
+                started: (@Sendable (EventServer, Engine) -> Void)? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        self.notifier = notifier
+        self.environment = environment
+        self.loadModels = loadModels
+        self.started = started
+    }
+
+    /// The models of the models directory the configuration names (EngineModels' rules).
+    public static func loadModels(_ configuration: DaemonConfiguration, faces: Bool, logger: Logger) throws -> EngineModels {
+        try EngineModels.load(root: ModelsDirectory.resolve(configuration.models), layers: configuration.layers, faces: faces, logger: logger)
+    }
+
+    public func run() async throws {
+        let settings = configuration
+        BLAS.threadCount = settings.threads
+        let (audioSpec, videoSpec) = try sourceSpecs()
+        guard let loaded = try await loadUnlessShutdown(faces: videoSpec != nil) else {
+            logger.info("stopped while starting (before the models were loaded)")
+            return
+        }
+
+        var engineSettings = EngineConfiguration()
+        engineSettings.layers = settings.layers
+        engineSettings.liveClock = true
+        engineSettings.faceFramesPerSecond = settings.faceFramesPerSecond
+        engineSettings.faceEventSeconds = settings.faceEventSeconds
+        engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
+        engineSettings.windowing = HuBERTWindowing(windowSeconds: settings.speechWindowSeconds, overlapSeconds: settings.speechOverlapSeconds)
+        let stages = EngineStages(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: engineSettings)
+        if let fusion = loaded.fusion, !stages.fusionUsable {
+            logger.warning("the fusion model reads \(fusion.inputs.map(\.name)); this run computes \(stages.availableInputs.sorted()): emotion and valence will be null")
+        }
+
+        let audio = audioSpec.map { $0.audioSource() }
+        let video = loaded.vision == nil ? nil : videoSpec.map {
+            $0.videoSource(preferences: .init(width: settings.videoWidth, height: settings.videoHeight, framesPerSecond: settings.videoFramesPerSecond))
+        }
+        var sources: [String: String] = [:]
+        if let audioSpec { sources["audio"] = audioSpec.description }
+        if let videoSpec, video != nil { sources["video"] = videoSpec.description }
+
+        let server: EventServer
+        do {
+            server = try EventServer(
+                configuration: .init(path: settings.socketPath, mode: settings.socketMode, queueCapacity: settings.queueSize,
+                                     sendBufferBytes: settings.sendBufferBytes),
+                hello: Event.hello(loaded.hello(sources: sources, stages: stages)).jsonLine(), environment: environment)
+        } catch {
+            throw DaemonError.usage(error.description)
+        }
+        let engine = Engine(stages: stages, configuration: engineSettings, logger: logger) { event in
+            server.publish(type: event.type, line: event.jsonLine())
+        }
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server),
+            .init(service: EngineService(engine: engine, announcesStop: true)),
+        ]
+        // A recording that ends, ends its supervisor; the daemon serves on until stopped.
+        if let audio, let audioSpec {
+            services.append(.init(service: SourceSupervisor(source: .audio(audio), engine: engine, reopen: audioSpec.isDevice, logger: logger),
+                                  successTerminationBehavior: .ignore))
+        }
+        if let video, let videoSpec {
+            services.append(.init(service: SourceSupervisor(source: .video(video), engine: engine, reopen: videoSpec.isDevice, logger: logger),
+                                  successTerminationBehavior: .ignore))
+        }
+        services.append(.init(service: WatchdogService(notifier: notifier), successTerminationBehavior: .ignore))
+        services.append(.init(service: SignalLogService(logger: logger), successTerminationBehavior: .ignore))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        // SIGTERM must end merd within 2 s (the unit's TimeoutStopSec is 5): a service still
+        // busy after 1.5 s is cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(1500)
+        groupConfiguration.maximumCancellationDuration = .milliseconds(300)
+        let group = ServiceGroup(configuration: groupConfiguration)
+
+        let described = sources.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        logger.info("serving events on \(settings.socketPath); \(described.isEmpty ? "no sources" : described)")
+        if audio == nil && video == nil {
+            logger.warning("no source to read: give --audio, --video or --input (or `merd analyze FILE` for a recording)")
+        }
+        Self.preflight(audio: settings.input == nil ? audioSpec : nil, video: settings.input == nil ? videoSpec.flatMap { video == nil ? nil : $0 } : nil,
+                       logger: logger)
+        started?(server, engine)
+        notifier.notify("READY=1\nSTATUS=listening on \(settings.socketPath); \(described.isEmpty ? "no sources" : described)")
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            notifier.notify("STOPPING=1")
+            logger.info("stopping")
+        }
+    }
+
+    /// The two sources, `input` (a recording as both) over the others; a missing recording
+    /// is a usage error before anything is loaded.
+    private func sourceSpecs() throws(DaemonError) -> (audio: SourceSpec?, video: SourceSpec?) {
+        guard let input = configuration.input else { return (configuration.audio, configuration.video) }
+        guard FileManager.default.fileExists(atPath: input) else { throw .usage("\(input): no such file") }
+        return (.file(path: input), .file(path: input))
+    }
+
+    /// The models, loaded off the cooperative pool; nil when shutdown came first (the load is
+    /// abandoned: the process is about to end).
+    private func loadUnlessShutdown(faces: Bool) async throws -> EngineModels? {
+        let answer = OneAnswer<Result<EngineModels, any Error>?>()
+        let (configuration, logger, load) = (configuration, logger, loadModels)
+        let result = await withGracefulShutdownHandler {
+            await withCheckedContinuation { continuation in
+                answer.wait(continuation)
+                DispatchQueue.global(qos: .userInitiated).async {
+                    answer.give(Result { try load(configuration, faces, logger) })
+                }
+            }
+        } onGracefulShutdown: {
+            answer.give(nil)
+        }
+        return try result?.get()
+    }
+
+    /// Says at start, in plain words, when the devices asked for are not there: merd then waits
+    /// for them (a camera plugged in later is picked up), and a recording can be analysed instead.
+    static func preflight(audio: SourceSpec?, video: SourceSpec?, logger: Logger) {
+        var missing: [String] = []
+        if case .alsa = audio {
+            let cards = (try? String(contentsOfFile: "/proc/asound/cards", encoding: .utf8)) ?? ""
+            if cards.isEmpty || cards.contains("no soundcards") {
+                missing.append("microphone")
+                logger.warning("no microphone: ALSA has no sound card for \(audio!); merd keeps trying (`merd devices` lists what there is)")
+            }
+        }
+        if case .camera(let path) = video, !FileManager.default.fileExists(atPath: path) {
+            missing.append("camera")
+            logger.warning("no camera at \(path); merd keeps trying (`merd devices` lists cameras)")
+        }
+        if !missing.isEmpty {
+            logger.notice("without a \(missing.joined(separator: " or ")), `merd analyze FILE` reads a recording instead")
+        }
+    }
+}
+
+/// Why the daemon cannot start as configured (exit status 2).
+public enum DaemonError: Error, Equatable, CustomStringConvertible {
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let message): return message
+        }
+    }
+}
+
+/// A continuation answered once, by whichever answer comes first (and an answer that comes
+/// before anyone waits is kept for the waiter).
+final class OneAnswer<Value: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Value, Never>?, answer: Value?, answered: Bool)>((nil, nil, false))
+
+    func wait(_ continuation: CheckedContinuation<Value, Never>) {
+        let ready = state.withLock { state -> Value? in
+            if state.answered, let answer = state.answer {
+                state.answer = nil
+                return answer
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let ready { continuation.resume(returning: ready) }
+    }
+
+    func give(_ value: Value) {
+        let waiting = state.withLock { state -> CheckedContinuation<Value, Never>? in
+            guard !state.answered else { return nil }
+            state.answered = true
+            guard let continuation = state.continuation else {
+                state.answer = value
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        waiting?.resume(returning: value)
+    }
+}

@@ -1,0 +1,55 @@
+/// The stages an engine runs, each optional but the segmenter: without a speech stage
+/// utterances carry no speech features, without a face stage there is no face path, without
+/// a fusion stage (or one missing inputs it cannot do without) `emotion` and `valence` are
+/// null. Nothing is invented.
+public struct EngineStages: Sendable {
+    /// A fresh segmenter for each run of an audio source.
+    public var makeSegmenter: @Sendable () -> any UtteranceSegmenting
+    public var speech: (any SpeechEncoding)?
+    public var faces: (any FaceAnalysing)?
+    public var fusion: (any FusionDecoding)?
+
+    public init(makeSegmenter: @escaping @Sendable () -> any UtteranceSegmenting,
+                speech: (any SpeechEncoding)?, faces: (any FaceAnalysing)?, fusion: (any FusionDecoding)?) {
+        self.makeSegmenter = makeSegmenter
+        self.speech = speech
+        self.faces = faces
+        self.fusion = fusion
+    }
+
+    /// The real stages over loaded models, as `configuration` sets them up.
+    public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels?, configuration: EngineConfiguration) {
+        let parameters = configuration.segmenter
+        self.init(makeSegmenter: { EnergySegmenter(parameters: parameters) },
+                  speech: hubert.map { HuBERTSpeechEncoder(model: $0, layers: configuration.layers, windowing: configuration.windowing) },
+                  faces: vision.map { FacePipelineAnalyser(models: $0, options: configuration.facePipeline) },
+                  fusion: fusion)
+    }
+
+    /// The label order of the events.
+    public var labels: [String] { fusion?.labels ?? FusionArchitecture.merLabels }
+
+    /// The inputs these stages compute: `HL<k>` with a speech stage, each face encoder's
+    /// feature with a face stage.
+    public var availableInputs: Set<String> {
+        var names = Set<String>()
+        if let speech { names.formUnion(speech.layers.map { "HL\($0)" }) }
+        if let faces { names.formUnion(faces.featureNames) }
+        return names
+    }
+
+    /// Whether the fusion stage can run on what the other stages compute (all its inputs, or
+    /// all but one modality when it was trained to do without one).
+    public var fusionUsable: Bool {
+        guard let fusion else { return false }
+        let missing = fusion.inputs.filter { !availableInputs.contains($0.name) }
+        return missing.isEmpty || (fusion.decodesWithMissingModality && Self.oneModality(missing.map(\.name), of: fusion.inputs))
+    }
+
+    /// Whether `missing` is exactly one whole modality of `inputs` (speech: HL…).
+    static func oneModality(_ missing: [String], of inputs: [FusionInput]) -> Bool {
+        let speech = inputs.map(\.name).filter { $0.hasPrefix("HL") }
+        let visual = inputs.map(\.name).filter { !$0.hasPrefix("HL") }
+        return !speech.isEmpty && !visual.isEmpty && (Set(missing) == Set(speech) || Set(missing) == Set(visual))
+    }
+}

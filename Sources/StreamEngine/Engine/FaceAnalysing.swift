@@ -1,0 +1,81 @@
+/// The engine's visual stage: what a video frame shows of the face, as the engine uses it.
+/// `FacePipelineAnalyser` runs the real face pipeline; tests script their own.
+public protocol FaceAnalysing: Sendable {
+    /// The feature names the stage computes per face (`MX`, `RF`, `MR`: fusion inputs).
+    var featureNames: [String] { get }
+    /// The labels of the visual-only estimate (the first encoder's), empty without one.
+    var labels: [String] { get }
+    /// A new session for one run of a video source (tracking state lives in it). The engine
+    /// uses a session from its vision queue only, one frame at a time.
+    func makeSession() -> any FaceSession
+}
+
+/// One video run's face analysis.
+///
+/// - Important: used from the engine's serial vision queue only, never concurrently; that
+///   confinement is what lets a conformer be a plain class.
+public protocol FaceSession: AnyObject, Sendable {
+    func analyze(_ image: RGBImage) -> FrameFaces
+}
+
+/// What the engine keeps of one analysed frame.
+public struct FrameFaces: Sendable, Equatable {
+    /// Faces detected (or tracked) in the frame.
+    public var faces: Int
+    /// The primary face's embedding per feature name; empty when no usable face.
+    public var encodings: [String: [Float]]
+    /// The primary face's probabilities over `FaceAnalysing.labels`, when an encoder gives them.
+    public var probabilities: [Float]?
+    /// The primary face's box [x, y, width, height] in pixels.
+    public var box: [Int]?
+
+    public init(faces: Int, encodings: [String: [Float]] = [:], probabilities: [Float]? = nil, box: [Int]? = nil) {
+        self.faces = faces
+        self.encodings = encodings
+        self.probabilities = probabilities
+        self.box = box
+    }
+}
+
+/// The face pipeline (MTCNN → landmarks → alignment → FER encoders) as the visual stage.
+public struct FacePipelineAnalyser: FaceAnalysing {
+    public let models: VisionModels
+    public let options: FacePipeline.Options
+
+    public init(models: VisionModels, options: FacePipeline.Options = FacePipeline.Options()) {
+        self.models = models
+        self.options = options
+    }
+
+    public var featureNames: [String] { models.encoders.map(\.featureName) }
+    public var labels: [String] { models.encoders.first?.labels ?? [] }
+
+    public func makeSession() -> any FaceSession {
+        FacePipelineSession(pipeline: models.makePipeline(options: options), primary: models.encoders.first?.featureName)
+    }
+}
+
+/// The face pipeline's tracking state for one video run.
+///
+/// - Important: `@unchecked Sendable` because the engine calls it from its serial vision
+///   queue only (`FaceSession`'s contract); the pipeline is a mutable value.
+final class FacePipelineSession: FaceSession, @unchecked Sendable {
+    private var pipeline: FacePipeline
+    private let primary: String?
+
+    init(pipeline: FacePipeline, primary: String?) {
+        self.pipeline = pipeline
+        self.primary = primary
+    }
+
+    func analyze(_ image: RGBImage) -> FrameFaces {
+        let analysis = pipeline.analyze(image)
+        let face = analysis.primary
+        let box = face.map { f -> [Int] in
+            let d = f.detection
+            return [d.x1, d.y1, d.width, d.height].map { Int($0.rounded()) }
+        }
+        return FrameFaces(faces: analysis.faceCount, encodings: face?.encodings.mapValues(\.embedding) ?? [:],
+                          probabilities: primary.flatMap { face?.encodings[$0]?.probabilities }, box: box)
+    }
+}

@@ -1,0 +1,199 @@
+import CaptureFile
+import Foundation
+import MediaTypes
+import MerdEvents
+import StreamEngine
+import Synchronization
+import TestSupport
+import Testing
+
+/// The engine in-process, with scripted stages (TestSupport) in place of the models.
+@Suite("engine, in-process", .serialized)
+struct EngineTests {
+    /// Every event an engine emits, in the order it emitted them.
+    final class Recorder: Sendable {
+        private let events = Mutex<[Event]>([])
+        var all: [Event] { events.withLock { $0 } }
+        func record(_ event: Event) { events.withLock { $0.append(event) } }
+
+        var utterances: [UtteranceEvent] {
+            all.compactMap { if case .utterance(let u) = $0 { return u } else { return nil } }
+        }
+        var statuses: [StatusEvent] {
+            all.compactMap { if case .status(let s) = $0 { return s } else { return nil } }
+        }
+        var faces: [FaceEvent] {
+            all.compactMap { if case .face(let f) = $0 { return f } else { return nil } }
+        }
+    }
+
+    static let speech = SyntheticSpeech([.silence(seconds: 1), .speech(seconds: 0.8), .silence(seconds: 0.15), .speech(seconds: 0.6),
+                                         .silence(seconds: 1), .speech(seconds: 0.5), .silence(seconds: 1)])
+
+    static func engine(speech: (any SpeechEncoding)? = ScriptedSpeechEncoder(), faces: (any FaceAnalysing)? = ScriptedFaceAnalyser(),
+                       fusion: (any FusionDecoding)? = ScriptedFusion(), configure: (inout EngineConfiguration) -> Void = { _ in })
+        -> (Engine, Recorder)
+    {
+        var configuration = EngineConfiguration()
+        configuration.liveClock = false
+        configure(&configuration)
+        let recorder = Recorder()
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: speech, faces: faces, fusion: fusion)
+        return (Engine(stages: stages, configuration: configuration, emit: recorder.record), recorder)
+    }
+
+    static func seq(_ event: Event) -> Int? {
+        switch event {
+        case .utterance(let e): return e.seq
+        case .face(let e): return e.seq
+        case .status(let e): return e.seq
+        case .hello: return nil
+        }
+    }
+
+    @Test("a recording: events numbered 1, 2, 3… in the order they leave; both utterances decoded, in order, between running and stopped")
+    func eventsInOrder() async throws {
+        let (engine, recorder) = Self.engine()
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        let events = recorder.all
+        #expect(events.compactMap(Self.seq) == Array(1...events.count))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        #expect(utterances[0].end <= utterances[1].start)
+        #expect(abs(utterances[0].start - 1.0) < 0.15 && abs(utterances[1].start - 3.55) < 0.15, "\(utterances.map(\.start))")
+        for utterance in utterances {
+            #expect(utterance.emotion?.top == "happy")
+            #expect(utterance.valence == 1.5)
+            #expect(utterance.audio && utterance.face && utterance.faceFrames > 0)
+        }
+        // Audio and video each say running first and stopped last; no utterance after its source stopped.
+        let audioStates = recorder.statuses.filter { $0.source == "audio" }.map(\.state)
+        #expect(audioStates.first == .running && audioStates.last == .stopped)
+        let audioStopped = events.firstIndex { if case .status(let s) = $0 { return s.source == "audio" && s.state == .stopped } else { return false } }!
+        let lastUtterance = events.lastIndex { if case .utterance = $0 { return true } else { return false } }!
+        #expect(lastUtterance < audioStopped)
+        // Face events come only between utterances.
+        for face in recorder.faces {
+            #expect(!utterances.contains { face.mediaTime >= $0.start && face.mediaTime <= $0.end }, "face event at \(face.mediaTime) inside speech")
+        }
+    }
+
+    @Test("no face stage: the fusion stage needs MX, so emotion and valence are null; audio true, face false")
+    func missingFaceGivesNulls() async throws {
+        let fusion = ScriptedFusion()
+        let (engine, recorder) = Self.engine(faces: nil, fusion: fusion)
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 10))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        for utterance in utterances {
+            #expect(utterance.emotion == nil && utterance.valence == nil)
+            #expect(utterance.audio && !utterance.face && utterance.faceFrames == 0)
+        }
+        #expect(fusion.seen.isEmpty, "the fusion stage is not asked without its inputs")
+        #expect(recorder.statuses.allSatisfy { $0.source != "video" }, "no face stage, no video loop")
+    }
+
+    @Test("no speech stage: emotion and valence null, audio false, face true")
+    func missingVoiceGivesNulls() async throws {
+        let (engine, recorder) = Self.engine(speech: nil)
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        for utterance in utterances {
+            #expect(utterance.emotion == nil && utterance.valence == nil)
+            #expect(!utterance.audio && utterance.face)
+        }
+    }
+
+    @Test("a fusion stage trained without a modality decodes a missing face from zeros")
+    func missingModalityAsZeros() async throws {
+        let fusion = ScriptedFusion(decodesWithMissingModality: true)
+        let (engine, recorder) = Self.engine(faces: nil, fusion: fusion)
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: nil)
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        #expect(utterances.allSatisfy { $0.emotion?.top == "happy" && !$0.face })
+        let seen = fusion.seen
+        try #require(seen.count == 2)
+        #expect(seen.allSatisfy { $0["MX"] == [0, 0] && $0["HL18"]?.count == 4 })
+    }
+
+    @Test("live: a speculation is used when the end is confirmed at the same sample, and dropped when speech resumes")
+    func speculationKeptAndDropped() async throws {
+        // Speculating takes 300 ms: longer than the inner 150 ms pause (so speech resumes
+        // during it) and than the 240 ms hangover (so the confirmation finds it running).
+        let (engine, recorder) = Self.engine(speech: ScriptedSpeechEncoder(speculationMilliseconds: 300)) { $0.liveClock = true }
+        let origin = MediaTime.now()
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples, paced: true, origin: origin),
+                                 video: nil)
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        let counts = engine.speculations
+        #expect(counts.used == 2, "both ends were speculated at the sample that became the end: \(counts)")
+        #expect(counts.dropped >= 1, "the pause inside the first utterance: \(counts)")
+    }
+
+    @Test("live: an utterance waits for a stalled camera only as long as configured")
+    func videoWaitTimesOut() async throws {
+        for wait in [0, 600] {
+            let (engine, recorder) = Self.engine { configuration in
+                configuration.liveClock = true
+                configuration.videoWaitMilliseconds = wait
+            }
+            let speech = SyntheticSpeech([.silence(seconds: 1), .speech(seconds: 0.5), .silence(seconds: 1)])
+            // One frame at media time 0, then nothing: the video never reaches the utterance.
+            let video = MemoryVideoSource(frames: 1, hangs: true)
+            let elapsed = try await withThrowingTaskGroup(of: Duration?.self) { group in
+                group.addTask { await engine.run(); return nil }
+                group.addTask { try await engine.runVideo(video); return nil }
+                try await Task.sleep(for: .milliseconds(100))  // the video loop is running
+                let started = ContinuousClock.now
+                try await engine.runAudio(MemoryAudioSource(samples: speech.samples))
+                let elapsed = ContinuousClock.now - started
+                engine.close()
+                group.cancelAll()
+                return elapsed
+            }
+            try #require(recorder.utterances.count == 1)
+            if wait == 0 {
+                #expect(elapsed < .milliseconds(500), "no wait configured: \(elapsed)")
+            } else {
+                #expect(elapsed >= .milliseconds(wait), "waited \(elapsed) for \(wait) ms")
+                #expect(elapsed < .milliseconds(wait + 2000), "waited \(elapsed) for \(wait) ms")
+            }
+            #expect(recorder.utterances[0].faceFrames == 0)
+        }
+    }
+
+    @Test("status events carry a slow consumer's real counts: a live replay drops frames a slow face stage cannot take")
+    func statusCarriesCounts() async throws {
+        let clip = TestPaths.sharedData("grid/bbaf2n.mpg")
+        let file = RecordedFile(path: clip, pacing: .realTime)
+        // 150 ms a frame against 25 frames a second: most frames must be dropped.
+        let (engine, recorder) = Self.engine(faces: ScriptedFaceAnalyser(delayMilliseconds: 150)) { configuration in
+            configuration.liveClock = true
+            configuration.faceFramesPerSecond = 100
+            configuration.statusIntervalSeconds = 0.5
+        }
+        try await engine.analyze(audio: nil, video: file.video)
+        let video = recorder.statuses.filter { $0.source == "video" }
+        let stopped = try #require(video.last)
+        #expect(stopped.state == .stopped)
+        #expect(stopped.droppedFrames > 20, "\(stopped.droppedFrames) frames dropped")
+        #expect(stopped.droppedFrames == file.droppedFrames)
+        let reported = video.filter { $0.state == .running && $0.droppedFrames > 0 }
+        #expect(!reported.isEmpty, "a running status repeats the count while the source runs")
+        #expect(reported.map(\.droppedFrames) == reported.map(\.droppedFrames).sorted())
+    }
+
+    @Test("an audio source's own counts reach its status events")
+    func audioCounts() async throws {
+        let (engine, recorder) = Self.engine { $0.statusIntervalSeconds = 0 }
+        let audio = MemoryAudioSource(samples: Self.speech.samples)
+        audio.setCounts(SourceStatusCounts(overruns: 3))
+        try await engine.analyze(audio: audio, video: nil)
+        let statuses = recorder.statuses.filter { $0.source == "audio" }
+        #expect(statuses.last?.overruns == 3)
+        #expect(statuses.contains { $0.state == .running && $0.overruns == 3 })
+    }
+}

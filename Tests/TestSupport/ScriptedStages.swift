@@ -1,0 +1,136 @@
+import Foundation
+import MediaTypes
+import NeuralKit
+import StreamEngine
+import Synchronization
+
+/// A speech stage whose features are a checksum of exactly the samples it was given, so a
+/// test can tell whether an utterance's features saw the right samples; its speculation
+/// takes `speculationMilliseconds`, asking `stillWanted` every few milliseconds.
+public struct ScriptedSpeechEncoder: SpeechEncoding {
+    public let layers: [Int]
+    public let speculationMilliseconds: Int
+
+    public init(layers: [Int] = [18], speculationMilliseconds: Int = 0) {
+        self.layers = layers
+        self.speculationMilliseconds = speculationMilliseconds
+    }
+
+    public func beginUtterance() -> any UtteranceEncoding {
+        ScriptedUtterance(layers: layers, speculationMilliseconds: speculationMilliseconds)
+    }
+
+    /// The features of `samples`: per layer [count, sum, sum of squares, layer].
+    public static func features(_ samples: [Float], layers: [Int]) -> [Int: Tensor] {
+        let sum = samples.reduce(Double(0)) { $0 + Double($1) }
+        let squares = samples.reduce(Double(0)) { $0 + Double($1) * Double($1) }
+        return Dictionary(uniqueKeysWithValues: layers.map { layer in
+            (layer, Tensor(shape: [4], scalars: [Float(samples.count), Float(sum), Float(squares), Float(layer)]))
+        })
+    }
+}
+
+/// One utterance of `ScriptedSpeechEncoder`.
+final class ScriptedUtterance: UtteranceEncoding {
+    private let layers: [Int]
+    private let speculationMilliseconds: Int
+    private let state = Mutex<(samples: [Float], speculation: (count: Int, features: [Int: Tensor])?, used: Bool)>(([], nil, false))
+
+    init(layers: [Int], speculationMilliseconds: Int) {
+        self.layers = layers
+        self.speculationMilliseconds = speculationMilliseconds
+    }
+
+    func push(_ samples: [Float]) { state.withLock { $0.samples += samples } }
+
+    func speculate(_ rest: [Float], stillWanted: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(speculationMilliseconds)
+        repeat {
+            guard stillWanted() else { return false }
+            if ContinuousClock.now >= deadline { break }
+            Thread.sleep(forTimeInterval: 0.002)
+        } while true
+        let all = state.withLock { $0.samples } + rest
+        let features = ScriptedSpeechEncoder.features(all, layers: layers)
+        state.withLock { $0.speculation = (all.count, features) }
+        return true
+    }
+
+    func finish(rest: [Float]) -> [Int: Tensor]? {
+        state.withLock { state in
+            if let speculation = state.speculation, speculation.count == state.samples.count + rest.count {
+                state.used = true
+                return speculation.features
+            }
+            return ScriptedSpeechEncoder.features(state.samples + rest, layers: layers)
+        }
+    }
+
+    var usedSpeculation: Bool { state.withLock { $0.used } }
+}
+
+/// A face stage that sees one face in every frame, with a fixed embedding and posterior.
+public struct ScriptedFaceAnalyser: FaceAnalysing {
+    public let featureNames: [String]
+    public let labels: [String]
+    public let embedding: [Float]
+    public let probabilities: [Float]
+    /// How long each frame takes (a slow face stage makes a live camera drop frames).
+    public let delayMilliseconds: Int
+
+    public init(featureName: String = "MX", embedding: [Float] = [0.5, -0.5],
+                labels: [String] = ["neutral", "angry", "happy", "sad", "worried", "surprise"],
+                probabilities: [Float] = [0.1, 0.1, 0.6, 0.1, 0.05, 0.05], delayMilliseconds: Int = 0) {
+        featureNames = [featureName]
+        self.labels = labels
+        self.embedding = embedding
+        self.probabilities = probabilities
+        self.delayMilliseconds = delayMilliseconds
+    }
+
+    public func makeSession() -> any FaceSession {
+        ScriptedFaceSession(observation: FrameFaces(faces: 1, encodings: [featureNames[0]: embedding], probabilities: probabilities,
+                                                    box: [2, 3, 10, 12]), delayMilliseconds: delayMilliseconds)
+    }
+}
+
+final class ScriptedFaceSession: FaceSession {
+    let observation: FrameFaces
+    let delayMilliseconds: Int
+
+    init(observation: FrameFaces, delayMilliseconds: Int) {
+        self.observation = observation
+        self.delayMilliseconds = delayMilliseconds
+    }
+
+    func analyze(_ image: RGBImage) -> FrameFaces {
+        if delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(delayMilliseconds) / 1000) }
+        return observation
+    }
+}
+
+/// A fusion stage with fixed answers: `happy` at 0.7 and valence 1.5 whatever its inputs,
+/// so a test sees only whether the engine decided to decode.
+public struct ScriptedFusion: FusionDecoding {
+    public let inputs: [FusionInput]
+    public let decodesWithMissingModality: Bool
+    public let labels = ["neutral", "angry", "happy", "sad", "worried", "surprise"]
+    /// The features of every decode, in order.
+    public var seen: [[String: [Float]]] { decodes.value.withLock { $0 } }
+    private let decodes = Decodes()
+
+    public init(inputs: [FusionInput] = [FusionInput(name: "HL18", size: 4), FusionInput(name: "MX", size: 2)],
+                decodesWithMissingModality: Bool = false) {
+        self.inputs = inputs
+        self.decodesWithMissingModality = decodesWithMissingModality
+    }
+
+    public func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float]) {
+        decodes.value.withLock { $0.append(features) }
+        return ([[Float]](repeating: [0.06, 0.06, 0.7, 0.06, 0.06, 0.06], count: rows), [Float](repeating: 1.5, count: rows))
+    }
+}
+
+final class Decodes: Sendable {
+    let value = Mutex<[[String: [Float]]]>([])
+}
