@@ -41,11 +41,15 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "MediaTypes", swiftSettings: strict),
+        // A lock ThreadSanitizer sees (Locked.swift says why not the standard library's Mutex).
+        .target(name: "Locking", swiftSettings: strict),
         // Element-wise kernels in C, vectorised per CPU (target_clones); always optimised,
-        // since a debug build of them would make every test of a model crawl.
+        // since a debug build of them would make every test of a model crawl. Never
+        // sanitizer-instrumented: the dynamic loader runs target_clones' resolvers before any
+        // sanitizer runtime is up, and an instrumented resolver crashes the process at load.
         .target(
             name: "CNeuralKernels",
-            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Werror"])],
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Werror", "-fno-sanitize=all"])],
             linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CSystemShims"),
         // v1 events as Codable types: the one model of the protocol the engine, the server,
@@ -53,18 +57,18 @@ let package = Package(
         .target(name: "MerdEvents", swiftSettings: strict),
         .target(
             name: "EventServer",
-            dependencies: ["MerdEvents", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["Locking", "MerdEvents", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
-        .target(name: "CaptureALSA", dependencies: ["CALSA", "MediaTypes"], swiftSettings: strict),
+        .target(name: "CaptureALSA", dependencies: ["Locking", "CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
         .target(name: "MediaCodec", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
-        .target(name: "CaptureV4L2", dependencies: ["CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
-        .target(name: "CaptureFile", dependencies: ["CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
+        .target(name: "CaptureV4L2", dependencies: ["Locking", "CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
+        .target(name: "CaptureFile", dependencies: ["Locking", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         // Inference only: the stages, the engine that runs them, the events it makes.
         .target(
             name: "StreamEngine",
-            dependencies: ["NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents", .product(name: "Logging", package: "swift-log")],
             swiftSettings: numeric),
         // Training apart from serving: the tape, the trainer, datasets, metrics, augmentation,
         // evaluation corpora.
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "MerdDaemon",
             dependencies: [
-                "StreamEngine", "MerdEvents", "EventServer", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit",
+                "Locking", "StreamEngine", "MerdEvents", "EventServer", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -82,7 +86,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         // `merd bench`'s measurements as a library, so that tests run them in-process.
-        .target(name: "MerdBench", dependencies: ["StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "MerdEvents"],
+        .target(name: "MerdBench", dependencies: ["Locking", "StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "MerdEvents"],
                 swiftSettings: strict),
         .executableTarget(
             name: "merd",
@@ -99,16 +103,16 @@ let package = Package(
 
         // Helpers shared by the test targets (seeded random numbers, fixture and data paths).
         .target(
-            name: "TestSupport", dependencies: ["NeuralKit", "MediaTypes", "StreamEngine", .product(name: "Logging", package: "swift-log")],
+            name: "TestSupport", dependencies: ["Locking", "NeuralKit", "MediaTypes", "StreamEngine", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
-        .testTarget(name: "StreamEngineTests", dependencies: ["TestSupport", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec", "MerdEvents"], swiftSettings: strict),
+        .testTarget(name: "StreamEngineTests", dependencies: ["Locking", "TestSupport", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec", "MerdEvents"], swiftSettings: strict),
         .testTarget(name: "FusionTrainingTests", dependencies: ["TestSupport", "FusionTraining", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec"], swiftSettings: strict),
         .testTarget(
             name: "MerdDaemonTests",
             dependencies: [
-                "TestSupport", "MerdDaemon", "EventServer", "StreamEngine",
+                "Locking", "TestSupport", "MerdDaemon", "EventServer", "StreamEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import Locking
 import CALSA
 import Foundation
 import MediaTypes
@@ -12,7 +13,7 @@ import Synchronization
 /// the running sample count, re-anchored after an overrun. Overruns are recovered with
 /// `snd_pcm_recover` and counted; a device that disappears ends the stream with
 /// `CaptureError.lost`, and calling `chunks()` again reopens it.
-public final class ALSACapture: AudioSource, @unchecked Sendable {
+public final class ALSACapture: AudioSource, Sendable {
     /// What the capture should ask the device for; each is a preference, not a demand,
     /// unless the device offers it.
     public struct Preferences: Sendable, Equatable {
@@ -63,7 +64,7 @@ public final class ALSACapture: AudioSource, @unchecked Sendable {
     public let preferences: Preferences
     /// ALSA configuration text to open `device` from instead of the system's (tests).
     private let configuration: String?
-    private let state = Mutex<(statistics: Statistics, negotiated: Negotiated?, running: Bool)>((Statistics(), nil, false))
+    private let state = Locked<(statistics: Statistics, negotiated: Negotiated?, running: Bool)>((Statistics(), nil, false))
 
     /// `alsa:NAME` in logs and events.
     public var name: String { "alsa:\(device)" }

@@ -3,8 +3,10 @@ import MediaTypes
 
 /// An open capture PCM: the handle, its configuration tree (when opened from text), and the
 /// hardware-parameter negotiation. Closed when released.
+///
+/// - Important: `@unchecked Sendable` because it is used by one thread at a time (the opener,
+///   then the read loop), handed over once; libasound's handle is never shared.
 final class ALSAPCM: @unchecked Sendable {
-    // Used by one thread at a time: the opener, then the read loop.
     let handle: OpaquePointer
     private let configurationTree: OpaquePointer?
     let source: String

@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 import MediaTypes
 import Synchronization
@@ -16,7 +17,7 @@ public final class RecordedFile: Sendable {
     public let path: String
     public let pacing: Pacing
     /// When replay began, shared by the two sources so they stay aligned.
-    private let origin = Mutex<RealTimePacer?>(nil)
+    private let origin = Locked<RealTimePacer?>(nil)
     private let dropped = Atomic<Int>(0)
 
     public init(path: String, pacing: Pacing) {

@@ -5,6 +5,9 @@ import MediaTypes
 
 /// Turns one V4L2 buffer into an RGB frame: MJPEG through libavcodec, raw YUYV and NV12
 /// wrapped as an AVFrame without copying; both then through libswscale.
+///
+/// - Important: `@unchecked Sendable` because it is made by `frames()` and then used by the
+///   capture thread alone; its FFmpeg contexts are never touched from two threads.
 final class FrameDecoder: @unchecked Sendable {
     private let format: V4L2Device.Negotiated
     private let source: String

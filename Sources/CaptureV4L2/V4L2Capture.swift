@@ -1,3 +1,4 @@
+import Locking
 import CFFmpeg
 import CV4L2
 import Foundation
@@ -13,7 +14,7 @@ import Synchronization
 /// monotonic timestamp. A consumer that falls behind gets the newest frame (older ones are
 /// dropped and counted); a device that disappears ends the stream with `CaptureError.lost`,
 /// and `frames()` opens it again.
-public final class V4L2Capture: VideoSource, @unchecked Sendable {
+public final class V4L2Capture: VideoSource, Sendable {
     public struct Preferences: Sendable, Equatable {
         public var width: Int
         public var height: Int
@@ -37,7 +38,7 @@ public final class V4L2Capture: VideoSource, @unchecked Sendable {
 
     public let path: String
     public let preferences: Preferences
-    private let state = Mutex<(statistics: Statistics, format: String?)>((Statistics(), nil))
+    private let state = Locked<(statistics: Statistics, format: String?)>((Statistics(), nil))
 
     public var name: String { path }
     public var statistics: Statistics { state.withLock { $0.statistics } }
@@ -121,8 +122,9 @@ public final class V4L2Capture: VideoSource, @unchecked Sendable {
     }
 }
 
-/// A reference that outlives the closure capturing it (the Atomic is not copyable).
-final class Unowned<Value: ~Copyable>: @unchecked Sendable {
+/// A reference that outlives the closure capturing it (the Atomic is not copyable, so the
+/// closure cannot hold it directly).
+final class Unowned<Value: ~Copyable & Sendable>: Sendable {
     let value: Value
     init(_ value: consuming Value) { self.value = value }
 }

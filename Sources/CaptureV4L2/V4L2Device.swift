@@ -3,7 +3,10 @@ import Foundation
 import MediaTypes
 
 /// An open V4L2 device: capabilities, format enumeration and negotiation, and mmap
-/// streaming buffers. Used by one thread at a time (the opener, then the capture loop).
+/// streaming buffers.
+///
+/// - Important: `@unchecked Sendable` because it is used by one thread at a time (the opener,
+///   then the capture loop), handed over once; its descriptor and buffers are never shared.
 final class V4L2Device: @unchecked Sendable {
     let path: String
     let descriptor: Int32

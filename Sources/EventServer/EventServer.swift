@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 import MerdEvents
 import ServiceLifecycle
@@ -17,10 +18,7 @@ import Glibc
 /// As a `Service` it serves until graceful shutdown, then sends what each subscriber can still
 /// take (for at most `Configuration.flushMilliseconds`) and closes; an event published after
 /// that is not sent (and counted: `publishedAfterClose`).
-///
-/// - Important: `@unchecked Sendable`: every mutable field is in `state` (a Mutex) but
-///   `thread`, which is set once in `start()` before the loop runs and only read after.
-public final class EventServer: @unchecked Sendable {
+public final class EventServer: Sendable {
     public struct Configuration: Sendable {
         public var path: String
         /// Permission bits of the socket file (0660: owner and the `merd` group).
@@ -57,12 +55,13 @@ public final class EventServer: @unchecked Sendable {
     /// A pipe the publishers write a byte to, so the poll loop wakes for new events.
     private let wakeup: (read: Int32, write: Int32)
     private let ownsSocketFile: Bool
-    private let state = Mutex<State>(State())
-    private var thread: Thread?
+    private let state = Locked<State>(State())
+    /// Whether the serving thread was started.
+    private let threadStarted = Atomic<Bool>(false)
     /// Signalled once when the serving thread has closed everything.
     private let exited = DispatchSemaphore(value: 0)
     /// Whoever awaits `close()`, resumed when the thread has ended.
-    private let closing = Mutex<(ended: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let closing = Locked<(ended: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     private struct Client {
         let descriptor: Int32
@@ -117,7 +116,7 @@ public final class EventServer: @unchecked Sendable {
             waiters.forEach { $0.resume() }
         }
         thread.name = "merd-events"
-        self.thread = thread
+        threadStarted.store(true, ordering: .releasing)
         thread.start()
     }
 
@@ -147,7 +146,7 @@ public final class EventServer: @unchecked Sendable {
     /// its file), and returns once the serving thread has ended.
     public func close() async {
         requestStop()
-        guard thread != nil else { return releaseUnstarted() }
+        guard started else { return releaseUnstarted() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ended = closing.withLock { closing in
                 if !closing.ended { closing.waiters.append(continuation) }
@@ -160,7 +159,7 @@ public final class EventServer: @unchecked Sendable {
     /// `close()` for synchronous callers (tests' `defer`): blocks until the thread has ended.
     public func stop() {
         requestStop()
-        guard thread != nil else { return releaseUnstarted() }
+        guard started else { return releaseUnstarted() }
         exited.wait()
         exited.signal()  // a second stop() returns at once
     }
@@ -173,6 +172,8 @@ public final class EventServer: @unchecked Sendable {
         }
         if first { release() }
     }
+
+    private var started: Bool { threadStarted.load(ordering: .acquiring) }
 
     private func requestStop() {
         state.withLock { $0.running = false }

@@ -1,3 +1,4 @@
+import Locking
 import MediaTypes
 import MerdEvents
 import StreamEngine
@@ -33,9 +34,9 @@ package struct EngineBenchmark: Sendable {
         let pacer = RealTimePacer(start: MediaTime.now() + leadIn)
         let audio = PacedAudio(samples: speech.samples, pacer: pacer)
         let camera = video.map { PacedVideo(images: $0, pacer: pacer, seconds: speech.seconds) }
-        let latencies = Mutex<[Int]>([])
+        let latencies = Locked<[Int]>([])
         // Each utterance event's end (seconds into the stream) and when it arrived.
-        let arrivals = Mutex<[(end: Double, at: MediaTime)]>([])
+        let arrivals = Locked<[(end: Double, at: MediaTime)]>([])
         let faceEvents = Atomic<Int>(0)
         let engine = Engine(stages: stages, configuration: configuration) { event in
             switch event {

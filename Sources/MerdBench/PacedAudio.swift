@@ -1,5 +1,5 @@
+import Locking
 import MediaTypes
-import Synchronization
 
 /// Samples delivered as a microphone would: 20 ms chunks at 16 kHz mono, each when its last
 /// sample has been "captured" on the pacer's clock.
@@ -20,7 +20,7 @@ package struct PacedAudio: AudioSource {
 
     package func chunks() throws(CaptureError) -> AsyncThrowingStream<AudioChunk, any Error> {
         let samples = samples, pacer = pacer, rate = Self.sampleRate, size = Self.chunkSamples
-        let position = Mutex(0)
+        let position = Locked(0)
         return AsyncThrowingStream {
             let offset = position.withLock { p -> Int in defer { p += size }; return p }
             guard offset < samples.count else { return nil }

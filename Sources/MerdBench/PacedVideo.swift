@@ -1,3 +1,4 @@
+import Locking
 import MediaTypes
 import StreamEngine
 import Synchronization
@@ -30,7 +31,7 @@ package final class PacedVideo: VideoSource {
     package func frames() throws(CaptureError) -> AsyncThrowingStream<VideoFrame, any Error> {
         let images = images, pacer = pacer, rate = Self.framesPerSecond
         let count = Int(seconds * Double(rate)), period = MediaDuration(seconds: 1 / Double(rate))
-        let index = Mutex(0)
+        let index = Locked(0)
         return AsyncThrowingStream { [self] in
             while true {
                 let i = index.withLock { i -> Int in defer { i += 1 }; return i }

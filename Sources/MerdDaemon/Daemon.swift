@@ -1,3 +1,4 @@
+import Locking
 import CaptureV4L2
 import EventServer
 import Foundation
@@ -7,7 +8,6 @@ import MerdEvents
 import NeuralKit
 import ServiceLifecycle
 import StreamEngine
-import Synchronization
 
 /// `merd run` as a service: loads the models, opens the events socket, then runs the events
 /// server, the engine, a supervisor per source, the watchdog and the signal log as one
@@ -189,7 +189,7 @@ public enum DaemonError: Error, Equatable, CustomStringConvertible {
 /// A continuation answered once, by whichever answer comes first (and an answer that comes
 /// before anyone waits is kept for the waiter).
 final class OneAnswer<Value: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<Value, Never>?, answer: Value?, answered: Bool)>((nil, nil, false))
+    private let state = Locked<(continuation: CheckedContinuation<Value, Never>?, answer: Value?, answered: Bool)>((nil, nil, false))
 
     func wait(_ continuation: CheckedContinuation<Value, Never>) {
         let ready = state.withLock { state -> Value? in

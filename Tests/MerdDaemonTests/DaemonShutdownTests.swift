@@ -1,3 +1,4 @@
+import Locking
 import EventServer
 import Foundation
 import Logging
@@ -27,8 +28,8 @@ struct DaemonShutdownTests {
 
     /// What the daemon told, and the server it started.
     final class Probe: Sendable {
-        let server = Mutex<EventServer?>(nil)
-        let ready = Mutex<ContinuousClock.Instant?>(nil)
+        let server = Locked<EventServer?>(nil)
+        let ready = Locked<ContinuousClock.Instant?>(nil)
         func started(_ server: EventServer, _ engine: Engine) {
             self.server.withLock { $0 = server }
             ready.withLock { $0 = .now }
@@ -38,7 +39,7 @@ struct DaemonShutdownTests {
 
     /// A subscriber's lines, read on a task of their own until the socket closes.
     final class LineCollector: Sendable {
-        private let received = Mutex<[String]>([])
+        private let received = Locked<[String]>([])
         var lines: [String] { received.withLock { $0 } }
 
         func read(_ subscriber: TestSubscriber) -> Task<Void, Never> {

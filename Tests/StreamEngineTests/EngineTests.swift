@@ -1,9 +1,9 @@
+import Locking
 import CaptureFile
 import Foundation
 import MediaTypes
 import MerdEvents
 import StreamEngine
-import Synchronization
 import TestSupport
 import Testing
 
@@ -12,7 +12,7 @@ import Testing
 struct EngineTests {
     /// Every event an engine emits, in the order it emitted them.
     final class Recorder: Sendable {
-        private let events = Mutex<[Event]>([])
+        private let events = Locked<[Event]>([])
         var all: [Event] { events.withLock { $0 } }
         func record(_ event: Event) { events.withLock { $0.append(event) } }
 

@@ -1,11 +1,11 @@
+import Locking
 import Logging
-import Synchronization
 
 /// A log handler that keeps every message, for tests that check what merd says.
 public struct RecordingLogHandler: LogHandler {
     /// The messages logged through every handler made from one store.
     public final class Store: Sendable {
-        private let lines = Mutex<[(level: Logger.Level, message: String)]>([])
+        private let lines = Locked<[(level: Logger.Level, message: String)]>([])
         public init() {}
         public var messages: [String] { lines.withLock { $0.map(\.message) } }
         func append(_ level: Logger.Level, _ message: String) { lines.withLock { $0.append((level, message)) } }

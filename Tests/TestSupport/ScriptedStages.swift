@@ -1,8 +1,8 @@
+import Locking
 import Foundation
 import MediaTypes
 import NeuralKit
 import StreamEngine
-import Synchronization
 
 /// A speech stage whose features are a checksum of exactly the samples it was given, so a
 /// test can tell whether an utterance's features saw the right samples; its speculation
@@ -34,7 +34,7 @@ public struct ScriptedSpeechEncoder: SpeechEncoding {
 final class ScriptedUtterance: UtteranceEncoding {
     private let layers: [Int]
     private let speculationMilliseconds: Int
-    private let state = Mutex<(samples: [Float], speculation: (count: Int, features: [Int: Tensor])?, used: Bool)>(([], nil, false))
+    private let state = Locked<(samples: [Float], speculation: (count: Int, features: [Int: Tensor])?, used: Bool)>(([], nil, false))
 
     init(layers: [Int], speculationMilliseconds: Int) {
         self.layers = layers
@@ -132,5 +132,5 @@ public struct ScriptedFusion: FusionDecoding {
 }
 
 final class Decodes: Sendable {
-    let value = Mutex<[[String: [Float]]]>([])
+    let value = Locked<[[String: [Float]]]>([])
 }

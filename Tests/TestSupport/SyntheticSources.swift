@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 import MediaTypes
 import NeuralKit
@@ -124,5 +125,5 @@ final class Cursor: Sendable {
 
 /// Loss counts a test sets on a memory source.
 final class LossCounts: Sendable {
-    let value = Mutex(SourceStatusCounts())
+    let value = Locked(SourceStatusCounts())
 }

@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 import Logging
 import MediaCodec
@@ -8,7 +9,7 @@ import Synchronization
 
 /// How the engine turns sound and pictures into events.
 public struct EngineConfiguration: Sendable {
-    /// HuBERT hidden states pooled per utterance, named `HL<k>` for the fusion model.
+    /// HuBERT hidden states pooled per utterance (fusion inputs `FeatureName.speechLayer`, `HL<k>`).
     public var layers: [Int] = [18, 19, 20]
     public var segmenter = SegmenterParameters()
     /// How HuBERT's transformer runs while an utterance is still being spoken.
@@ -57,21 +58,23 @@ public final class Engine: Sendable {
     private let logger: Logger
     /// The last sequence number given; numbering and handing on happen under this lock, so
     /// events leave in the order of their numbers whichever loop made them.
-    private let sequence = Mutex<Int>(0)
+    private let sequence = Locked<Int>(0)
     /// The speech stage, in utterance order.
     private let compute = ComputeQueue(label: "merd.compute")
     /// The face stage, frame after frame.
     private let sight = ComputeQueue(label: "merd.vision")
     let timeline = VisualTimeline()
+    /// How far the audio side has looked (offline, `face` events wait for it).
+    private let heard = MediaProgress()
     private let finishing = FinishQueue()
     /// Where speech is on the media clock: finished utterances and the one being spoken
     /// (its start), so that `face` events stay between utterances also when the audio runs
     /// ahead of the video (offline).
-    private let speech = Mutex<(spans: [ClosedRange<Double>], open: Double?)>(([], nil))
+    private let speech = Locked<(spans: [ClosedRange<Double>], open: Double?)>(([], nil))
     /// `SpeechFeed.pendingSpeechEnd`, or -1: a speculation still queued when speech resumed
     /// is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
-    private let speculationCounts = Mutex<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
+    private let speculationCounts = Locked<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
 
     /// Last windows run ahead of a confirmed end so far, how many of them became an
     /// utterance's features (the rest were spent on pauses inside speech), and how many were
@@ -148,6 +151,8 @@ public final class Engine: Sendable {
     /// Both sources of a recording until both end, with `run()` alongside; returns when every
     /// event is out.
     public func analyze(audio: (any AudioSource)?, video: (any VideoSource)?) async throws {
+        // Started here, not in the audio loop, so that the video loop's first frames wait too.
+        if audio != nil { heard.start() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.run() }
             try await withThrowingTaskGroup(of: Void.self) { sources in
@@ -169,6 +174,8 @@ public final class Engine: Sendable {
     /// last ones once `run()` has finished them), a closing status event. Cancelled (at
     /// shutdown), it stops at once: the utterance being spoken is dropped, and logged.
     public func runAudio(_ audio: any AudioSource) async throws {
+        heard.start()
+        defer { heard.end() }
         let chunks = try audio.chunks()
         emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat)))
         var feed = SpeechFeed(segmenter: stages.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
@@ -185,6 +192,7 @@ public final class Engine: Sendable {
                 let steps = feed.process(resampler!.process(chunk))
                 pendingEnd.store(feed.pendingSpeechEnd ?? -1, ordering: .relaxed)
                 perform(steps, encodings: &encodings, origin: origin, rate: feed.sampleRate)
+                heard.advance(to: chunk.endTime.seconds)
                 if let counts = reporter.due(audio.statusCounts) {
                     emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat), counts: counts))
                 }
@@ -271,7 +279,7 @@ public final class Engine: Sendable {
     func decode(pooled: [Int: Tensor]?, visual: VisualTimeline.Summary) async throws -> (emotion: EmotionEstimate, valence: Float)? {
         guard let fusion = stages.fusion else { return nil }
         var features: [String: [Float]] = [:]
-        for (layer, tensor) in pooled ?? [:] { features["HL\(layer)"] = tensor.scalars }
+        for (layer, tensor) in pooled ?? [:] { features[FeatureName.speechLayer(layer).description] = tensor.scalars }
         for (name, values) in visual.means { features[name] = values }
         let missing = fusion.inputs.filter { features[$0.name] == nil }
         if !missing.isEmpty {
@@ -327,6 +335,11 @@ public final class Engine: Sendable {
             let seen = try await sight.run { session.analyze(image) }
             timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
                                   probabilities: seen.probabilities, labels: faces.labels, box: seen.box))
+            if !configuration.liveClock, time - lastEvent >= configuration.faceEventSeconds {
+                // Speech is known a moment after it starts (the segmenter's onset window and
+                // pre-roll): wait until the audio side is well past this frame.
+                await heard.wait(until: time + Self.speechDecisionSeconds)
+            }
             if time - lastEvent >= configuration.faceEventSeconds, !isSpeech(at: time),
                let event = faceEvent(at: time, window: configuration.faceEventSeconds) {
                 emit(event)
@@ -334,6 +347,10 @@ public final class Engine: Sendable {
             }
         }
     }
+
+    /// How long after a sample the segmenter has surely decided whether it is speech: its onset
+    /// window (150 ms) and pre-roll (60 ms), with room to spare.
+    static let speechDecisionSeconds = 0.5
 
     /// Whether someone is speaking at media time `time`, as far as the audio side knows.
     func isSpeech(at time: Double) -> Bool {

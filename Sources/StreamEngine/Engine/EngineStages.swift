@@ -33,7 +33,7 @@ public struct EngineStages: Sendable {
     /// feature with a face stage.
     public var availableInputs: Set<String> {
         var names = Set<String>()
-        if let speech { names.formUnion(speech.layers.map { "HL\($0)" }) }
+        if let speech { names.formUnion(speech.layers.map { FeatureName.speechLayer($0).description }) }
         if let faces { names.formUnion(faces.featureNames) }
         return names
     }
@@ -46,10 +46,10 @@ public struct EngineStages: Sendable {
         return missing.isEmpty || (fusion.decodesWithMissingModality && Self.oneModality(missing.map(\.name), of: fusion.inputs))
     }
 
-    /// Whether `missing` is exactly one whole modality of `inputs` (speech: HL…).
+    /// Whether `missing` is exactly one whole modality of `inputs`.
     static func oneModality(_ missing: [String], of inputs: [FusionInput]) -> Bool {
-        let speech = inputs.map(\.name).filter { $0.hasPrefix("HL") }
-        let visual = inputs.map(\.name).filter { !$0.hasPrefix("HL") }
+        let speech = inputs.filter { $0.feature?.modality == .speech }.map(\.name)
+        let visual = inputs.filter { $0.feature?.modality == .visual }.map(\.name)
         return !speech.isEmpty && !visual.isEmpty && (Set(missing) == Set(speech) || Set(missing) == Set(visual))
     }
 }

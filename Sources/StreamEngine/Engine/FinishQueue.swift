@@ -1,5 +1,5 @@
+import Locking
 import MediaTypes
-import Synchronization
 
 /// Utterances whose speech has ended, waiting for the engine's `run()` to finish them one at
 /// a time, in the order they ended (so their events leave in order).
@@ -29,7 +29,7 @@ final class FinishQueue: Sendable {
         var closed = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Queues `work`; false once the queue is closed (then nothing will run it).
     @discardableResult

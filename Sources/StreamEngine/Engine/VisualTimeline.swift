@@ -1,5 +1,5 @@
+import Locking
 import Foundation
-import Synchronization
 
 /// What the face pipeline saw, frame by frame, for the audio side to average over an
 /// utterance's span: analysed frames on the media clock, kept for the last minute.
@@ -32,7 +32,7 @@ final class VisualTimeline: Sendable {
         var nextWaiter = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Seconds of history kept.
     private let retention = 60.0
 
