@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "MediaTypes", targets: ["MediaTypes"]),
         .library(name: "StreamEngine", targets: ["StreamEngine"]),
         .library(name: "CaptureFile", targets: ["CaptureFile"]),
+        .library(name: "MediaCodec", targets: ["MediaCodec"]),
+        .library(name: "FusionTraining", targets: ["FusionTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -37,6 +37,7 @@ let package = Package(
             name: "FusionBenchmarks",
             dependencies: [
                 .product(name: "StreamEngine", package: "merd"),
+                .product(name: "FusionTraining", package: "merd"),
                 .product(name: "MediaTypes", package: "merd"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -46,6 +47,7 @@ let package = Package(
             name: "AudioBenchmarks",
             dependencies: [
                 .product(name: "StreamEngine", package: "merd"),
+                .product(name: "MediaCodec", package: "merd"),
                 .product(name: "MediaTypes", package: "merd"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

@@ -20,6 +20,9 @@ final class Node {
         self.gradient = [Float](repeating: 0, count: rows * columns)
         self.propagate = propagate
     }
+
+    /// The value as serving's activations: the forward math both paths share.
+    var activations: Activations { Activations(rows: rows, columns: columns, values: value) }
 }
 
 /// Reverse-mode differentiation for the fusion network: every operation records a node; the
@@ -61,17 +64,7 @@ final class Tape {
     func linear(_ x: Node, weight: Parameter, bias: Parameter) -> Node {
         let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
         precondition(weight.shape == [outputs, inputs], "linear weight \(weight.shape) for input width \(inputs)")
-        var y = [Float](repeating: 0, count: rows * outputs)
-        for r in 0..<rows { for o in 0..<outputs { y[r * outputs + o] = bias.value[o] } }
-        x.value.withUnsafeBufferPointer { a in
-            weight.value.withUnsafeBufferPointer { w in
-                y.withUnsafeMutableBufferPointer { c in
-                    BLAS.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs,
-                              b: w.baseAddress!, ldb: inputs, beta: 1, c: c.baseAddress!, ldc: outputs)
-                }
-            }
-        }
-        let node = Node(rows: rows, columns: outputs, value: y)
+        let node = Node(rows: rows, columns: outputs, value: x.activations.linear(weight.value, bias.value).values)
         node.propagate = { [unowned node] in
             // dX += dY W; dW += dYᵀ X; db += Σ rows dY.
             node.gradient.withUnsafeBufferPointer { dy in
@@ -124,9 +117,9 @@ final class Tape {
 
     /// Row-wise softmax.
     func softmax(_ x: Node) -> Node {
-        var y = x.value
-        y.withUnsafeMutableBufferPointer { Activation.softmax($0.baseAddress!, rows: x.rows, width: x.columns) }
-        let node = Node(rows: x.rows, columns: x.columns, value: y)
+        var y = x.activations
+        y.softmax()
+        let node = Node(rows: x.rows, columns: x.columns, value: y.values)
         node.propagate = { [unowned node] in
             // dx = y ⊙ (dy − Σ dy·y) per row.
             for r in 0..<x.rows {
@@ -145,13 +138,7 @@ final class Tape {
     func concatenate(_ parts: [Node]) -> Node {
         let rows = parts[0].rows
         let columns = parts.map(\.columns).reduce(0, +)
-        var y = [Float](repeating: 0, count: rows * columns)
-        var offset = 0
-        for part in parts {
-            for r in 0..<rows { for c in 0..<part.columns { y[r * columns + offset + c] = part.value[r * part.columns + c] } }
-            offset += part.columns
-        }
-        let node = Node(rows: rows, columns: columns, value: y)
+        let node = Node(rows: rows, columns: columns, value: Activations.concatenate(parts.map(\.activations)).values)
         node.propagate = { [unowned node] in
             var offset = 0
             for part in parts {
@@ -166,14 +153,7 @@ final class Tape {
     func weightedSum(_ inputs: [Node], weights: Node) -> Node {
         let (rows, width) = (inputs[0].rows, inputs[0].columns)
         precondition(weights.columns == inputs.count && weights.rows == rows, "one weight per input and row")
-        var y = [Float](repeating: 0, count: rows * width)
-        for (n, input) in inputs.enumerated() {
-            for r in 0..<rows {
-                let a = weights.value[r * inputs.count + n]
-                for c in 0..<width { y[r * width + c] += a * input.value[r * width + c] }
-            }
-        }
-        let node = Node(rows: rows, columns: width, value: y)
+        let node = Node(rows: rows, columns: width, value: Activations.weightedSum(inputs.map(\.activations), scores: weights.activations).values)
         node.propagate = { [unowned node] in
             for (n, input) in inputs.enumerated() {
                 for r in 0..<rows {

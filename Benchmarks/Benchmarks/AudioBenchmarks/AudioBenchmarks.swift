@@ -1,6 +1,7 @@
 import Benchmark
 import MediaTypes
 import Foundation
+import MediaCodec
 import StreamEngine
 
 /// The per-sample audio stages, which run on every chunk while merd listens: each reports

@@ -1,6 +1,7 @@
 import Benchmark
 import MediaTypes
 import Foundation
+import FusionTraining
 import StreamEngine
 
 /// Fusion at the paper's sizes (HL18, HL19, HL20 1024-d, MR 1024-d, RF 2048-d; 3373 clips as

@@ -10,7 +10,7 @@ extension FusionNetwork {
     /// rows × size values) under parameter `values` (FusionNetwork's names).
     package func infer(_ features: [String: [Float]], rows: Int, values p: [String: [Float]]) -> (emotion: [Float], valence: [Float]) {
         let a = architecture
-        var available = features.mapValues { Activations(rows: rows, columns: $0.count / max(rows, 1), values: $0) }
+        var available = features.mapValues { Activations(rows: rows, columns: rows == 0 ? 0 : $0.count / rows, values: $0) }
         var fused: Activations?
         for (index, block) in blocks.enumerated() {
             let output = block.infer(available, values: p)
@@ -50,14 +50,23 @@ extension AFGBlock {
     }
 }
 
-/// A [rows × columns] row-major matrix of activations.
-struct Activations {
-    let rows: Int
-    let columns: Int
-    var values: [Float]
+/// A [rows × columns] row-major matrix of activations, and the forward math of the fusion
+/// network's layers on it: serving runs it directly, and the training `Tape` records the same
+/// functions' results with their gradients, so the two paths cannot drift apart.
+package struct Activations {
+    package let rows: Int
+    package let columns: Int
+    package var values: [Float]
+
+    package init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "\(values.count) values for \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
 
     /// x Wᵀ + b with W [out × in] as torch.nn.Linear stores it.
-    func linear(_ weight: [Float], _ bias: [Float]) -> Activations {
+    package func linear(_ weight: [Float], _ bias: [Float]) -> Activations {
         let outputs = bias.count
         precondition(weight.count == outputs * columns, "linear weight of \(weight.count) values for \(columns) → \(outputs)")
         var y = [Float](repeating: 0, count: rows * outputs)
@@ -73,16 +82,16 @@ struct Activations {
         return Activations(rows: rows, columns: outputs, values: y)
     }
 
-    mutating func relu() {
+    package mutating func relu() {
         for i in values.indices where values[i] < 0 { values[i] = 0 }
     }
 
-    mutating func softmax() {
+    package mutating func softmax() {
         values.withUnsafeMutableBufferPointer { Activation.softmax($0.baseAddress!, rows: rows, width: columns) }
     }
 
     /// Columns side by side: [x₁ | x₂ | …].
-    static func concatenate(_ parts: [Activations]) -> Activations {
+    package static func concatenate(_ parts: [Activations]) -> Activations {
         let rows = parts[0].rows
         let columns = parts.map(\.columns).reduce(0, +)
         var y = [Float](repeating: 0, count: rows * columns)
@@ -95,7 +104,7 @@ struct Activations {
     }
 
     /// Σₙ scores[:, n] · parts[n], per row: the AFG's weighted average.
-    static func weightedSum(_ parts: [Activations], scores: Activations) -> Activations {
+    package static func weightedSum(_ parts: [Activations], scores: Activations) -> Activations {
         let (rows, width) = (parts[0].rows, parts[0].columns)
         var y = [Float](repeating: 0, count: rows * width)
         for (n, part) in parts.enumerated() {
