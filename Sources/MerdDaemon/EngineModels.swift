@@ -13,7 +13,8 @@ public struct EngineModels: Sendable {
     public var fusion: FusionEnsemble?
     public var vision: VisionModels?
 
-    /// - Parameters: explicit `hubertDirectory`/`fusionDirectory` must exist; the defaults may not.
+    /// - Parameters: explicit `hubertDirectory`/`fusionDirectory` must exist (`fusionDirectory`
+    ///   "none" loads no fusion model); the defaults may not.
     public static func load(root: String, layers: [Int], hubertDirectory: String? = nil, fusionDirectory: String? = nil,
                      faces: Bool = true, logger: Logger) throws -> EngineModels {
         var models = EngineModels()
@@ -25,7 +26,9 @@ public struct EngineModels: Sendable {
             logger.warning("no HuBERT model in \(root): utterances carry no speech features (`merd models fetch hubert-large`)")
         }
         let fusionPath = fusionDirectory ?? root + "/fusion"
-        if manager.fileExists(atPath: fusionPath + "/model.json") {
+        if fusionDirectory == "none" {
+            // Asked for explicitly: the models' own estimates, no fusion.
+        } else if manager.fileExists(atPath: fusionPath + "/model.json") {
             do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw ModelStoreError(error.description) }
         } else if fusionDirectory != nil {
             throw ModelStoreError("\(fusionPath): no fusion model (model.json); train one with `merd train`")

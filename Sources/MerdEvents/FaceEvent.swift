@@ -12,13 +12,20 @@ public struct FaceEvent: Sendable, Equatable, Codable {
     public var box: [Int]?
     /// The face encoder's estimate folded onto the labels; nil without a usable face.
     public var emotion: EmotionEstimate?
-    /// On the [-5, 5] scale (2 places on the wire); nil until a visual valence model exists.
+    /// On the [-5, 5] scale (2 places on the wire); nil without a face model that gives it.
     public var valence: Float?
+    /// On the [-5, 5] scale (2 places on the wire); nil without a face model that gives it (v1 addition).
+    public var arousal: Float?
+    /// The face model's own class probabilities when its classes are not the six labels
+    /// (AffectNet's eight), averaged like `emotion` (v1 addition; 3 places on the wire).
+    public var probs8: [String: Float]?
+    /// Which model gave `emotion`, `valence` and `arousal` (v1 addition).
+    public var source: EventSource
     /// The seconds averaged.
     public var window: Double
 
     public init(seq: Int, time: String, mediaTime: Double, faces: Int, box: [Int]?, emotion: EmotionEstimate?, valence: Float? = nil,
-                window: Double) {
+                arousal: Float? = nil, probs8: [String: Float]? = nil, source: EventSource = EventSource(), window: Double) {
         self.seq = seq
         self.time = time
         self.mediaTime = mediaTime
@@ -26,11 +33,14 @@ public struct FaceEvent: Sendable, Equatable, Codable {
         self.box = box
         self.emotion = emotion
         self.valence = valence
+        self.arousal = arousal
+        self.probs8 = probs8
+        self.source = source
         self.window = window
     }
 
     private enum CodingKeys: String, CodingKey {
-        case type, seq, time, mediaTime = "media_time", faces, box, emotion, valence, window
+        case type, seq, time, mediaTime = "media_time", faces, box, emotion, valence, arousal, probs8, source, window
     }
 
     public init(from decoder: any Decoder) throws {
@@ -42,6 +52,9 @@ public struct FaceEvent: Sendable, Equatable, Codable {
         box = try container.decodeIfPresent([Int].self, forKey: .box)
         emotion = try container.decodeIfPresent(EmotionEstimate.self, forKey: .emotion)
         valence = try container.decodeIfPresent(Float.self, forKey: .valence)
+        arousal = try container.decodeIfPresent(Float.self, forKey: .arousal)
+        probs8 = try container.decodeIfPresent([String: Float].self, forKey: .probs8)
+        source = try container.decodeIfPresent(EventSource.self, forKey: .source) ?? EventSource()
         window = try container.decode(Double.self, forKey: .window)
     }
 
@@ -55,6 +68,12 @@ public struct FaceEvent: Sendable, Equatable, Codable {
         try container.encodeOrNull(box, forKey: .box)
         try container.encodeOrNull(emotion.flatMap { $0.isFinite ? $0 : nil }, forKey: .emotion)
         try container.encodeOrNull(valence.flatMap { Double($0).finite?.rounded(scale: 100) }, forKey: .valence)
+        try container.encodeOrNull(arousal.flatMap { Double($0).finite?.rounded(scale: 100) }, forKey: .arousal)
+        // Only a face model with other classes than the six has its own probabilities to add.
+        if let probs8, probs8.values.allSatisfy(\.isFinite) {
+            try container.encode(probs8.mapValues { Double($0).rounded(scale: 1000) }, forKey: .probs8)
+        }
+        try container.encode(source, forKey: .source)
         try container.encode(window, forKey: .window)
     }
 }

@@ -14,8 +14,11 @@ public struct Hello: Sendable, Equatable, Codable {
     public var models: [String: String?]
     /// The face encoders' model names (`visual`, a list; null without face models).
     public var visualModels: [String]?
+    /// Every model loaded, with its role, licence and sha256 (v1 addition, `model_details`).
+    public var loadedModels: [LoadedModel]
 
-    public init(version: String, labels: [String], sources: [String: String], models: [String: String?], visualModels: [String]? = nil) {
+    public init(version: String, labels: [String], sources: [String: String], models: [String: String?], visualModels: [String]? = nil,
+                loadedModels: [LoadedModel] = []) {
         schema = 1
         self.version = version
         self.labels = labels
@@ -23,10 +26,12 @@ public struct Hello: Sendable, Equatable, Codable {
         self.sources = sources
         self.models = models
         self.visualModels = visualModels
+        self.loadedModels = loadedModels
     }
 
     private enum CodingKeys: String, CodingKey {
         case type, schema, version, labels, valenceRange = "valence_range", sources, models
+        case loadedModels = "model_details"
     }
 
     /// The key of `visualModels` inside `models`.
@@ -50,6 +55,7 @@ public struct Hello: Sendable, Equatable, Codable {
         }
         self.models = names
         visualModels = try models.decodeIfPresent([String].self, forKey: Self.visualKey)
+        loadedModels = try container.decodeIfPresent([LoadedModel].self, forKey: .loadedModels) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -63,5 +69,6 @@ public struct Hello: Sendable, Equatable, Codable {
         var models = container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .models)
         for (name, model) in self.models { try models.encodeOrNull(model, forKey: AnyCodingKey(name)) }
         try models.encodeOrNull(visualModels, forKey: Self.visualKey)
+        try container.encode(loadedModels, forKey: .loadedModels)
     }
 }

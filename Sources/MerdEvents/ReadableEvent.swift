@@ -35,11 +35,13 @@ public enum ReadableEvent {
         case .utterance(let e):
             var parts = [String(format: "utterance %.2f–%.2f s", e.start, e.end), emotion(e.emotion)]
             if let valence = e.valence { parts.append(String(format: "valence %+.2f", Double(valence))) }
+            if let arousal = e.arousal { parts.append(String(format: "arousal %+.2f", Double(arousal))) }
             parts.append("(\(e.latencyMilliseconds) ms)")
             return parts.joined(separator: "  ")
         case .face(let e):
             var parts = ["face \(e.faces) \(e.faces == 1 ? "face" : "faces")", emotion(e.emotion)]
             if let valence = e.valence { parts.append(String(format: "valence %+.2f", Double(valence))) }
+            if let arousal = e.arousal { parts.append(String(format: "arousal %+.2f", Double(arousal))) }
             if let box = e.box, box.count == 4 { parts.append("box \(box[0]),\(box[1]) \(box[2])×\(box[3])") }
             return parts.joined(separator: "  ")
         case .status(let e):

@@ -16,6 +16,10 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
     public var emotion: EmotionEstimate?
     /// On the [-5, 5] scale (2 places on the wire); nil without a model that gives it.
     public var valence: Float?
+    /// On the [-5, 5] scale (2 places on the wire); nil without a model that gives it (v1 addition).
+    public var arousal: Float?
+    /// Which model gave `emotion`, `valence` and `arousal` (v1 addition).
+    public var source: EventSource
     /// Speech features were computed.
     public var audio: Bool
     /// At least one frame of the utterance had a usable face.
@@ -26,14 +30,16 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
     /// From the end of speech (capture clock) to emission.
     public var latencyMilliseconds: Int
 
-    public init(seq: Int, time: String, start: Double, end: Double, emotion: EmotionEstimate?, valence: Float?, audio: Bool,
-                face: Bool, faceFrames: Int, faceFramesMissing: Int, latencyMilliseconds: Int) {
+    public init(seq: Int, time: String, start: Double, end: Double, emotion: EmotionEstimate?, valence: Float?, arousal: Float? = nil,
+                source: EventSource = EventSource(), audio: Bool, face: Bool, faceFrames: Int, faceFramesMissing: Int, latencyMilliseconds: Int) {
         self.seq = seq
         self.time = time
         self.start = start
         self.end = end
         self.emotion = emotion
         self.valence = valence
+        self.arousal = arousal
+        self.source = source
         self.audio = audio
         self.face = face
         self.faceFrames = faceFrames
@@ -42,7 +48,7 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case type, seq, time, start, end, duration, emotion, valence, confidence, modalities
+        case type, seq, time, start, end, duration, emotion, valence, arousal, source, confidence, modalities
         case latencyMilliseconds = "latency_ms"
     }
 
@@ -58,6 +64,8 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
         end = try container.decode(Double.self, forKey: .end)
         emotion = try container.decodeIfPresent(EmotionEstimate.self, forKey: .emotion)
         valence = try container.decodeIfPresent(Float.self, forKey: .valence)
+        arousal = try container.decodeIfPresent(Float.self, forKey: .arousal)
+        source = try container.decodeIfPresent(EventSource.self, forKey: .source) ?? EventSource()
         let modalities = try container.nestedContainer(keyedBy: ModalityKeys.self, forKey: .modalities)
         audio = try modalities.decode(Bool.self, forKey: .audio)
         face = try modalities.decode(Bool.self, forKey: .face)
@@ -77,6 +85,8 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
         let emotion = emotion.flatMap { $0.isFinite ? $0 : nil }
         try container.encodeOrNull(emotion, forKey: .emotion)
         try container.encodeOrNull(valence.flatMap { Double($0).finite?.rounded(scale: 100) }, forKey: .valence)
+        try container.encodeOrNull(arousal.flatMap { Double($0).finite?.rounded(scale: 100) }, forKey: .arousal)
+        try container.encode(source, forKey: .source)
         try container.encodeOrNull(emotion.flatMap { Double($0.confidence).finite?.rounded(scale: 1000) }, forKey: .confidence)
         var modalities = container.nestedContainer(keyedBy: ModalityKeys.self, forKey: .modalities)
         try modalities.encode(audio, forKey: .audio)

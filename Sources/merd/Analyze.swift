@@ -24,7 +24,7 @@ struct Analyze: AsyncParsableCommand {
     @OptionGroup var modelsOption: ModelsOption
     @Option(help: "HuBERT model directory (default: <models>/hubert-large, else <models>/chinese-hubert-large).")
     var hubert: String?
-    @Option(help: "Fusion model directory (default: <models>/fusion).")
+    @Option(help: "Fusion model directory (default: <models>/fusion); none for the face and speech models' own estimates.")
     var fusion: String?
     @Option(help: "HuBERT layers pooled per utterance (the fusion model's HL inputs).")
     var layers: String = "18,19,20"

@@ -15,9 +15,9 @@ struct ReadableEventTests {
     @Test("every type is one line, wall-clock time first: the event's own time, else when it arrived")
     func everyType() {
         let expected = [
-            Samples.utteranceLine: "16:20:01.123  utterance 12.48–15.91 s  happy 0.81  valence +2.70  (184 ms)",
+            Samples.utteranceLine: "16:20:01.123  utterance 12.48–15.91 s  happy 0.81  valence +2.70  arousal -1.24  (184 ms)",
             Samples.bareUtteranceLine: "16:20:01.123  utterance 0.49–2.21 s  emotion unknown  (212 ms)",
-            Samples.faceLine: "16:20:01.123  face 1 face  neutral 0.84  box 112,105 106×141",
+            Samples.faceLine: "16:20:01.123  face 1 face  neutral 0.84  valence -0.44  arousal +0.13  box 112,105 106×141",
             Samples.bareFaceLine: "16:20:01.123  face 2 faces  emotion unknown",
             Samples.statusLine: "16:20:01.123  status video running — /dev/video0 MJPEG 640x480@30 (dropped frames 2, overruns 1)",
             Samples.helloLine: "16:20:05.500  hello merd 0.1.0 schema 1, labels neutral/angry/happy/sad/worried/surprise, "

@@ -39,7 +39,8 @@ struct ServerMessageTests {
     @Test("the hand-written lines decode to the events they were written from (rounded as on the wire)")
     func handWritten() throws {
         guard case .face(let face) = try ServerMessage(line: Samples.faceLine) else { Issue.record("not a face"); return }
-        #expect(face.box == [112, 105, 106, 141] && face.mediaTime == 16 && face.valence == nil && face.emotion?.top == "neutral")
+        #expect(face.box == [112, 105, 106, 141] && face.mediaTime == 16 && face.emotion?.top == "neutral")
+        #expect(face.valence == -0.44 && face.arousal == 0.13 && face.probs8?["neutral"] == 0.844 && face.source.valence == "face:enet_b0_8_va_mtl")
         #expect(face.emotion?.probability(of: "neutral") == 0.844)
         guard case .utterance(let utterance) = try ServerMessage(line: Samples.bareUtteranceLine) else { Issue.record("not an utterance"); return }
         #expect(utterance == Samples.bareUtterance)
@@ -53,11 +54,15 @@ struct ServerMessageTests {
         #expect(try ServerMessage(line: line) == .unknown(type: "metrics", raw: line))
     }
 
-    @Test("fields added later (EVENTS.md, Additions) are ignored")
+    @Test("fields this build does not know (EVENTS.md, Additions still to come) are ignored; lines without the newer ones still decode")
     func extraFields() throws {
         let utterance = Samples.bareUtteranceLine.replacingOccurrences(
-            of: #""end":"#, with: #""arousal":1.5,"speaker":{"track":3,"confidence":0.91},"speaker_visible":true,"source":{"emotion":"fusion"},"end":"#)
+            of: #""end":"#, with: #""speaker":{"track":3,"confidence":0.91},"speaker_visible":true,"end":"#)
         #expect(try ServerMessage(line: utterance) == .utterance(Samples.bareUtterance))
+        // A line from before `arousal` and `source` were added.
+        let older = Samples.bareUtteranceLine.replacingOccurrences(of: #""arousal":null,"#, with: "")
+            .replacingOccurrences(of: #""source":{"arousal":null,"emotion":null,"valence":null},"#, with: "")
+        #expect(try ServerMessage(line: older) == .utterance(Samples.bareUtterance))
         let hello = Samples.helloLine.replacingOccurrences(of: #""schema":1"#, with: #""run":"a1b2","schema":1"#)
         #expect(try ServerMessage(line: hello) == .hello(Samples.hello))
         #expect(try ServerMessage(line: #"{"count":2,"since":40,"type":"dropped"}"#) == .dropped(DroppedNotice(count: 2)))

@@ -93,14 +93,15 @@ struct EngineTests {
         #expect(recorder.statuses.allSatisfy { $0.source != "video" }, "no face stage, no video loop")
     }
 
-    @Test("no speech stage: emotion and valence null, audio false, face true")
+    @Test("no speech stage: the fusion stage cannot decide, so emotion is the face model's own; valence null (no model gives it); audio false, face true")
     func missingVoiceGivesNulls() async throws {
         let (engine, recorder) = Self.engine(speech: nil)
         try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
         let utterances = recorder.utterances
         try #require(utterances.count == 2)
         for utterance in utterances {
-            #expect(utterance.emotion == nil && utterance.valence == nil)
+            #expect(utterance.emotion?.top == "happy" && utterance.source.emotion == "face:scripted-face")
+            #expect(utterance.valence == nil && utterance.arousal == nil && utterance.source.valence == nil)
             #expect(!utterance.audio && utterance.face)
         }
     }
@@ -195,5 +196,81 @@ struct EngineTests {
         let statuses = recorder.statuses.filter { $0.source == "audio" }
         #expect(statuses.last?.overruns == 3)
         #expect(statuses.contains { $0.state == .running && $0.overruns == 3 })
+    }
+
+    // MARK: Without a trained fusion model
+
+    static let affectNetLabels = ["anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"]
+
+    static func affectNetFace() -> ScriptedFaceAnalyser {
+        ScriptedFaceAnalyser(featureName: "EN", embedding: [1, 2, 3], labels: affectNetLabels,
+                             probabilities: [0.05, 0.05, 0.05, 0.05, 0.6, 0.1, 0.05, 0.05], modelName: "enet_b0_8_va_mtl",
+                             valenceArousal: (valence: 2, arousal: 1))
+    }
+
+    @Test("no fusion model: emotion is the face model's posterior over the utterance, valence and arousal the voice's and the face's in the documented proportions; `source` says which")
+    func faceAndVoiceWithoutFusion() async throws {
+        let (engine, recorder) = Self.engine(faces: Self.affectNetFace(), fusion: nil) { _ in }
+        let voice = ScriptedSpeechAffect(modelName: "w2v2-msp-dim", valence: -1, arousal: 3)
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: ScriptedSpeechEncoder(), faces: Self.affectNetFace(),
+                                  fusion: nil, speechAffect: voice)
+        var configuration = engine.configuration
+        configuration.liveClock = false
+        let combined = Engine(stages: stages, configuration: configuration, emit: recorder.record)
+        try await combined.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        for utterance in utterances {
+            #expect(utterance.emotion?.top == "happy")
+            #expect(utterance.source.emotion == "face:enet_b0_8_va_mtl")
+            // valence: 0.5 · −1 (voice) + 0.5 · 2 (face); arousal: 0.7 · 3 + 0.3 · 1.
+            #expect(abs((utterance.valence ?? 99) - 0.5) < 1e-5 && utterance.source.valence == "speech+face")
+            #expect(abs((utterance.arousal ?? 99) - 2.4) < 1e-5 && utterance.source.arousal == "speech+face")
+        }
+        let faces = recorder.faces
+        try #require(!faces.isEmpty)
+        for face in faces {
+            #expect(face.valence == 2 && face.arousal == 1)
+            #expect(face.probs8?.count == 8 && abs((face.probs8?["happiness"] ?? 0) - 0.6) < 1e-5)
+            #expect(face.emotion?.top == "happy")
+            #expect(face.source == EventSource(emotion: "face:enet_b0_8_va_mtl", valence: "face:enet_b0_8_va_mtl", arousal: "face:enet_b0_8_va_mtl"))
+        }
+        #expect(engine.labels == combined.labels)
+    }
+
+    @Test("voice only: valence and arousal are the speech model's, emotion null")
+    func voiceOnly() async throws {
+        let recorder = Recorder()
+        var configuration = EngineConfiguration()
+        configuration.liveClock = false
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: nil, faces: nil, fusion: nil,
+                                  speechAffect: ScriptedSpeechAffect(modelName: "w2v2-msp-dim", valence: -1, arousal: 3))
+        try await Engine(stages: stages, configuration: configuration, emit: recorder.record)
+            .analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: nil)
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        for utterance in utterances {
+            #expect(utterance.emotion == nil && utterance.source.emotion == nil)
+            #expect(utterance.valence == -1 && utterance.source.valence == "speech:w2v2-msp-dim")
+            #expect(utterance.arousal == 3 && utterance.source.arousal == "speech:w2v2-msp-dim")
+        }
+    }
+
+    @Test("a usable fusion model decides emotion and valence (`source` fusion); arousal still comes from voice and face")
+    func fusionDecides() async throws {
+        let recorder = Recorder()
+        var configuration = EngineConfiguration()
+        configuration.liveClock = false
+        let fusion = ScriptedFusion(inputs: [FusionInput(name: "HL18", size: 4), FusionInput(name: "EN", size: 3)])
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: ScriptedSpeechEncoder(), faces: Self.affectNetFace(),
+                                  fusion: fusion, speechAffect: ScriptedSpeechAffect(valence: -1, arousal: 3))
+        try await Engine(stages: stages, configuration: configuration, emit: recorder.record)
+            .analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        for utterance in utterances {
+            #expect(utterance.valence == 1.5 && utterance.source.emotion == "fusion" && utterance.source.valence == "fusion")
+            #expect(abs((utterance.arousal ?? 99) - 2.4) < 1e-5 && utterance.source.arousal == "speech+face")
+        }
     }
 }

@@ -77,20 +77,27 @@ public struct ScriptedFaceAnalyser: FaceAnalysing {
     public let probabilities: [Float]
     /// How long each frame takes (a slow face stage makes a live camera drop frames).
     public let delayMilliseconds: Int
+    public let modelName: String
+    /// What the face model says of valence and arousal ([-5, 5]); nil for a model without them.
+    public let valenceArousal: (valence: Float, arousal: Float)?
 
     public init(featureName: String = "MX", embedding: [Float] = [0.5, -0.5],
                 labels: [String] = ["neutral", "angry", "happy", "sad", "worried", "surprise"],
-                probabilities: [Float] = [0.1, 0.1, 0.6, 0.1, 0.05, 0.05], delayMilliseconds: Int = 0) {
+                probabilities: [Float] = [0.1, 0.1, 0.6, 0.1, 0.05, 0.05], delayMilliseconds: Int = 0,
+                modelName: String = "scripted-face", valenceArousal: (valence: Float, arousal: Float)? = nil) {
         featureNames = [featureName]
         self.labels = labels
         self.embedding = embedding
         self.probabilities = probabilities
         self.delayMilliseconds = delayMilliseconds
+        self.modelName = modelName
+        self.valenceArousal = valenceArousal
     }
 
     public func makeSession() -> any FaceSession {
         ScriptedFaceSession(observation: FrameFaces(faces: 1, encodings: [featureNames[0]: embedding], probabilities: probabilities,
-                                                    box: [2, 3, 10, 12]), delayMilliseconds: delayMilliseconds)
+                                                    box: [2, 3, 10, 12], valence: valenceArousal?.valence, arousal: valenceArousal?.arousal),
+                            delayMilliseconds: delayMilliseconds)
     }
 }
 
@@ -133,4 +140,24 @@ public struct ScriptedFusion: FusionDecoding {
 
 final class Decodes: Sendable {
     let value = Locked<[[String: [Float]]]>([])
+}
+
+/// A speech-emotion stage that says the same valence and arousal of every utterance (and
+/// streams through the scripted speech encoder, so the engine's feeding is exercised).
+public struct ScriptedSpeechAffect: SpeechAffectEstimating {
+    public let modelName: String
+    public let answer: SpeechAffect
+
+    public init(modelName: String = "scripted-voice", valence: Float, arousal: Float) {
+        self.modelName = modelName
+        answer = SpeechAffect(valence: valence, arousal: arousal)
+    }
+
+    public func beginUtterance() -> any UtteranceEncoding { ScriptedUtterance(layers: [0], speculationMilliseconds: 0) }
+
+    public func affect(fromPooled pooled: [Int: Tensor]) -> SpeechAffect? {
+        // Only an utterance that was fed speech has an affect.
+        guard let state = pooled[0], state.scalars[0] > 0 else { return nil }
+        return answer
+    }
 }

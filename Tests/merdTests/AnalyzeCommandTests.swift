@@ -62,15 +62,37 @@ struct AnalyzeCommandTests {
         #expect((utterance["modalities"] as? [String: Any])?["audio"] as? Bool == true)
     }
 
-    @Test("a fusion model that needs the face encoders: said on stderr, emotion stays null, never invented")
+    @Test("a fusion model that needs the face encoders, and no face path: said on stderr, emotion stays null, never invented")
     func fusionNeedsFaces() throws {
         let fusion = try Self.fusionModel([FusionInput(name: "HL3", size: 32), FusionInput(name: "MR", size: 16)])
         defer { try? FileManager.default.removeItem(atPath: fusion) }
-        let result = try MerdProcess.run("analyze", Self.clip, "--hubert", TestPaths.fixture("hubert/large"), "--fusion", fusion, "--layers", "3")
+        let result = try MerdProcess.run("analyze", Self.clip, "--hubert", TestPaths.fixture("hubert/large"), "--fusion", fusion, "--layers", "3",
+                                         "--no-faces")
         #expect(result.status == 0)
         #expect(result.stderr.contains("MR"))
         let utterance = try #require(Self.events(result.stdout).first { $0["type"] as? String == "utterance" })
         #expect(utterance["emotion"] is NSNull && utterance["valence"] is NSNull)
+        let source = try #require(utterance["source"] as? [String: Any])
+        #expect(source["emotion"] is NSNull && source["valence"] is NSNull)
+    }
+
+    @Test("no fusion model, the pretrained face model: the utterance's emotion is the face model's over its frames, and says so")
+    func emotionFromTheFace() throws {
+        try #require(TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models (CI runs it)")
+        let result = try MerdProcess.run("analyze", Self.clip, "--hubert", TestPaths.fixture("hubert/large"), "--layers", "3",
+                                         "--fusion", "none")
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = Self.events(result.stdout)
+        let utterance = try #require(events.first { $0["type"] as? String == "utterance" })
+        let emotion = try #require(utterance["emotion"] as? [String: Any], "\(utterance)")
+        let probabilities = try #require(emotion["probs"] as? [String: Double])
+        #expect(Set(probabilities.keys) == Set(FusionArchitecture.merLabels) && abs(probabilities.values.reduce(0, +) - 1) < 0.01)
+        let source = try #require(utterance["source"] as? [String: Any])
+        #expect(source["emotion"] as? String == "face:mini-xception-fer2013")
+        // mini-Xception gives no valence or arousal, and no speech-emotion model is loaded.
+        #expect(utterance["valence"] is NSNull && source["valence"] is NSNull && utterance["arousal"] is NSNull)
+        let faces = events.filter { $0["type"] as? String == "face" }
+        #expect(faces.allSatisfy { ($0["source"] as? [String: Any])?["emotion"] as? String == "face:mini-xception-fer2013" || $0["emotion"] is NSNull })
     }
 
     @Test("a missing file is a usage error")

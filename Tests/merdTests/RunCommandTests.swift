@@ -74,7 +74,14 @@ struct RunCommandTests {
         #expect(abs((u["end"] as? Double ?? 0) - (u["start"] as? Double ?? 0) - 1.72) < 0.15, "about the aligned 0.49–2.21 s")
         let latency = u["latency_ms"] as? Int ?? -1
         #expect(latency >= 0 && latency < 1000, "latency from the end of speech, unaffected by the stuck subscriber: \(latency) ms")
-        #expect(u["emotion"] is NSNull && u["valence"] is NSNull, "no fusion model: null, never invented")
+        // No fusion model: the face model's own estimate when there is one, else null, never invented.
+        let source = try #require(u["source"] as? [String: Any])
+        if DaemonModels.pretrained != nil {
+            #expect(u["emotion"] is [String: Any] && source["emotion"] as? String == "face:mini-xception-fer2013", "\(u)")
+        } else {
+            #expect(u["emotion"] is NSNull && source["emotion"] is NSNull)
+        }
+        #expect(u["valence"] is NSNull && source["valence"] is NSNull, "no model gives valence here")
         let modalities = try #require(u["modalities"] as? [String: Any])
         #expect(modalities["audio"] as? Bool == true)
         if DaemonModels.pretrained != nil {

@@ -181,7 +181,7 @@ public final class Engine: Sendable {
         var feed = SpeechFeed(segmenter: stages.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
         var resampler: Resampler?
         var origin = MediaTime.zero
-        var encodings: [Int: any UtteranceEncoding] = [:]
+        var encodings: [Int: FinishQueue.UtteranceEncodings] = [:]
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         do {
             for try await chunk in chunks {
@@ -217,22 +217,25 @@ public final class Engine: Sendable {
 
     /// Carries out the feed's steps: the speech stage's work goes to the compute queue in
     /// step order; an ended utterance goes to `run()`.
-    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], origin: MediaTime, rate: Int) {
+    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: FinishQueue.UtteranceEncodings], origin: MediaTime, rate: Int) {
         for step in steps {
             switch step {
             case .begin(let id, let startSample):
                 let at = origin.advanced(bySamples: startSample, sampleRate: rate).seconds
                 speech.withLock { $0.open = at }
-                if let encoding = stages.speech?.beginUtterance() { encodings[id] = encoding }
+                encodings[id] = .init(features: stages.speech?.beginUtterance(), affect: stages.speechAffect?.beginUtterance())
             case .push(let id, let samples):
-                guard let encoding = encodings[id] else { continue }
-                compute.submit { encoding.push(samples) }
+                for encoding in encodings[id]?.all ?? [] { compute.submit { encoding.push(samples) } }
             case .speculate(let id, let rest, let end):
-                guard let encoding = encodings[id] else { continue }
-                compute.submit {
-                    let finished = encoding.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end })
-                    self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
+                guard let utterance = encodings[id] else { continue }
+                let stillWanted: @Sendable () -> Bool = { self.pendingEnd.load(ordering: .relaxed) == end }
+                if let features = utterance.features {
+                    compute.submit {
+                        let finished = features.speculate(rest, stillWanted: stillWanted)
+                        self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
+                    }
                 }
+                if let affect = utterance.affect { compute.submit { _ = affect.speculate(rest, stillWanted: stillWanted) } }
             case .finish(let id, let utterance, let rest):
                 let start = origin.advanced(bySamples: utterance.startSample, sampleRate: utterance.sampleRate)
                 let end = origin.advanced(bySamples: utterance.endSample, sampleRate: utterance.sampleRate)
@@ -241,34 +244,58 @@ public final class Engine: Sendable {
                     state.spans.append(start.seconds...max(start.seconds, end.seconds))
                     if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
                 }
-                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), rest: rest,
+                let queued = finishing.enqueue(.utterance(.init(encodings: encodings.removeValue(forKey: id) ?? .init(), rest: rest,
                                                                 start: start, end: end, detected: MediaTime.now())))
                 if !queued { logger.notice("stopping: an utterance ended after the engine closed; dropped") }
             }
         }
     }
 
-    /// An utterance's event: its features, the video of its span, the fusion stage.
+    /// An utterance's event: its features, the video of its span, then the fusion stage's
+    /// decision, or without one, the face and speech-emotion stages' own estimates.
     private func finish(_ utterance: FinishQueue.Utterance) async {
         var pooled: [Int: Tensor]?
-        if let encoding = utterance.encoding {
+        if let encoding = utterance.encodings.features {
             pooled = (try? await compute.run {
                 let features = encoding.finish(rest: utterance.rest)
                 if encoding.usedSpeculation { self.speculationCounts.withLock { $0.used += 1 } }
                 return features
             }) ?? nil
         }
+        var voice: SpeechAffect?
+        if let encoding = utterance.encodings.affect, let stage = stages.speechAffect {
+            voice = (try? await compute.run { encoding.finish(rest: utterance.rest).flatMap(stage.affect(fromPooled:)) }) ?? nil
+        }
         if stages.faces != nil && timeline.isActive {
             let timeout: Duration? = configuration.liveClock ? .milliseconds(configuration.videoWaitMilliseconds) : nil
             await timeline.wait(until: utterance.end.seconds, timeout: timeout)
         }
-        let visual = stages.faces == nil ? VisualTimeline.Summary() : timeline.summary(from: utterance.start.seconds, to: utterance.end.seconds)
-        let decision = try? await decode(pooled: pooled, visual: visual)
+        let (startSeconds, endSeconds) = (utterance.start.seconds, utterance.end.seconds)
+        let visual = stages.faces == nil ? VisualTimeline.Summary() : timeline.summary(from: startSeconds, to: endSeconds)
+        let face = stages.faces == nil ? nil : FaceSpanEstimate(entries: timeline.entries(from: startSeconds, to: endSeconds), labels: labels)
+        let faceModel = stages.faces?.modelName
+        var source = EventSource()
+        var emotion: EmotionEstimate?
+        var valence: Float?
+        if let decision = try? await decode(pooled: pooled, visual: visual) {
+            (emotion, valence) = decision
+            (source.emotion, source.valence) = (EventSource.fusion, EventSource.fusion)
+        } else {
+            if let estimate = face?.emotion, let faceModel { (emotion, source.emotion) = (estimate, EventSource.face(faceModel)) }
+            (valence, source.valence) = AffectCombination.combine(speech: voice?.valence, speechModel: stages.speechAffect?.modelName,
+                                                                  face: face?.valence, faceModel: faceModel,
+                                                                  speechShare: AffectCombination.speechShareOfValence)
+        }
+        // No fusion model gives arousal: it always comes from the voice and the face.
+        let (arousal, arousalSource) = AffectCombination.combine(speech: voice?.arousal, speechModel: stages.speechAffect?.modelName,
+                                                                 face: face?.arousal, faceModel: faceModel,
+                                                                 speechShare: AffectCombination.speechShareOfArousal)
+        source.arousal = arousalSource
         let now = MediaTime.now()
         let latency = configuration.liveClock ? now - utterance.end : now - utterance.detected
         emit(.utterance(UtteranceEvent(
-            seq: 0, time: Event.wallClock(), start: utterance.start.seconds, end: utterance.end.seconds,
-            emotion: decision?.emotion, valence: decision?.valence,
+            seq: 0, time: Event.wallClock(), start: startSeconds, end: endSeconds,
+            emotion: emotion, valence: valence, arousal: arousal, source: source,
             audio: pooled != nil, face: visual.faceFrames > 0,
             faceFrames: visual.faceFrames, faceFramesMissing: visual.missingFrames,
             latencyMilliseconds: max(0, Int(latency.nanoseconds / 1_000_000)))))
@@ -334,7 +361,8 @@ public final class Engine: Sendable {
             lastAnalysed = time
             let seen = try await sight.run { session.analyze(image) }
             timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
-                                  probabilities: seen.probabilities, labels: faces.labels, box: seen.box))
+                                  probabilities: seen.probabilities, labels: faces.labels, box: seen.box,
+                                  valence: seen.valence, arousal: seen.arousal))
             if !configuration.liveClock, time - lastEvent >= configuration.faceEventSeconds {
                 // Speech is known a moment after it starts (the segmenter's onset window and
                 // pre-roll): wait until the audio side is well past this frame.
@@ -364,14 +392,14 @@ public final class Engine: Sendable {
     func faceEvent(at time: Double, window: Double) -> Event? {
         let recent = timeline.entries(from: time - window, to: time)
         guard let latest = recent.last(where: { $0.faces > 0 }) else { return nil }
-        let folded = recent.compactMap { entry in entry.probabilities.flatMap { VisualEstimate.fold($0, labels: entry.labels, onto: labels) } }
-        var emotion: EmotionEstimate?
-        if !folded.isEmpty {
-            let mean = (0..<labels.count).map { i in folded.map { $0[i] }.reduce(0, +) / Float(folded.count) }
-            emotion = EmotionEstimate(labels: labels, probabilities: mean)
-        }
-        return .face(FaceEvent(seq: 0, time: Event.wallClock(), mediaTime: time, faces: latest.faces,
-                               box: latest.box, emotion: emotion, window: window))
+        let estimate = FaceSpanEstimate(entries: recent, labels: labels)
+        let model = stages.faces?.modelName
+        let source = EventSource(emotion: estimate.emotion == nil ? nil : model.map(EventSource.face),
+                                 valence: estimate.valence == nil ? nil : model.map(EventSource.face),
+                                 arousal: estimate.arousal == nil ? nil : model.map(EventSource.face))
+        return .face(FaceEvent(seq: 0, time: Event.wallClock(), mediaTime: time, faces: latest.faces, box: latest.box,
+                               emotion: estimate.emotion, valence: estimate.valence, arousal: estimate.arousal,
+                               probs8: estimate.ownProbabilities, source: source, window: window))
     }
 
     /// `name` and, once known, the format agreed with the device.

@@ -8,22 +8,27 @@ public struct EngineStages: Sendable {
     public var speech: (any SpeechEncoding)?
     public var faces: (any FaceAnalysing)?
     public var fusion: (any FusionDecoding)?
+    /// Valence and arousal from the voice (a pretrained speech-emotion model).
+    public var speechAffect: (any SpeechAffectEstimating)?
 
     public init(makeSegmenter: @escaping @Sendable () -> any UtteranceSegmenting,
-                speech: (any SpeechEncoding)?, faces: (any FaceAnalysing)?, fusion: (any FusionDecoding)?) {
+                speech: (any SpeechEncoding)?, faces: (any FaceAnalysing)?, fusion: (any FusionDecoding)?,
+                speechAffect: (any SpeechAffectEstimating)? = nil) {
         self.makeSegmenter = makeSegmenter
         self.speech = speech
         self.faces = faces
         self.fusion = fusion
+        self.speechAffect = speechAffect
     }
 
     /// The real stages over loaded models, as `configuration` sets them up.
-    public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels?, configuration: EngineConfiguration) {
+    public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels?, configuration: EngineConfiguration,
+                speechAffect: (any SpeechAffectEstimating)? = nil) {
         let parameters = configuration.segmenter
         self.init(makeSegmenter: { EnergySegmenter(parameters: parameters) },
                   speech: hubert.map { HuBERTSpeechEncoder(model: $0, layers: configuration.layers, windowing: configuration.windowing) },
                   faces: vision.map { FacePipelineAnalyser(models: $0, options: configuration.facePipeline) },
-                  fusion: fusion)
+                  fusion: fusion, speechAffect: speechAffect)
     }
 
     /// The label order of the events.

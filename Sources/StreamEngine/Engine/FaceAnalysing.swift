@@ -5,6 +5,8 @@ public protocol FaceAnalysing: Sendable {
     var featureNames: [String] { get }
     /// The labels of the visual-only estimate (the first encoder's), empty without one.
     var labels: [String] { get }
+    /// The name events give in `source` (`face:<name>`): the first encoder's.
+    var modelName: String { get }
     /// A new session for one run of a video source (tracking state lives in it). The engine
     /// uses a session from its vision queue only, one frame at a time.
     func makeSession() -> any FaceSession
@@ -28,12 +30,19 @@ public struct FrameFaces: Sendable, Equatable {
     public var probabilities: [Float]?
     /// The primary face's box [x, y, width, height] in pixels.
     public var box: [Int]?
+    /// The primary face's valence and arousal on the events' [-5, 5] scale, when the face
+    /// model gives them.
+    public var valence: Float?
+    public var arousal: Float?
 
-    public init(faces: Int, encodings: [String: [Float]] = [:], probabilities: [Float]? = nil, box: [Int]? = nil) {
+    public init(faces: Int, encodings: [String: [Float]] = [:], probabilities: [Float]? = nil, box: [Int]? = nil,
+                valence: Float? = nil, arousal: Float? = nil) {
         self.faces = faces
         self.encodings = encodings
         self.probabilities = probabilities
         self.box = box
+        self.valence = valence
+        self.arousal = arousal
     }
 }
 
@@ -49,6 +58,7 @@ public struct FacePipelineAnalyser: FaceAnalysing {
 
     public var featureNames: [String] { models.encoders.map(\.featureName) }
     public var labels: [String] { models.encoders.first?.labels ?? [] }
+    public var modelName: String { models.encoderNames.first ?? "none" }
 
     public func makeSession() -> any FaceSession {
         FacePipelineSession(pipeline: models.makePipeline(options: options), primary: models.encoders.first?.featureName)
