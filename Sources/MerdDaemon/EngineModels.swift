@@ -12,6 +12,8 @@ public struct EngineModels: Sendable {
     public var hubertName: String?
     public var fusion: FusionEnsemble?
     public var vision: VisionModels?
+    /// Every model loaded, for `hello` (role, name, licence, sha256 from each `model.json`).
+    public var loaded: [LoadedModel] = []
 
     /// - Parameters: explicit `hubertDirectory`/`fusionDirectory` must exist (`fusionDirectory`
     ///   "none" loads no fusion model); the defaults may not.
@@ -22,6 +24,7 @@ public struct EngineModels: Sendable {
         if let (hubert, directory) = try speechModel(root: root, explicit: hubertDirectory, highestLayer: layers.max() ?? 0) {
             models.hubert = hubert
             models.hubertName = URL(fileURLWithPath: directory).lastPathComponent
+            models.loaded.append(ModelManifest.loadedModel(role: "speech-features", directory: directory))
         } else {
             logger.warning("no HuBERT model in \(root): utterances carry no speech features (`merd models fetch hubert-large`)")
         }
@@ -30,6 +33,7 @@ public struct EngineModels: Sendable {
             // Asked for explicitly: the models' own estimates, no fusion.
         } else if manager.fileExists(atPath: fusionPath + "/model.json") {
             do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw ModelStoreError(error.description) }
+            models.loaded.append(ModelManifest.loadedModel(role: "fusion", directory: fusionPath))
         } else if fusionDirectory != nil {
             throw ModelStoreError("\(fusionPath): no fusion model (model.json); train one with `merd train`")
         } else {
@@ -38,6 +42,11 @@ public struct EngineModels: Sendable {
         if faces {
             if VisionModels.available(in: root) {
                 do { models.vision = try VisionModels(directory: root) } catch { throw ModelStoreError(error.description) }
+                models.loaded.append(ModelManifest.loadedModel(role: "face-detector", directory: root + "/" + VisionModels.detectorFolder))
+                models.loaded.append(ModelManifest.loadedModel(role: "face-landmarks", directory: root + "/" + VisionModels.landmarkFolder))
+                for name in models.vision?.encoderNames ?? [] {
+                    models.loaded.append(ModelManifest.loadedModel(role: "face", directory: root + "/" + name))
+                }
             } else {
                 logger.warning("no face models in \(root): no face path (tools/fetch-default-models installs them)")
             }
@@ -60,7 +69,8 @@ public struct EngineModels: Sendable {
     public func hello(sources: [String: String], stages: EngineStages) -> Hello {
         Hello(version: MerdVersion.string, labels: stages.labels, sources: sources,
               models: ["audio": hubertName, "fusion": stages.fusionUsable ? "jdev-ensemble" : nil],
-              visualModels: vision.map { ["mtcnn", "dlib-landmarks-68"] + $0.encoderNames })
+              visualModels: vision.map { [VisionModels.detectorFolder, VisionModels.landmarkFolder] + $0.encoderNames },
+              loadedModels: loaded)
     }
 }
 

@@ -91,6 +91,13 @@ struct AnalyzeCommandTests {
         #expect(source["emotion"] as? String == "face:mini-xception-fer2013")
         // mini-Xception gives no valence or arousal, and no speech-emotion model is loaded.
         #expect(utterance["valence"] is NSNull && source["valence"] is NSNull && utterance["arousal"] is NSNull)
+        // hello lists every model with its licence and, from its manifest, its sha256.
+        let hello = try #require(events.first { $0["type"] as? String == "hello" })
+        let details = try #require(hello["model_details"] as? [[String: Any]])
+        let face = try #require(details.first { $0["role"] as? String == "face" })
+        #expect(face["name"] as? String == "mini-xception-fer2013" && face["license"] as? String == "MIT")
+        #expect((face["sha256"] as? String)?.count == 64)
+        #expect(details.contains { $0["role"] as? String == "speech-features" } && details.contains { $0["role"] as? String == "face-detector" })
         let faces = events.filter { $0["type"] as? String == "face" }
         #expect(faces.allSatisfy { ($0["source"] as? [String: Any])?["emotion"] as? String == "face:mini-xception-fer2013" || $0["emotion"] is NSNull })
     }
