@@ -116,8 +116,8 @@ public struct Daemon: Service {
         if audio == nil && video == nil {
             logger.warning("no source to read: give --audio, --video or --input (or `merd analyze FILE` for a recording)")
         }
-        Self.preflight(audio: settings.input == nil ? audioSpec : nil, video: settings.input == nil ? videoSpec.flatMap { video == nil ? nil : $0 } : nil,
-                       logger: logger)
+        // A recording (`input`) is a file spec, which preflight does not check.
+        Self.preflight(audio: audioSpec, video: video == nil ? nil : videoSpec, logger: logger)
         started?(server, engine)
         notifier.notify("READY=1\nSTATUS=listening on \(settings.socketPath); \(described.isEmpty ? "no sources" : described)")
         try await withGracefulShutdownHandler {
