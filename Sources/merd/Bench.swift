@@ -31,6 +31,7 @@ struct BenchHuBERT: AsyncParsableCommand {
     var `repeat`: Int = 5
 
     func run() async throws {
+        print(MachineDescription.current())
         let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
         guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
         BLAS.threadCount = threads

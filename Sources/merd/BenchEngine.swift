@@ -47,6 +47,7 @@ struct BenchEngine: AsyncParsableCommand {
     var layers: String = "18,19,20"
 
     func run() async throws {
+        print(MachineDescription.current())
         let layerList = try CommaSeparated.layers(layers)
         guard utterances > 0, gap >= 0.3, window > overlap, overlap >= 0 else {
             throw CommandFailure.usage("--utterances positive, --gap ≥ 0.3 s, --window > --overlap ≥ 0")

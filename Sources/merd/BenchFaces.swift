@@ -27,6 +27,7 @@ struct BenchFaces: AsyncParsableCommand {
     var `repeat`: Int = 20
 
     func run() async throws {
+        print(MachineDescription.current())
         let threadCounts = try CommaSeparated.values(threads, option: "--threads", what: "positive whole numbers, e.g. 1,2") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
         guard `repeat` > 0 else { throw CommandFailure.usage("--repeat takes a positive integer") }
         let visual: VisionModels

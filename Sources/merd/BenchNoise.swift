@@ -30,6 +30,7 @@ struct BenchNoise: AsyncParsableCommand {
     var seed: UInt64 = 1
 
     func run() async throws {
+        print(MachineDescription.current())
         guard every >= 1 else { throw CommandFailure.usage("--every must be 1 or more") }
         let visual: VisionModels
         do { visual = try VisionModels(directory: modelsOption.directory) } catch { throw CommandFailure.usage(error.description) }
