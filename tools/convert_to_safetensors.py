@@ -3,8 +3,11 @@
 
     tools/.venv/bin/python tools/convert_to_safetensors.py MODEL_DIR
 
-For hub checkpoints published only as pytorch_model.bin: merd reads safetensors only (no
-pickle, so no code runs when a model loads). Tensor names are kept as they are.
+Optional: merd reads pytorch_model.bin as published (NeuralKit's TorchCheckpoint, a
+restricted unpickler that runs no Python; docs/models.md, "PyTorch checkpoints"). Convert when
+a tool wants safetensors, or for a checkpoint merd refuses: the legacy formats of torch < 1.6,
+or a pickle holding Python objects merd does not read as data (torch.load with
+weights_only=True reads the former). Tensor names are kept as they are.
 """
 import pathlib
 import sys

@@ -1,4 +1,8 @@
-/// What is wrong with a safetensors file, naming the file and, where there is one, the tensor.
+/// What is wrong with a checkpoint file, naming the file and, where there is one, the tensor.
+///
+/// The error of every ``CheckpointFile`` read whatever the format: the cases about a tensor a
+/// loader asked for are format-neutral, and a PyTorch checkpoint's own damage arrives as
+/// ``pytorch(_:)``.
 public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case notFound(file: String)
     case cannotOpen(file: String, reason: String)
@@ -29,6 +33,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case unknownTensors(file: String, names: [String])
     case duplicateName(file: String, tensor: String)
     case writeFailed(file: String, reason: String)
+    /// The file is a PyTorch checkpoint, and this is what is wrong with it.
+    case pytorch(TorchCheckpointError)
 
     public var description: String {
         switch self {
@@ -69,6 +75,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
             return "\(file): tensor name '\(tensor)' appears twice"
         case .writeFailed(let file, let reason):
             return "\(file): cannot write (\(reason))"
+        case .pytorch(let error):
+            return error.description
         }
     }
 }

@@ -156,25 +156,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Converts `count` elements starting at element `element` of `source` to Float32.
     private static func convert(_ dtype: SafeTensorsDType, from source: UnsafeRawPointer, element: Int, count: Int,
                                 into destination: UnsafeMutablePointer<Float>) {
-        switch dtype {
-        case .f32:
-            UnsafeMutableRawPointer(destination).copyMemory(from: source + 4 * element, byteCount: count * 4)
-        case .f16:
-            for i in 0..<count {
-                destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * (element + i), as: UInt16.self))))
-            }
-        case .bf16:
-            for i in 0..<count {
-                let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * (element + i), as: UInt16.self))
-                destination[i] = Float(bitPattern: UInt32(bits) << 16)
-            }
-        case .f64:
-            for i in 0..<count {
-                destination[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * (element + i), as: UInt64.self))))
-            }
-        default:
-            preconditionFailure("\(dtype) does not convert to Float32")
-        }
+        ElementConversion.toFloat32(dtype, from: source, first: element, count: count, into: destination)
     }
 
     /// The raw bytes of `name`, as stored (for checksums and non-float tensors).

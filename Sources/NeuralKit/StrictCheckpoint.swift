@@ -11,8 +11,8 @@
 /// - Important: names passed in are relative to `prefix`; names in errors and in `skip(where:)`
 ///   are the file's own, prefix included.
 public struct StrictCheckpoint<Failure: Error> {
-    /// The file read from.
-    public let file: SafeTensorsFile
+    /// The file read from: safetensors or a PyTorch checkpoint.
+    public let file: any CheckpointFile
     /// Put before every name asked for (`hubert.` for a task model around the base model).
     public let prefix: String
     /// Names (prefix included) that reads asked for or `skip` accepted.
@@ -20,29 +20,30 @@ public struct StrictCheckpoint<Failure: Error> {
     private let mapError: (SafeTensorsError) -> Failure
 
     /// Reads `file`, each error passed through `mapError` into the loader's own error type.
-    public init(file: SafeTensorsFile, prefix: String = "", mapError: @escaping (SafeTensorsError) -> Failure) {
+    public init(file: any CheckpointFile, prefix: String = "", mapError: @escaping (SafeTensorsError) -> Failure) {
         self.file = file
         self.prefix = prefix
         self.mapError = mapError
     }
 
-    /// Opens `path`; a failure to open (`.notFound` among them) goes through `mapError` too.
+    /// Opens `path`, safetensors or PyTorch as its content says (``openCheckpoint(path:)``); a
+    /// failure to open (`.notFound` among them) goes through `mapError` too.
     public init(path: String, prefix: String = "", mapError: @escaping (SafeTensorsError) -> Failure) throws(Failure) {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch { throw mapError(error) }
+        let file: any CheckpointFile
+        do { file = try openCheckpoint(path: path) } catch { throw mapError(error) }
         self.init(file: file, prefix: prefix, mapError: mapError)
     }
 
     /// The path the file was opened from.
     public var path: String { file.path }
 
-    public func has(_ name: String) -> Bool { file.entry(prefix + name) != nil }
+    public func has(_ name: String) -> Bool { file.header(prefix + name) != nil }
 
     /// The shape `name` has in the file, for loaders that read widths from the tensors. Does
     /// not count as a read.
     public func shape(_ name: String) throws(Failure) -> [Int] {
-        guard let entry = file.entry(prefix + name) else { throw mapError(.missingTensor(file: file.path, tensor: prefix + name)) }
-        return entry.shape
+        guard let header = file.header(prefix + name) else { throw mapError(.missingTensor(file: file.path, tensor: prefix + name)) }
+        return header.shape
     }
 
     /// The tensor `name`, which must have shape `expected`, as Float32. Its mapped pages are
@@ -107,7 +108,7 @@ public struct StrictCheckpoint<Failure: Error> {
 
 extension StrictCheckpoint where Failure == SafeTensorsError {
     /// Reads `file`, throwing `SafeTensorsError` as it is.
-    public init(file: SafeTensorsFile, prefix: String = "") {
+    public init(file: any CheckpointFile, prefix: String = "") {
         self.init(file: file, prefix: prefix, mapError: { $0 })
     }
 

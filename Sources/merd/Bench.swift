@@ -18,7 +18,7 @@ struct BenchHuBERT: AsyncParsableCommand {
         commandName: "hubert",
         abstract: "HuBERT hidden states of all layers for random audio of given lengths.")
 
-    @Option(help: "Model directory (config.json, model.safetensors).")
+    @Option(help: "Model directory (config.json, model.safetensors or pytorch_model.bin).")
     var model: String
 
     @Option(help: "Audio lengths in seconds, comma-separated.")

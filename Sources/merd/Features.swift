@@ -27,7 +27,7 @@ struct FeaturesAudio: AsyncParsableCommand {
         case mean, none
     }
 
-    @Option(help: "HuBERT model directory (config.json, model.safetensors).")
+    @Option(help: "HuBERT model directory (config.json, model.safetensors or pytorch_model.bin).")
     var model: String
 
     @Option(help: "Hidden states to write, comma-separated (0 is the transformer's input).")

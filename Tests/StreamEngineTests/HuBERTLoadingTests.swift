@@ -1,6 +1,7 @@
 import Foundation
 import NeuralKit
 import StreamEngine
+import TestSupport
 import Testing
 
 /// A copy of a fixture model directory, to damage.
@@ -93,6 +94,26 @@ struct HuBERTLoadingTests {
         let reference = try HuBERTFixtures.reference("large")
         let states = try model.hiddenStates(audio: try reference.tensor("audio").scalars, layers: [3])
         expectParity(states[3]!, try reference.tensor("hidden_states.3"), "prefixed large layer 3")
+    }
+
+    @Test("a directory with pytorch_model.bin only (as chinese-hubert-large is published) gives the same hidden states")
+    func pytorchCheckpoint() throws {
+        let copy = try ModelCopy("large")
+        try FileManager.default.removeItem(atPath: copy.weightsPath)
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("torch/hubert-large/pytorch_model.bin"),
+                                         toPath: copy.path + "/pytorch_model.bin")
+        let fromTorch = try HuBERT(directory: copy.path)
+        let fromSafeTensors = try HuBERT(directory: HuBERTFixtures.path("large"))
+        let reference = try HuBERTFixtures.reference("large")
+        let audio = try reference.tensor("audio").scalars
+        let layers = Array(0...fromTorch.hiddenLayers)
+        let torchStates = try fromTorch.hiddenStates(audio: audio, layers: layers)
+        let safeStates = try fromSafeTensors.hiddenStates(audio: audio, layers: layers)
+        for k in layers {
+            // The same weights through the same code: equal to the bit, and to transformers within tolerance.
+            #expect(torchStates[k]!.maxAbsoluteDifference(safeStates[k]!) == 0, "layer \(k)")
+            expectParity(torchStates[k]!, try reference.tensor("hidden_states.\(k)"), "pytorch_model.bin layer \(k)")
+        }
     }
 
     @Test("missing files and bad configs give one clear error each")

@@ -1,5 +1,6 @@
 import Foundation
 import NeuralKit
+import TestSupport
 import Testing
 
 /// Runs the built `merd` executable as a user would, checking output and exit status.
@@ -98,6 +99,21 @@ struct CommandLineTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains(path) && result.stderr.contains("encoder.weight"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    @Test("models inspect lists a PyTorch checkpoint's tensors, a whole pickled module's as state_dict() names them")
+    func inspectPyTorch() throws {
+        let path = TestPaths.fixture("torch/module.pt")
+        let result = try MerdProcess.run("models", "inspect", path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(lines.contains(["stem.weight", "F32", "[4,", "3,", "3,", "3]"]))
+        #expect(lines.contains(["norm.num_batches_tracked", "I64", "[]"]))
+        #expect(result.stdout.contains("pytorch checkpoint: module __main__.TinyNet, archive folder 'module'"))
+
+        let legacy = try MerdProcess.run("models", "inspect", TestPaths.fixture("torch/legacy.pt"))
+        #expect(legacy.status == 1)
+        #expect(legacy.stderr.contains("torch.save(torch.load(f), g)"), "\(legacy.stderr)")
     }
 
     @Test("models inspect of a missing file is a usage error")

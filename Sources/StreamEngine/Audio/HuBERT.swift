@@ -12,15 +12,21 @@ public final class HuBERT: Sendable {
     let weights: HuBERTWeights
     let encoder: HuBERTEncoder
 
-    /// Loads `directory/config.json`, `directory/model.safetensors` and, if present,
-    /// `directory/preprocessor_config.json` (without it, input is not normalised).
+    /// Loads `directory/config.json`, the weights and, if present,
+    /// `directory/preprocessor_config.json` (without it, input is not normalised). The weights
+    /// are `model.safetensors`, or `pytorch_model.bin` when that is all the directory has (as
+    /// chinese-hubert-large is published).
     ///
     /// - Parameter highestLayer: the highest hidden state that will be asked for; layers
     ///   above it are checked by name but not loaded, saving their memory. Nil loads all.
     public init(directory: String, highestLayer: Int? = nil) throws(HuBERTError) {
         self.directory = directory
         let configPath = directory + "/config.json"
-        let weightsPath = directory + "/model.safetensors"
+        let safeTensorsPath = directory + "/model.safetensors"
+        let pytorchPath = directory + "/pytorch_model.bin"
+        // A missing model.safetensors is the error to report when neither file is there.
+        let weightsPath = !FileManager.default.fileExists(atPath: safeTensorsPath) && FileManager.default.fileExists(atPath: pytorchPath)
+            ? pytorchPath : safeTensorsPath
         configuration = try Self.decode(HuBERTConfiguration.self, at: configPath)
         if let problem = configuration.unsupported().first {
             throw .unsupportedConfiguration(file: configPath, key: problem.key, found: problem.found, need: problem.need)
@@ -37,9 +43,9 @@ public final class HuBERT: Sendable {
         if let highestLayer, !(0...layers).contains(highestLayer) {
             throw .layerOutOfRange(layer: highestLayer, layers: layers)
         }
-        let file: SafeTensorsFile
+        let file: any CheckpointFile
         do {
-            file = try SafeTensorsFile(path: weightsPath)
+            file = try openCheckpoint(path: weightsPath)
         } catch .notFound {
             throw .missingFile(path: weightsPath)
         } catch {

@@ -2,7 +2,7 @@ import NeuralKit
 
 /// Why a HuBERT model could not be loaded or run. Each names the file and the thing at fault.
 public enum HuBERTError: Error, Equatable, CustomStringConvertible {
-    /// The model directory lacks `config.json` or `model.safetensors`.
+    /// The model directory lacks `config.json`, or both `model.safetensors` and `pytorch_model.bin`.
     case missingFile(path: String)
     /// `config.json` (or `preprocessor_config.json`) is not the JSON merd expects.
     case invalidConfiguration(file: String, reason: String)

@@ -58,7 +58,7 @@ struct HuBERTWeights: Sendable {
     let layers: [EncoderLayer]
 }
 
-/// Reads `HuBERTWeights` from a safetensors file, strictly: every tensor the architecture
+/// Reads `HuBERTWeights` from a checkpoint (safetensors or PyTorch), strictly: every tensor the architecture
 /// has must be there with its shape, and every tensor there must belong to it.
 ///
 /// Follows transformers' `modeling_hubert.py` (v4/v5) for names and semantics. The loader,
@@ -74,7 +74,7 @@ struct HuBERTWeightLoader {
     static let taskHeads = ["lm_head.", "final_proj.", "label_embs_concat", "project_hid.", "project_q.",
                             "quantizer.", "projector.", "classifier.", "dropout."]
 
-    init(file: SafeTensorsFile, configuration: HuBERTConfiguration) {
+    init(file: any CheckpointFile, configuration: HuBERTConfiguration) {
         self.configuration = configuration
         let modelPrefix = configuration.modelType + "."
         let prefix = file.names.contains { $0.hasPrefix(modelPrefix + "feature_extractor.") } ? modelPrefix : ""
