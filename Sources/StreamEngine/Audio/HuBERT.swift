@@ -13,11 +13,16 @@ public final class HuBERT: Sendable {
     let encoder: HuBERTEncoder
 
     /// Loads `directory/config.json`, `directory/model.safetensors` and, if present,
-    /// `directory/preprocessor_config.json` (without it, input is not normalised).
+    /// `directory/preprocessor_config.json`.
     ///
-    /// - Parameter highestLayer: the highest hidden state that will be asked for; layers
-    ///   above it are checked by name but not loaded, saving their memory. Nil loads all.
-    public init(directory: String, highestLayer: Int? = nil) throws(HuBERTError) {
+    /// - Parameters:
+    ///   - highestLayer: the highest hidden state that will be asked for; layers above it are
+    ///     checked by name but not loaded, saving their memory. Nil loads all.
+    ///   - withoutPreprocessorFile: the preprocessing when the directory has no
+    ///     `preprocessor_config.json`: by default none (a converted fairseq HuBERT does not
+    ///     normalise); a model whose processor is known to normalise says so here.
+    public init(directory: String, highestLayer: Int? = nil,
+                withoutPreprocessorFile: HuBERTPreprocessing = HuBERTPreprocessing(normalize: false)) throws(HuBERTError) {
         self.directory = directory
         let configPath = directory + "/config.json"
         let weightsPath = directory + "/model.safetensors"
@@ -28,7 +33,7 @@ public final class HuBERT: Sendable {
         let preprocessorPath = directory + "/preprocessor_config.json"
         preprocessing = FileManager.default.fileExists(atPath: preprocessorPath)
             ? try Self.decode(HuBERTPreprocessing.self, at: preprocessorPath)
-            : HuBERTPreprocessing(normalize: false)
+            : withoutPreprocessorFile
         if preprocessing.samplingRate != 16000 {
             throw .unsupportedConfiguration(file: preprocessorPath, key: "sampling_rate",
                                             found: "\(preprocessing.samplingRate)", need: "16000")
@@ -106,6 +111,18 @@ public final class HuBERT: Sendable {
         return try hiddenStates(frames: frontEnd(audio: audio).projectedFrames, layers: layers)
     }
 
+    /// transformers' `last_hidden_state` of one utterance of raw 16 kHz audio, [T, D]: the last
+    /// layer's output, through the encoder's final layer norm in the stable (large) family
+    /// (`Wav2Vec2EncoderStableLayerNorm` applies it after the layers; the post-norm family
+    /// applies it before them, so there it is hidden state L). What task models built on
+    /// `Wav2Vec2Model` read (`outputs[0]`), unlike hidden state L of the stable family.
+    public func lastHiddenState(audio: [Float]) throws(HuBERTError) -> Tensor {
+        let layers = configuration.hiddenLayers
+        guard highestLoadedLayer == layers else { throw .layerOutOfRange(layer: layers, layers: highestLoadedLayer) }
+        let last = try hiddenStates(audio: audio, layers: [layers])[layers]!
+        return configuration.stableLayerNorm ? weights.encoderNorm(last) : last
+    }
+
     /// Mean over frames of each requested hidden state, each [D]: the utterance features.
     public func pooledHiddenStates(audio: [Float], layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
         try hiddenStates(audio: audio, layers: layers).mapValues(Self.meanOverFrames)
@@ -124,7 +141,8 @@ public final class HuBERT: Sendable {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, at path: String) throws(HuBERTError) -> T {
+    /// `path`'s JSON as `T`, each failure one `invalidConfiguration` naming the file.
+    static func decode<T: Decodable>(_ type: T.Type, at path: String) throws(HuBERTError) -> T {
         guard let data = FileManager.default.contents(atPath: path) else { throw .missingFile(path: path) }
         do {
             return try JSONDecoder().decode(T.self, from: data)
