@@ -45,5 +45,7 @@ struct BenchSpeechEmotion: AsyncParsableCommand {
                          length, result.medianSeconds * 1000, result.realTimeFactor, result.flops / 1e9, result.gigaFLOPsPerSecond))
         }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
+        // What the GEMMs could reach in this process now: on a shared machine, the reference for the rates above.
+        print(String(format: "sgemm peak in this process, (200,4096,1024) best of 30: %.0f GFLOP/s", GEMMPeak.measure()))
     }
 }
