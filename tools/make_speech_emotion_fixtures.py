@@ -49,6 +49,7 @@ DATA = ROOT.parent / "shared" / "data"
 INPUTS = {"": DATA / "emodb" / "wav" / "03a01Wa.wav", "grid.": DATA / "grid" / "id2_vcd_swwp2s.mpg"}
 
 LABELS = ["arousal", "dominance", "valence"]
+NOTE = "generated, do not edit; regenerate with tools/.venv/bin/python tools/make_speech_emotion_fixtures.py"
 
 CONFIG = Wav2Vec2Config(
     hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=72,
@@ -140,7 +141,7 @@ def main():
     assert "wav2vec2.encoder.pos_conv_embed.conv.weight_g" in weights and "wav2vec2.masked_spec_embed" in weights
     assert {k for k in weights if not k.startswith("wav2vec2.")} == {
         "classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"}
-    save_file(weights, str(OUT / "model.safetensors"), metadata={"format": "pt"})
+    save_file(weights, str(OUT / "model.safetensors"), metadata={"format": "pt", "note": NOTE})
     CONFIG.save_pretrained(OUT)
     # As published: Wav2Vec2FeatureExtractor, do_normalize, 16 kHz, attention mask (unused for one input).
     extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
@@ -164,7 +165,7 @@ def main():
         print(f"{path.name}: {len(signal)} samples, {last.shape[1]} frames, "
               + ", ".join(f"{label} {value:.4f}" for label, value in zip(LABELS, logits[0].tolist())))
     save_file({k: v.contiguous().float() for k, v in reference.items()}, str(OUT / "reference.safetensors"),
-              metadata={"generator": "tools/make_speech_emotion_fixtures.py", "note": "generated, do not edit",
+              metadata={"generator": "tools/make_speech_emotion_fixtures.py", "note": NOTE,
                         "torch": torch.__version__, "sources": ", ".join(str(p.relative_to(DATA)) for p in INPUTS.values())})
     config = json.loads((OUT / "config.json").read_text())
     print("config:", config["model_type"], config["id2label"], "tensors:", len(weights),
