@@ -63,7 +63,7 @@ public struct Daemon: Service {
         engineSettings.faceEventSeconds = settings.faceEventSeconds
         engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
         engineSettings.windowing = HuBERTWindowing(windowSeconds: settings.speechWindowSeconds, overlapSeconds: settings.speechOverlapSeconds)
-        let stages = EngineStages(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: engineSettings)
+        let stages = loaded.stages(configuration: engineSettings)
         if let fusion = loaded.fusion, !stages.fusionUsable {
             logger.warning("the fusion model reads \(fusion.inputs.map(\.name)); this run computes \(stages.availableInputs.sorted()): emotion and valence will be null")
         }

@@ -12,6 +12,8 @@ public struct EngineModels: Sendable {
     public var hubertName: String?
     public var fusion: FusionEnsemble?
     public var vision: VisionModels?
+    /// Valence and arousal from the voice (`w2v2-msp-dim`, `merd models fetch w2v2-msp-dim`).
+    public var speechEmotion: SpeechEmotionModel?
     /// Every model loaded, for `hello` (role, name, licence, sha256 from each `model.json`).
     public var loaded: [LoadedModel] = []
 
@@ -27,6 +29,11 @@ public struct EngineModels: Sendable {
             models.loaded.append(ModelManifest.loadedModel(role: "speech-features", directory: directory))
         } else {
             logger.warning("no HuBERT model in \(root): utterances carry no speech features (`merd models fetch hubert-large`)")
+        }
+        let speechEmotionPath = root + "/" + Self.speechEmotionFolder
+        if FileManager.default.fileExists(atPath: speechEmotionPath + "/config.json") {
+            do { models.speechEmotion = try SpeechEmotionModel(directory: speechEmotionPath) } catch { throw ModelStoreError(error.description) }
+            models.loaded.append(ModelManifest.loadedModel(role: "speech-emotion", directory: speechEmotionPath))
         }
         let fusionPath = fusionDirectory ?? root + "/fusion"
         if fusionDirectory == "none" {
@@ -52,6 +59,14 @@ public struct EngineModels: Sendable {
             }
         }
         return models
+    }
+
+    /// Where the speech-emotion model lives in the models directory.
+    public static let speechEmotionFolder = "w2v2-msp-dim"
+
+    /// The engine's stages over these models.
+    public func stages(configuration: EngineConfiguration) -> EngineStages {
+        EngineStages(hubert: hubert, fusion: fusion, vision: vision, configuration: configuration, speechAffect: speechEmotion)
     }
 
     /// HuBERT from `explicit` (which must be a model directory), else `hubert-large` or

@@ -53,7 +53,7 @@ struct Analyze: AsyncParsableCommand {
         configuration.layers = layerList
         configuration.liveClock = false
         configuration.faceFramesPerSecond = faceFramesPerSecond
-        let engine = Engine(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: configuration, logger: logger) {
+        let engine = Engine(stages: loaded.stages(configuration: configuration), configuration: configuration, logger: logger) {
             writeLine($0.jsonLine())
         }
         if let ensemble = loaded.fusion, !engine.fusionUsable {

@@ -9,7 +9,8 @@ struct ModelsFetch: AsyncParsableCommand {
         commandName: "fetch",
         abstract: "Download a public checkpoint from the HuggingFace hub into the models directory.",
         discussion: "Known names: " + ModelCatalog.entries.map { "\($0.name) (\($0.repository))" }.joined(separator: ", ")
-            + ". Sizes are checked against the hub's listing; nothing is left behind on failure.")
+            + ". Each model's licence is printed before anything is downloaded (w2v2-msp-dim's, CC BY-NC-SA 4.0, allows"
+            + " non-commercial use only). Sizes are checked against the hub's listing; nothing is left behind on failure.")
 
     @Argument(help: "The model to fetch (e.g. hubert-large).")
     var name: String
@@ -44,11 +45,13 @@ struct ModelsFetch: AsyncParsableCommand {
             if let hub = error as? HubError { throw CommandFailure.runtime(hub.description) }
             throw CommandFailure.runtime("\(target.path): \(error.localizedDescription)")
         }
-        print("\(entry.name): \(entry.repository) → \(target.path)")
+        print("\(entry.name): \(entry.repository) → \(target.path) (licence \(entry.license)\(entry.isNonCommercial ? ", non-commercial use only" : ""))")
     }
 
     private func fetch(_ entry: CatalogEntry, into staging: URL) async throws {
         let hub = HubClient()
+        // Before anything is downloaded, so that nobody fetches a model without being told its terms.
+        writeError("merd: licence: \(entry.licenseNotice)")
         writeError("merd: listing \(entry.repository) on \(hub.endpoint.absoluteString)")
         let listing = try await hub.listing(of: entry.repository)
         let available = Dictionary(listing.siblings.map { ($0.rfilename, $0) }, uniquingKeysWith: { first, _ in first })

@@ -8,9 +8,14 @@ import Testing
 final class ModelCopy {
     let path: String
 
-    init(_ family: String) throws {
-        path = NSTemporaryDirectory() + "merd-hubert-\(UUID().uuidString)"
-        try FileManager.default.copyItem(atPath: HuBERTFixtures.path(family), toPath: path)
+    convenience init(_ family: String) throws {
+        try self.init(copying: HuBERTFixtures.path(family))
+    }
+
+    /// A copy of the model directory at `source`.
+    init(copying source: String) throws {
+        path = NSTemporaryDirectory() + "merd-model-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: source, toPath: path)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

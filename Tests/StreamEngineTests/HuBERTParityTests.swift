@@ -70,6 +70,18 @@ struct HuBERTParityTests {
         }
     }
 
+    @Test("last_hidden_state: hidden state L in the post-norm family; needs every layer loaded")
+    func lastHiddenState() throws {
+        // The stable family's (with the final norm) is checked against transformers by the
+        // speech emotion fixture.
+        let base = try HuBERT(directory: HuBERTFixtures.path("base"))
+        let reference = try HuBERTFixtures.reference("base")
+        expectParity(try base.lastHiddenState(audio: try reference.tensor("audio").scalars), try reference.tensor("hidden_states.5"),
+                     "base last_hidden_state")
+        let truncated = try HuBERT(directory: HuBERTFixtures.path("large"), highestLayer: 3)
+        #expect(throws: HuBERTError.layerOutOfRange(layer: 5, layers: 3)) { try truncated.lastHiddenState(audio: [Float](repeating: 0, count: 800)) }
+    }
+
     @Test("pooled states are the frame means; a lower top layer gives the same values")
     func pooledAndTruncated() throws {
         let full = try HuBERT(directory: HuBERTFixtures.path("large"))

@@ -142,22 +142,16 @@ final class Decodes: Sendable {
     let value = Locked<[[String: [Float]]]>([])
 }
 
-/// A speech-emotion stage that says the same valence and arousal of every utterance (and
-/// streams through the scripted speech encoder, so the engine's feeding is exercised).
+/// A speech-emotion stage that says the same valence and arousal of every utterance with
+/// speech in it.
 public struct ScriptedSpeechAffect: SpeechAffectEstimating {
     public let modelName: String
-    public let answer: SpeechAffect
+    public let answer: AffectEstimate
 
     public init(modelName: String = "scripted-voice", valence: Float, arousal: Float) {
         self.modelName = modelName
-        answer = SpeechAffect(valence: valence, arousal: arousal)
+        answer = AffectEstimate(valence: valence, arousal: arousal)
     }
 
-    public func beginUtterance() -> any UtteranceEncoding { ScriptedUtterance(layers: [0], speculationMilliseconds: 0) }
-
-    public func affect(fromPooled pooled: [Int: Tensor]) -> SpeechAffect? {
-        // Only an utterance that was fed speech has an affect.
-        guard let state = pooled[0], state.scalars[0] > 0 else { return nil }
-        return answer
-    }
+    public func affect(ofSpeech samples: [Float]) -> AffectEstimate? { samples.isEmpty ? nil : answer }
 }

@@ -102,6 +102,28 @@ struct AnalyzeCommandTests {
         #expect(faces.allSatisfy { ($0["source"] as? [String: Any])?["emotion"] as? String == "face:mini-xception-fer2013" || $0["emotion"] is NSNull })
     }
 
+    @Test("a speech-emotion model in the models directory: utterances carry its valence and arousal, and say so; hello lists it")
+    func speechEmotionModel() throws {
+        let root = NSTemporaryDirectory() + "merd-models-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // The tiny random model of the published family (parity with transformers is tested in
+        // StreamEngineTests): the wiring is what this checks, not the numbers.
+        try FileManager.default.createSymbolicLink(atPath: root + "/w2v2-msp-dim", withDestinationPath: TestPaths.fixture("speech-emotion/tiny"))
+        let result = try MerdProcess.run("analyze", Self.clip, "--models", root, "--no-faces")
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = Self.events(result.stdout)
+        let utterance = try #require(events.first { $0["type"] as? String == "utterance" })
+        let source = try #require(utterance["source"] as? [String: Any])
+        let valence = try #require(utterance["valence"] as? Double, "\(utterance)")
+        let arousal = try #require(utterance["arousal"] as? Double)
+        #expect((-5...5).contains(valence) && (-5...5).contains(arousal))
+        #expect(source["valence"] as? String == "speech:w2v2-msp-dim" && source["arousal"] as? String == "speech:w2v2-msp-dim")
+        #expect(utterance["emotion"] is NSNull && source["emotion"] is NSNull, "no face and no fusion model: no emotion")
+        let details = (events.first?["model_details"] as? [[String: Any]]) ?? []
+        #expect(details.contains { $0["role"] as? String == "speech-emotion" && $0["name"] as? String == "w2v2-msp-dim" })
+    }
+
     @Test("a missing file is a usage error")
     func missing() throws {
         let result = try MerdProcess.run("analyze", "/nonexistent.mp4", "--models", "/nonexistent")

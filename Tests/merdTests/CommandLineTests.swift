@@ -46,6 +46,8 @@ struct CommandLineTests {
             (["features", "audio", "--model", "/nonexistent", "--layers", "", "/nonexistent.wav", "--out", "/nonexistent.safetensors"], "'' in ''"),
             (["bench", "hubert", "--model", "/nonexistent", "--seconds", "1,,4"], "--seconds takes positive numbers, e.g. 1,4,10; '' in '1,,4'"),
             (["bench", "faces", "--threads", "2,0"], "--threads takes positive whole numbers, e.g. 1,2; '0' in '2,0'"),
+            (["bench", "speech-emotion", "--model", "/nonexistent", "--seconds", "4,-1"], "--seconds takes positive numbers, e.g. 1,4,10; '-1' in '4,-1'"),
+            (["bench", "speech-emotion", "--model", "/nonexistent"], "/nonexistent/config.json: not found"),
         ]
         for (arguments, message) in cases {
             let result = try MerdProcess.run(arguments)

@@ -1,5 +1,6 @@
 import Foundation
 import NeuralKit
+import StreamEngine
 import TestSupport
 import Testing
 
@@ -11,16 +12,21 @@ struct ModelsFetchTests {
     static let repository = "facebook/hubert-large-ll60k"
     static let commit = "0123456789abcdef"
 
-    static func file(_ name: String) throws -> Data { try Data(contentsOf: fixture.appendingPathComponent(name)) }
+    static func file(_ name: String, in fixture: URL = fixture) throws -> Data { try Data(contentsOf: fixture.appendingPathComponent(name)) }
 
-    /// The hub's routes for the fixture; `change` adjusts them per test.
-    static func routes(_ change: (inout [String: LocalHTTPServer.Response], inout [[String: Any]]) throws -> Void = { _, _ in })
+    /// The hub's routes for `fixture`'s `files` served as `repository`; `change` adjusts them per test.
+    static func routes(repository: String = repository, fixture: URL = fixture,
+                       files: [String: Data] = [:],
+                       _ change: (inout [String: LocalHTTPServer.Response], inout [[String: Any]]) throws -> Void = { _, _ in })
         throws -> [String: LocalHTTPServer.Response]
     {
         var routes: [String: LocalHTTPServer.Response] = [:]
         var siblings: [[String: Any]] = [["rfilename": "README.md", "size": 5]]
-        for name in ["config.json", "preprocessor_config.json", "model.safetensors"] {
-            let data = try file(name)
+        var served = files
+        for name in ["config.json", "preprocessor_config.json", "model.safetensors"] where served[name] == nil {
+            served[name] = try file(name, in: fixture)
+        }
+        for (name, data) in served.sorted(by: { $0.key < $1.key }) {
             routes["/\(repository)/resolve/\(commit)/\(name)"] = .init(body: data)
             siblings.append(name == "model.safetensors" ? ["rfilename": name, "lfs": ["size": data.count]] : ["rfilename": name, "size": data.count])
         }
@@ -93,7 +99,7 @@ struct ModelsFetchTests {
         defer { try? FileManager.default.removeItem(atPath: models) }
         let offline = try run(nil, models: models, "hubert-large")
         #expect(offline.status == 1 && offline.stderr.contains("cannot reach") && offline.stderr.contains("HF_ENDPOINT"), "\(offline.stderr)")
-        #expect(offline.stderr.split(separator: "\n").filter { !$0.hasPrefix("merd: listing") }.count == 1)
+        #expect(offline.stderr.split(separator: "\n").filter { !$0.hasPrefix("merd: listing") && !$0.hasPrefix("merd: licence") }.count == 1)
 
         let server = try LocalHTTPServer(routes: [:])
         defer { server.stop() }
@@ -102,5 +108,57 @@ struct ModelsFetchTests {
 
         let unknown = try run(server, models: models, "hubert-gigantic")
         #expect(unknown.status == 2 && unknown.stderr.contains("known: hubert-large"))
+    }
+
+    @Test("w2v2-msp-dim: says plainly that the licence is non-commercial before downloading, and the model loads")
+    func speechEmotion() throws {
+        let repository = "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim"
+        let fixture = URL(fileURLWithPath: TestPaths.fixture("speech-emotion/tiny"))
+        let license = Data("Attribution-NonCommercial-ShareAlike 4.0 International\n".utf8)
+        let server = try LocalHTTPServer(routes: Self.routes(repository: repository, fixture: fixture, files: ["LICENSE": license]))
+        defer { server.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        let result = try run(server, models: models, "w2v2-msp-dim")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        let notice = try #require(lines.firstIndex { $0.hasPrefix("merd: licence:") }, "\(result.stderr)")
+        #expect(lines[notice].contains("cc-by-nc-sa-4.0") && lines[notice].contains("NON-COMMERCIAL")
+                && lines[notice].contains("non-commercial purposes only"), "\(lines[notice])")
+        let firstDownload = try #require(lines.firstIndex { $0.hasPrefix("merd: downloading") })
+        #expect(notice < firstDownload, "the licence comes before any download")
+        #expect(result.stdout.contains("non-commercial use only"), "\(result.stdout)")
+
+        let directory = models + "/w2v2-msp-dim"
+        for name in ["config.json", "preprocessor_config.json", "model.safetensors"] {
+            #expect(FileManager.default.contents(atPath: directory + "/" + name) == (try Self.file(name, in: fixture)), "\(name)")
+        }
+        #expect(FileManager.default.contents(atPath: directory + "/LICENSE") == license)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/model.json"))) as! [String: Any]
+        #expect(manifest["kind"] as? String == "speech-emotion" && manifest["license"] as? String == "cc-by-nc-sa-4.0")
+        #expect(server.requestedPaths.contains("/\(repository)/resolve/\(Self.commit)/preprocessor_config.json"))
+        let model = try SpeechEmotionModel(directory: directory)
+        #expect(model.outputOrder == .init(arousal: 0, dominance: 1, valence: 2))
+
+        // The processor's settings decide the input's normalisation: without them, no download.
+        let incomplete = try LocalHTTPServer(routes: Self.routes(repository: repository, fixture: fixture) { _, siblings in
+            siblings.removeAll { $0["rfilename"] as? String == "preprocessor_config.json" }
+        })
+        defer { incomplete.stop() }
+        let missing = try run(incomplete, models: models, "w2v2-msp-dim", "--force")
+        #expect(missing.status == 1 && missing.stderr.contains("has no preprocessor_config.json"), "\(missing.stderr)")
+        #expect(missing.stderr.contains("NON-COMMERCIAL"))
+    }
+
+    @Test("a permissive licence is printed without the non-commercial warning")
+    func permissiveLicense() throws {
+        let server = try LocalHTTPServer(routes: Self.routes())
+        defer { server.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        let result = try run(server, models: models, "hubert-large")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("merd: licence: hubert-large is licensed apache-2.0") && !result.stderr.contains("NON-COMMERCIAL"),
+                "\(result.stderr)")
     }
 }

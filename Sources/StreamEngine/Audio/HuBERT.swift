@@ -13,20 +13,30 @@ public final class HuBERT: Sendable {
     let encoder: HuBERTEncoder
 
     /// Loads `directory/config.json`, the weights and, if present,
-    /// `directory/preprocessor_config.json` (without it, input is not normalised). The weights
+    /// `directory/preprocessor_config.json` (without it, `withoutPreprocessorFile` says). The weights
     /// are `model.safetensors`, or `pytorch_model.bin` when that is all the directory has (as
     /// chinese-hubert-large is published).
     ///
-    /// - Parameter highestLayer: the highest hidden state that will be asked for; layers
-    ///   above it are checked by name but not loaded, saving their memory. Nil loads all.
-    public init(directory: String, highestLayer: Int? = nil) throws(HuBERTError) {
-        self.directory = directory
-        let configPath = directory + "/config.json"
+    /// - Parameters:
+    ///   - highestLayer: the highest hidden state that will be asked for; layers above it are
+    ///     checked by name but not loaded, saving their memory. Nil loads all.
+    ///   - withoutPreprocessorFile: the preprocessing when the directory has no
+    ///     `preprocessor_config.json`: by default none (a converted fairseq HuBERT does not
+    ///     normalise); a model whose processor is known to normalise says so here.
+    /// The weights of a model directory: `model.safetensors`, or `pytorch_model.bin` when that
+    /// is all it has. A missing model.safetensors is the error to report when neither is there.
+    public static func weightsPath(in directory: String) -> String {
         let safeTensorsPath = directory + "/model.safetensors"
         let pytorchPath = directory + "/pytorch_model.bin"
-        // A missing model.safetensors is the error to report when neither file is there.
-        let weightsPath = !FileManager.default.fileExists(atPath: safeTensorsPath) && FileManager.default.fileExists(atPath: pytorchPath)
+        return !FileManager.default.fileExists(atPath: safeTensorsPath) && FileManager.default.fileExists(atPath: pytorchPath)
             ? pytorchPath : safeTensorsPath
+    }
+
+    public init(directory: String, highestLayer: Int? = nil,
+                withoutPreprocessorFile: HuBERTPreprocessing = HuBERTPreprocessing(normalize: false)) throws(HuBERTError) {
+        self.directory = directory
+        let configPath = directory + "/config.json"
+        let weightsPath = Self.weightsPath(in: directory)
         configuration = try Self.decode(HuBERTConfiguration.self, at: configPath)
         if let problem = configuration.unsupported().first {
             throw .unsupportedConfiguration(file: configPath, key: problem.key, found: problem.found, need: problem.need)
@@ -34,7 +44,7 @@ public final class HuBERT: Sendable {
         let preprocessorPath = directory + "/preprocessor_config.json"
         preprocessing = FileManager.default.fileExists(atPath: preprocessorPath)
             ? try Self.decode(HuBERTPreprocessing.self, at: preprocessorPath)
-            : HuBERTPreprocessing(normalize: false)
+            : withoutPreprocessorFile
         if preprocessing.samplingRate != 16000 {
             throw .unsupportedConfiguration(file: preprocessorPath, key: "sampling_rate",
                                             found: "\(preprocessing.samplingRate)", need: "16000")
@@ -112,6 +122,18 @@ public final class HuBERT: Sendable {
         return try hiddenStates(frames: frontEnd(audio: audio).projectedFrames, layers: layers)
     }
 
+    /// transformers' `last_hidden_state` of one utterance of raw 16 kHz audio, [T, D]: the last
+    /// layer's output, through the encoder's final layer norm in the stable (large) family
+    /// (`Wav2Vec2EncoderStableLayerNorm` applies it after the layers; the post-norm family
+    /// applies it before them, so there it is hidden state L). What task models built on
+    /// `Wav2Vec2Model` read (`outputs[0]`), unlike hidden state L of the stable family.
+    public func lastHiddenState(audio: [Float]) throws(HuBERTError) -> Tensor {
+        let layers = configuration.hiddenLayers
+        guard highestLoadedLayer == layers else { throw .layerOutOfRange(layer: layers, layers: highestLoadedLayer) }
+        let last = try hiddenStates(audio: audio, layers: [layers])[layers]!
+        return configuration.stableLayerNorm ? weights.encoderNorm(last) : last
+    }
+
     /// Mean over frames of each requested hidden state, each [D]: the utterance features.
     public func pooledHiddenStates(audio: [Float], layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
         try hiddenStates(audio: audio, layers: layers).mapValues(Self.meanOverFrames)
@@ -130,7 +152,8 @@ public final class HuBERT: Sendable {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, at path: String) throws(HuBERTError) -> T {
+    /// `path`'s JSON as `T`, each failure one `invalidConfiguration` naming the file.
+    static func decode<T: Decodable>(_ type: T.Type, at path: String) throws(HuBERTError) -> T {
         guard let data = FileManager.default.contents(atPath: path) else { throw .missingFile(path: path) }
         do {
             return try JSONDecoder().decode(T.self, from: data)

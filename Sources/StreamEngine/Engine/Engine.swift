@@ -181,7 +181,7 @@ public final class Engine: Sendable {
         var feed = SpeechFeed(segmenter: stages.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
         var resampler: Resampler?
         var origin = MediaTime.zero
-        var encodings: [Int: FinishQueue.UtteranceEncodings] = [:]
+        var encodings: [Int: any UtteranceEncoding] = [:]
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         do {
             for try await chunk in chunks {
@@ -217,25 +217,22 @@ public final class Engine: Sendable {
 
     /// Carries out the feed's steps: the speech stage's work goes to the compute queue in
     /// step order; an ended utterance goes to `run()`.
-    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: FinishQueue.UtteranceEncodings], origin: MediaTime, rate: Int) {
+    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], origin: MediaTime, rate: Int) {
         for step in steps {
             switch step {
             case .begin(let id, let startSample):
                 let at = origin.advanced(bySamples: startSample, sampleRate: rate).seconds
                 speech.withLock { $0.open = at }
-                encodings[id] = .init(features: stages.speech?.beginUtterance(), affect: stages.speechAffect?.beginUtterance())
+                if let encoding = stages.speech?.beginUtterance() { encodings[id] = encoding }
             case .push(let id, let samples):
-                for encoding in encodings[id]?.all ?? [] { compute.submit { encoding.push(samples) } }
+                guard let encoding = encodings[id] else { continue }
+                compute.submit { encoding.push(samples) }
             case .speculate(let id, let rest, let end):
-                guard let utterance = encodings[id] else { continue }
-                let stillWanted: @Sendable () -> Bool = { self.pendingEnd.load(ordering: .relaxed) == end }
-                if let features = utterance.features {
-                    compute.submit {
-                        let finished = features.speculate(rest, stillWanted: stillWanted)
-                        self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
-                    }
+                guard let encoding = encodings[id] else { continue }
+                compute.submit {
+                    let finished = encoding.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end })
+                    self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
                 }
-                if let affect = utterance.affect { compute.submit { _ = affect.speculate(rest, stillWanted: stillWanted) } }
             case .finish(let id, let utterance, let rest):
                 let start = origin.advanced(bySamples: utterance.startSample, sampleRate: utterance.sampleRate)
                 let end = origin.advanced(bySamples: utterance.endSample, sampleRate: utterance.sampleRate)
@@ -244,7 +241,8 @@ public final class Engine: Sendable {
                     state.spans.append(start.seconds...max(start.seconds, end.seconds))
                     if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
                 }
-                let queued = finishing.enqueue(.utterance(.init(encodings: encodings.removeValue(forKey: id) ?? .init(), rest: rest,
+                let speech = stages.speechAffect == nil ? nil : Array(utterance.audio[0..<(utterance.speechEndSample - utterance.startSample)])
+                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, rest: rest,
                                                                 start: start, end: end, detected: MediaTime.now())))
                 if !queued { logger.notice("stopping: an utterance ended after the engine closed; dropped") }
             }
@@ -255,16 +253,16 @@ public final class Engine: Sendable {
     /// decision, or without one, the face and speech-emotion stages' own estimates.
     private func finish(_ utterance: FinishQueue.Utterance) async {
         var pooled: [Int: Tensor]?
-        if let encoding = utterance.encodings.features {
+        if let encoding = utterance.encoding {
             pooled = (try? await compute.run {
                 let features = encoding.finish(rest: utterance.rest)
                 if encoding.usedSpeculation { self.speculationCounts.withLock { $0.used += 1 } }
                 return features
             }) ?? nil
         }
-        var voice: SpeechAffect?
-        if let encoding = utterance.encodings.affect, let stage = stages.speechAffect {
-            voice = (try? await compute.run { encoding.finish(rest: utterance.rest).flatMap(stage.affect(fromPooled:)) }) ?? nil
+        var voice: AffectEstimate?
+        if let speech = utterance.speech, let stage = stages.speechAffect {
+            voice = (try? await compute.run { stage.affect(ofSpeech: speech) }) ?? nil
         }
         if stages.faces != nil && timeline.isActive {
             let timeout: Duration? = configuration.liveClock ? .milliseconds(configuration.videoWaitMilliseconds) : nil

@@ -9,21 +9,15 @@ import MediaTypes
 final class FinishQueue: Sendable {
     /// An ended utterance and what its event needs.
     struct Utterance: Sendable {
-        /// The speech-feature and speech-emotion encoders of the utterance.
-        let encodings: UtteranceEncodings
+        /// The speech-feature encoder of the utterance (nil without a speech stage).
+        let encoding: (any UtteranceEncoding)?
+        /// The utterance's speech, for the speech-emotion stage (nil without one).
+        let speech: [Float]?
         let rest: [Float]
         let start: MediaTime
         let end: MediaTime
         /// When the segmenter confirmed the end (offline latency runs from here).
         let detected: MediaTime
-    }
-
-    /// An utterance's encoders, one per speech stage the engine has.
-    struct UtteranceEncodings: Sendable {
-        var features: (any UtteranceEncoding)?
-        var affect: (any UtteranceEncoding)?
-
-        var all: [any UtteranceEncoding] { [features, affect].compactMap { $0 } }
     }
 
     enum Work: Sendable {
