@@ -8,6 +8,9 @@ import Glibc
 /// - Important: as with ``SafeTensorsFile``, truncating the file while it is mapped makes
 ///   touching the lost pages raise SIGBUS; model files are not expected to change under a
 ///   running daemon.
+///
+/// - Important: `@unchecked Sendable` because every stored property is set in `init` and never
+///   changed, and the mapping it reads is read-only: any number of threads may read at once.
 final class MappedFile: @unchecked Sendable {
     let path: String
     /// The file's bytes (empty, with a nil base, for an empty file, which mmap refuses).

@@ -31,6 +31,9 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 /// - Important: the mapping is read-only and private. If another process truncates the file
 ///   while it is open, touching the lost pages raises SIGBUS; model files are not expected
 ///   to change under a running daemon.
+///
+/// - Important: `@unchecked Sendable` because every stored property is set in `init` and never
+///   changed, and the mapping it reads is read-only: any number of threads may read at once.
 public final class SafeTensorsFile: @unchecked Sendable {
     /// The largest header accepted, as in the reference implementation: a real header of a
     /// thousand tensors is well under a megabyte.

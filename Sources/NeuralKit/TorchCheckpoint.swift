@@ -13,6 +13,9 @@
 /// `.format_version`, `.storage_alignment` and `.data/serialization_id`. The legacy formats
 /// before it (non-zip pickle, tar) and TorchScript archives are refused with errors saying
 /// what to do.
+///
+/// - Important: `@unchecked Sendable` because every stored property is set in `init` and never
+///   changed, and the mapping it reads is read-only: any number of threads may read at once.
 public final class TorchCheckpoint: CheckpointFile, @unchecked Sendable {
     /// Where the tensors were found in the pickled object.
     public struct Contents: Sendable, Equatable, CustomStringConvertible {
