@@ -144,3 +144,95 @@ NK_CLONES void nk_adam(float *value, const float *gradient, float *m, float *v, 
         value[i] -= learning_rate * m_hat / (__builtin_sqrtf(v_hat) + epsilon);
     }
 }
+
+NK_CLONES void nk_silu(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++) x[i] = x[i] / (1.0f + nk_exp1(-x[i]));
+}
+
+NK_CLONES void nk_sigmoid(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++) x[i] = 1.0f / (1.0f + nk_exp1(-x[i]));
+}
+
+size_t nk_depthwise_scratch_count(size_t out_h, size_t out_w, size_t kernel_h, size_t kernel_w,
+                                  size_t stride_h, size_t stride_w, size_t dilation_h, size_t dilation_w) {
+    size_t rows = (out_h - 1) * stride_h + (kernel_h - 1) * dilation_h + 1;
+    size_t columns = out_w + (kernel_w - 1) * dilation_w / stride_w;
+    return stride_w * rows * columns;
+}
+
+// One input channel, zero-padded, its columns split by phase (column mod stride_w): phase p
+// holds padded columns p, p + s, p + 2s, … contiguously, so every tap of a strided row reads
+// a contiguous run and the output loop vectorises for any stride.
+static inline void nk_depthwise_pad(const float *plane, size_t height, size_t width,
+                                    ptrdiff_t pad_top, ptrdiff_t pad_left, size_t stride_w,
+                                    size_t rows, size_t columns, float *scratch) {
+    for (size_t p = 0; p < stride_w; p++) {
+        for (size_t r = 0; r < rows; r++) {
+            float *line = scratch + (p * rows + r) * columns;
+            ptrdiff_t iy = (ptrdiff_t)r - pad_top;
+            if (iy < 0 || iy >= (ptrdiff_t)height) {
+                for (size_t q = 0; q < columns; q++) line[q] = 0.0f;
+                continue;
+            }
+            const float *source = plane + (size_t)iy * width;
+            for (size_t q = 0; q < columns; q++) {
+                ptrdiff_t ix = (ptrdiff_t)(p + q * stride_w) - pad_left;
+                line[q] = ix >= 0 && ix < (ptrdiff_t)width ? source[ix] : 0.0f;
+            }
+        }
+    }
+}
+
+// Output runs of NK_LANES columns accumulate every tap in registers before one store.
+NK_CLONES void nk_depthwise_conv2d(const float *input, size_t channels, size_t height, size_t width,
+                                   const float *weight, const float *bias, size_t multiplier,
+                                   size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w,
+                                   size_t dilation_h, size_t dilation_w, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                                   float *output, size_t out_h, size_t out_w, float *scratch) {
+    if (out_h == 0 || out_w == 0) return;
+    size_t rows = (out_h - 1) * stride_h + (kernel_h - 1) * dilation_h + 1;
+    size_t columns = out_w + (kernel_w - 1) * dilation_w / stride_w;
+    size_t taps = kernel_h * kernel_w;
+    for (size_t c = 0; c < channels; c++) {
+        nk_depthwise_pad(input + c * height * width, height, width, pad_top, pad_left, stride_w, rows, columns, scratch);
+        for (size_t m = 0; m < multiplier; m++) {
+            size_t oc = c * multiplier + m;
+            const float *k = weight + oc * taps;
+            float b = bias ? bias[oc] : 0.0f;
+            float *destination = output + oc * out_h * out_w;
+            for (size_t oy = 0; oy < out_h; oy++) {
+                float *line = destination + oy * out_w;
+                size_t ox = 0;
+                for (; ox + NK_LANES <= out_w; ox += NK_LANES) {
+                    float acc[NK_LANES];
+                    for (size_t l = 0; l < NK_LANES; l++) acc[l] = b;
+                    for (size_t i = 0; i < kernel_h; i++) {
+                        size_t r = oy * stride_h + i * dilation_h;
+                        for (size_t j = 0; j < kernel_w; j++) {
+                            size_t offset = j * dilation_w;
+                            const float *source = scratch + ((offset % stride_w) * rows + r) * columns + offset / stride_w + ox;
+                            float tap = k[i * kernel_w + j];
+                            for (size_t l = 0; l < NK_LANES; l++) acc[l] += tap * source[l];
+                        }
+                    }
+                    for (size_t l = 0; l < NK_LANES; l++) line[ox + l] = acc[l];
+                }
+                if (ox < out_w) {
+                    size_t rest = out_w - ox;
+                    float acc[NK_LANES];
+                    for (size_t l = 0; l < rest; l++) acc[l] = b;
+                    for (size_t i = 0; i < kernel_h; i++) {
+                        size_t r = oy * stride_h + i * dilation_h;
+                        for (size_t j = 0; j < kernel_w; j++) {
+                            size_t offset = j * dilation_w;
+                            const float *source = scratch + ((offset % stride_w) * rows + r) * columns + offset / stride_w + ox;
+                            float tap = k[i * kernel_w + j];
+                            for (size_t l = 0; l < rest; l++) acc[l] += tap * source[l];
+                        }
+                    }
+                    for (size_t l = 0; l < rest; l++) line[ox + l] = acc[l];
+                }
+            }
+        }
+    }
+}

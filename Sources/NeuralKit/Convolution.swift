@@ -1,3 +1,5 @@
+import CNeuralKernels
+
 /// How a convolution or pooling window pads its input.
 public enum Padding: Sendable, Equatable {
     /// Zeros added on each side, which may differ (as after an asymmetric TensorFlow "same").
@@ -66,7 +68,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 }
 
 /// A 2-D convolution with PyTorch's weight layout, computed by im2col and one sgemm per
-/// group (a direct loop for depthwise, where the GEMM's inner dimension would be tiny).
+/// group (a vectorised direct kernel for depthwise, where the GEMM's inner dimension would be
+/// tiny: `nk_depthwise_conv2d`).
 ///
 /// Checkpoint keys: `<prefix>.weight` [out, in / groups, kh, kw], `<prefix>.bias` [out].
 public struct Conv2d: Sendable {
@@ -106,35 +109,65 @@ public struct Conv2d: Sendable {
         let input = batched ? x : x.reshaped([1] + x.shape)
         let (batch, channels, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         precondition(channels == inputChannels, "conv2d expects \(inputChannels) input channels, got \(channels)")
-        let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
-                                            dilation: geometry.dilation.height, axisIsHeight: true)
-        let columns = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,
-                                               dilation: geometry.dilation.width, axisIsHeight: false)
-        let plan = ConvolutionPlan(
-            channels: channels, height: height, width: width,
-            outputChannels: outputChannels, outputHeight: rows.output, outputWidth: columns.output,
-            kernelHeight: kernel.height, kernelWidth: kernel.width,
-            strideHeight: geometry.stride.height, strideWidth: geometry.stride.width,
-            dilationHeight: geometry.dilation.height, dilationWidth: geometry.dilation.width,
-            padTop: rows.before, padLeft: columns.before, groups: geometry.groups)
-        let output = Tensor(shape: [batch, outputChannels, rows.output, columns.output]) { out in
+        let plan = plan(height: height, width: width)
+        let output = Tensor(shape: [batch, outputChannels, plan.outputHeight, plan.outputWidth]) { out in
             input.withUnsafeBufferPointer { source in
                 weight.withUnsafeBufferPointer { w in
                     let biasPointer = bias.map { b in b.withUnsafeBufferPointer { Array($0) } }
-                    // im2col writes every element it uses, so the scratch needs no zero fill.
-                    let columns = plan.needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: plan.columnBufferCount) : nil
-                    defer { columns?.deallocate() }
+                    // im2col and the depthwise padding write every element they use, so the
+                    // scratch needs no zero fill.
+                    let scratch = plan.scratchCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: plan.scratchCount) : nil
+                    defer { scratch?.deallocate() }
                     for n in 0..<batch {
                         plan.run(
                             input: source.baseAddress! + n * plan.inputCount,
                             weight: w.baseAddress!, bias: biasPointer,
                             output: out.baseAddress! + n * plan.outputCount,
-                            columns: columns)
+                            scratch: scratch)
                     }
                 }
             }
         }
         return batched ? output : output.reshaped(Array(output.shape.dropFirst()))
+    }
+
+    /// The plan of this convolution on a `height` × `width` input.
+    func plan(height: Int, width: Int) -> ConvolutionPlan {
+        let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
+                                            dilation: geometry.dilation.height, axisIsHeight: true)
+        let columns = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,
+                                               dilation: geometry.dilation.width, axisIsHeight: false)
+        return ConvolutionPlan(
+            channels: inputChannels, height: height, width: width,
+            outputChannels: outputChannels, outputHeight: rows.output, outputWidth: columns.output,
+            kernelHeight: kernel.height, kernelWidth: kernel.width,
+            strideHeight: geometry.stride.height, strideWidth: geometry.stride.width,
+            dilationHeight: geometry.dilation.height, dilationWidth: geometry.dilation.width,
+            padTop: rows.before, padLeft: columns.before, groups: geometry.groups)
+    }
+
+    /// A depthwise convolution by the direct scalar loop the vectorised kernel replaced (about
+    /// 3 GFLOP/s): the reference the kernel's tests and NeuralKitBenchmarks compare against.
+    /// [N, C, H, W] → [N, outC, outH, outW]; only for one input channel per group.
+    public func depthwiseReference(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == inputChannels, "conv2d expects [N, \(inputChannels), H, W], got \(x.shape)")
+        let plan = plan(height: x.shape[2], width: x.shape[3])
+        precondition(plan.isDepthwise, "depthwiseReference of a convolution with \(plan.groupChannels) input channels per group")
+        let input = x.contiguous()
+        return Tensor(shape: [x.shape[0], outputChannels, plan.outputHeight, plan.outputWidth]) { out in
+            input.withUnsafeBufferPointer { source in
+                weight.withUnsafeBufferPointer { w in
+                    let biases = bias?.scalars
+                    for n in 0..<x.shape[0] {
+                        let destination = out.baseAddress! + n * plan.outputCount
+                        for channel in 0..<outputChannels {
+                            (destination + channel * plan.outputPixels).initialize(repeating: biases?[channel] ?? 0, count: plan.outputPixels)
+                        }
+                        plan.runDepthwiseReference(input: source.baseAddress! + n * plan.inputCount, weight: w.baseAddress!, output: destination)
+                    }
+                }
+            }
+        }
     }
 
     /// This convolution followed by `norm`, as one convolution: the inference-time batch
@@ -230,11 +263,32 @@ struct ConvolutionPlan {
     var needsColumns: Bool { !isPointwise && !isDepthwise }
     var columnBufferCount: Int { patchSize * outputPixels }
 
+    /// Floats of scratch one image needs: im2col's columns, or one padded channel for the
+    /// depthwise kernel.
+    var scratchCount: Int {
+        guard outputPixels > 0 else { return 0 }
+        if isDepthwise {
+            return nk_depthwise_scratch_count(outputHeight, outputWidth, kernelHeight, kernelWidth,
+                                              strideHeight, strideWidth, dilationHeight, dilationWidth)
+        }
+        return needsColumns ? columnBufferCount : 0
+    }
+
     func run(
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
-        output: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>?
+        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?
     ) {
         guard outputPixels > 0 else { return }
+        if isDepthwise {
+            // Writes every output value, bias included.
+            func depthwise(_ biases: UnsafePointer<Float>?) {
+                nk_depthwise_conv2d(input, channels, height, width, weight, biases, groupOutputChannels,
+                                    kernelHeight, kernelWidth, strideHeight, strideWidth, dilationHeight, dilationWidth,
+                                    padTop, padLeft, output, outputHeight, outputWidth, scratch!)
+            }
+            if let bias { bias.withUnsafeBufferPointer { depthwise($0.baseAddress) } } else { depthwise(nil) }
+            return
+        }
         if let bias {
             for channel in 0..<outputChannels {
                 (output + channel * outputPixels).initialize(repeating: bias[channel], count: outputPixels)
@@ -242,10 +296,7 @@ struct ConvolutionPlan {
         } else {
             output.initialize(repeating: 0, count: outputCount)
         }
-        if isDepthwise {
-            runDepthwise(input: input, weight: weight, output: output)
-            return
-        }
+        let columns = scratch
         for group in 0..<groups {
             let groupInput = input + group * groupChannels * height * width
             let operand: UnsafePointer<Float>
@@ -305,8 +356,9 @@ struct ConvolutionPlan {
         }
     }
 
-    /// Each output channel reads one input channel (group = channel / multiplier).
-    func runDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    /// Each output channel reads one input channel (group = channel / multiplier), accumulated
+    /// onto `output`: the direct loop `nk_depthwise_conv2d` replaced, kept as its reference.
+    func runDepthwiseReference(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let multiplier = groupOutputChannels
         let taps = kernelHeight * kernelWidth
         for outputChannel in 0..<outputChannels {
