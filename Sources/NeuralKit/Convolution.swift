@@ -131,6 +131,74 @@ public struct Conv2d: Sendable {
         return batched ? output : output.reshaped(Array(output.shape.dropFirst()))
     }
 
+    /// A depthwise convolution fused with what surrounds it in EfficientNet's and MobileNet's
+    /// blocks, in one pass over memory: SiLU on the input as it is read (`activatingInput`: the
+    /// activation of the expansion conv before), SiLU on the output (`activatingOutput`), and the
+    /// mean of each output channel (squeeze-and-excitation's pooling). [N, C, H, W] →
+    /// ([N, outC, outH, outW], means [N, outC]).
+    public func depthwise(_ x: Tensor, activatingInput: Bool, activatingOutput: Bool) -> (output: Tensor, channelMeans: Tensor) {
+        precondition(x.rank == 4 && x.shape[1] == inputChannels, "conv2d expects [N, \(inputChannels), H, W], got \(x.shape)")
+        let plan = plan(height: x.shape[2], width: x.shape[3])
+        precondition(plan.isDepthwise, "the fused depthwise pass of a convolution with \(plan.groupChannels) input channels per group")
+        let batch = x.shape[0]
+        let input = x.contiguous()
+        var means = Tensor(shape: [batch, outputChannels])
+        let output = Tensor(shape: [batch, outputChannels, plan.outputHeight, plan.outputWidth]) { out in
+            guard plan.outputPixels > 0 else { return }
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: plan.scratchCount)
+            defer { scratch.deallocate() }
+            means.withUnsafeMutableBufferPointer { m in
+                input.withUnsafeBufferPointer { source in
+                    weight.withUnsafeBufferPointer { w in
+                        func run(_ biases: UnsafePointer<Float>?) {
+                            for n in 0..<batch {
+                                nk_depthwise_conv2d(source.baseAddress! + n * plan.inputCount, plan.channels, plan.height, plan.width,
+                                                    w.baseAddress!, biases, plan.groupOutputChannels,
+                                                    plan.kernelHeight, plan.kernelWidth, plan.strideHeight, plan.strideWidth,
+                                                    plan.dilationHeight, plan.dilationWidth, plan.padTop, plan.padLeft,
+                                                    out.baseAddress! + n * plan.outputCount, plan.outputHeight, plan.outputWidth, scratch,
+                                                    activatingInput ? 1 : 0, activatingOutput ? 1 : 0, m.baseAddress! + n * outputChannels)
+                            }
+                        }
+                        if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                    }
+                }
+            }
+        }
+        return (output, means)
+    }
+
+    /// This convolution on `x` [N, C, H, W] whose channels are first multiplied by `scales`
+    /// [N, C] (squeeze-and-excitation's gate), computed by scaling the weight's input columns
+    /// per image instead of the activations: a few thousand multiplications instead of a pass
+    /// over the feature map. Ungrouped convolutions only.
+    public func scalingInputChannels(_ x: Tensor, by scales: Tensor) -> Tensor {
+        precondition(geometry.groups == 1, "input-channel scaling of a grouped convolution")
+        precondition(x.rank == 4 && scales.shape == [x.shape[0], inputChannels], "channel scales \(scales.shape) for \(x.shape)")
+        let perChannel = kernel.height * kernel.width
+        let factors = scales.scalars
+        let images = (0..<x.shape[0]).map { n -> Tensor in
+            var scaled = weight
+            scaled.withUnsafeMutableBufferPointer { w in
+                for o in 0..<outputChannels {
+                    for c in 0..<inputChannels {
+                        let factor = factors[n * inputChannels + c]
+                        let base = (o * inputChannels + c) * perChannel
+                        for i in 0..<perChannel { w[base + i] *= factor }
+                    }
+                }
+            }
+            return Conv2d(weight: scaled, bias: bias, geometry: geometry)(x.rows(n..<(n + 1)))
+        }
+        guard images.count > 1 else { return images[0] }
+        let each = images[0].count
+        return Tensor(shape: [images.count] + Array(images[0].shape.dropFirst())) { out in
+            for (n, image) in images.enumerated() {
+                image.withUnsafeBufferPointer { (out.baseAddress! + n * each).update(from: $0.baseAddress!, count: each) }
+            }
+        }
+    }
+
     /// The plan of this convolution on a `height` × `width` input.
     func plan(height: Int, width: Int) -> ConvolutionPlan {
         let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
@@ -284,7 +352,7 @@ struct ConvolutionPlan {
             func depthwise(_ biases: UnsafePointer<Float>?) {
                 nk_depthwise_conv2d(input, channels, height, width, weight, biases, groupOutputChannels,
                                     kernelHeight, kernelWidth, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                                    padTop, padLeft, output, outputHeight, outputWidth, scratch!)
+                                    padTop, padLeft, output, outputHeight, outputWidth, scratch!, 0, 0, nil)
             }
             if let bias { bias.withUnsafeBufferPointer { depthwise($0.baseAddress) } } else { depthwise(nil) }
             return

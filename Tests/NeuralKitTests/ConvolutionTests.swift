@@ -83,6 +83,37 @@ struct ConvolutionTests {
         expectClose(conv(x), expected.values, shape: [test.n, test.o, expected.oh, expected.ow], .accumulation, "\(test.name), float64")
     }
 
+    @Test("the fused depthwise pass: SiLU on the input, SiLU on the output and the channel means, as the unfused layers give them",
+          arguments: depthwiseCases)
+    func fusedDepthwise(_ test: ConvolutionCase) {
+        var random = SeededRandom(seed: UInt64(test.name.utf8.reduce(11) { $0 &* 31 &+ UInt64($1) }))
+        let x = random.tensor([test.n, test.c, test.h, test.w], in: -4...4)
+        let conv = Conv2d(weight: random.tensor([test.o, 1, test.kh, test.kw]), bias: test.bias ? random.tensor([test.o]) : nil,
+                          geometry: ConvolutionGeometry(stride: (test.stride.0, test.stride.1), padding: test.padding,
+                                                        dilation: (test.dilation.0, test.dilation.1), groups: test.groups))
+        for (input, output) in [(true, true), (false, true), (true, false), (false, false)] {
+            let (y, means) = conv.depthwise(x, activatingInput: input, activatingOutput: output)
+            var expected = conv(input ? x.silu() : x)
+            if output { expected = expected.silu() }
+            expectClose(y, expected.doubles, shape: expected.shape, .accumulation, "\(test.name), SiLU in \(input) out \(output)")
+            expectClose(means, expected.globalAvgPool2d().doubles, shape: [test.n, test.o], .accumulation, "\(test.name) means")
+        }
+    }
+
+    @Test("scaling a convolution's input channels through its weight equals scaling the activations")
+    func inputChannelScaling() {
+        var random = SeededRandom(seed: 5)
+        let x = random.tensor([2, 6, 5, 7])
+        let scales = random.tensor([2, 6], in: 0...1)
+        for conv in [Conv2d(weight: random.tensor([4, 6, 1, 1]), bias: random.tensor([4])),
+                     Conv2d(weight: random.tensor([3, 6, 3, 3]), bias: nil, geometry: ConvolutionGeometry(stride: (2, 2), padding: .same))] {
+            var scaled = x
+            scaled.scaleChannels(by: scales)
+            let expected = conv(scaled)
+            expectClose(conv.scalingInputChannels(x, by: scales), expected.doubles, shape: expected.shape, .accumulation, "kernel \(conv.kernel)")
+        }
+    }
+
     /// TensorFlow's "same" written out independently of the kernel's own resolution.
     static func explicitPadding(_ test: ConvolutionCase) -> (top: Int, bottom: Int, left: Int, right: Int) {
         switch test.padding {

@@ -35,14 +35,18 @@ size_t nk_depthwise_scratch_count(size_t out_h, size_t out_w, size_t kernel_h, s
 /// input channel o / multiplier), bias [channels · multiplier] or NULL, zero padding of
 /// pad_top / pad_left before the first row / column (the bottom and right follow from the
 /// output size). Writes every value of output [channels · multiplier, out_h, out_w].
-/// Each channel is padded into `scratch` (`nk_depthwise_scratch_count` floats) once, its
-/// columns split by stride phase, so that every tap reads contiguous memory and the output
-/// loop runs in SIMD registers.
+/// Each channel is padded into `scratch` (`nk_depthwise_scratch_count` floats) once, split
+/// into stride phases, so that every tap is one contiguous run and the output accumulates in
+/// SIMD registers. Fused for EfficientNet's blocks: with `silu_input`, SiLU is applied to the
+/// input as it is read; with `silu_output`, to the output; a non-NULL `output_means`
+/// [channels · multiplier] receives each output channel's mean (squeeze-and-excitation's
+/// pooling), all without another pass over memory.
 void nk_depthwise_conv2d(const float *input, size_t channels, size_t height, size_t width,
                          const float *weight, const float *bias, size_t multiplier,
                          size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w,
                          size_t dilation_h, size_t dilation_w, ptrdiff_t pad_top, ptrdiff_t pad_left,
-                         float *output, size_t out_h, size_t out_w, float *scratch);
+                         float *output, size_t out_h, size_t out_w, float *scratch,
+                         int silu_input, int silu_output, float *output_means);
 
 /// Element-wise exp and erf into `y` (for tests of the approximations).
 void nk_exp(const float *x, float *y, size_t count);

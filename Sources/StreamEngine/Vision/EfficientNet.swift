@@ -45,11 +45,11 @@ public struct EfficientNet: Sendable {
         let reduce: Linear
         let expand: Linear
 
-        func callAsFunction(_ x: inout Tensor) {
-            var hidden = reduce(x.globalAvgPool2d())
+        /// The gate [N, C] from the channel means [N, C] of the block's activations.
+        func gate(_ means: Tensor) -> Tensor {
+            var hidden = reduce(means)
             hidden.applySiLU()
-            let gate = expand(hidden).sigmoid()
-            x.scaleChannels(by: gate)
+            return expand(hidden).sigmoid()
         }
     }
 
@@ -156,23 +156,31 @@ public struct EfficientNet: Sendable {
 
     /// [N, 3, H, W] normalised images → the pooled features [N, F] (timm's `forward_head(…,
     /// pre_logits=True)`, what EmotiEffLib calls the features) and the classifier's outputs [N, K].
+    ///
+    /// Each block is timm's arithmetic, regrouped so that the feature maps are read fewer
+    /// times: the SiLU after the expansion conv is applied as the depthwise conv reads its
+    /// input, the depthwise conv's SiLU and the squeeze's channel means in the same pass, and
+    /// the excitation gate scales the projection's weight columns rather than the activations.
     public func callAsFunction(_ images: Tensor) -> (features: Tensor, outputs: Tensor) {
         var x = stem(images)
-        x.applySiLU()
+        // The stem's SiLU is left to the first depthwise conv, unless the block's input is
+        // needed activated (a residual, an expansion conv).
+        var activated = false
         for block in blocks {
-            var y: Tensor
-            if let expand = block.expand {
-                y = expand(x)
-                y.applySiLU()
-                y = block.depthwise(y)
-            } else {
-                y = block.depthwise(x)
+            if (block.residual || block.expand != nil) && !activated {
+                x.applySiLU()
+                activated = true
             }
-            y.applySiLU()
-            block.squeeze(&y)
-            y = block.project(y)
-            if block.residual { y.add(x) }
-            x = y
+            let (y, means): (Tensor, Tensor)
+            if let expand = block.expand {
+                (y, means) = block.depthwise.depthwise(expand(x), activatingInput: true, activatingOutput: true)
+            } else {
+                (y, means) = block.depthwise.depthwise(x, activatingInput: !activated, activatingOutput: true)
+            }
+            var z = block.project.scalingInputChannels(y, by: block.squeeze.gate(means))
+            if block.residual { z.add(x) }
+            x = z
+            activated = true
         }
         x = head(x)
         x.applySiLU()
