@@ -77,20 +77,23 @@ public struct ScriptedFaceAnalyser: FaceAnalysing {
     public let probabilities: [Float]
     /// How long each frame takes (a slow face stage makes a live camera drop frames).
     public let delayMilliseconds: Int
+    /// The frames' valence on [-5, 5], as an encoder with a valence head gives it; nil without.
+    public let valence: Float?
 
     public init(featureName: String = "MX", embedding: [Float] = [0.5, -0.5],
                 labels: [String] = ["neutral", "angry", "happy", "sad", "worried", "surprise"],
-                probabilities: [Float] = [0.1, 0.1, 0.6, 0.1, 0.05, 0.05], delayMilliseconds: Int = 0) {
+                probabilities: [Float] = [0.1, 0.1, 0.6, 0.1, 0.05, 0.05], delayMilliseconds: Int = 0, valence: Float? = nil) {
         featureNames = [featureName]
         self.labels = labels
         self.embedding = embedding
         self.probabilities = probabilities
         self.delayMilliseconds = delayMilliseconds
+        self.valence = valence
     }
 
     public func makeSession() -> any FaceSession {
         ScriptedFaceSession(observation: FrameFaces(faces: 1, encodings: [featureNames[0]: embedding], probabilities: probabilities,
-                                                    box: [2, 3, 10, 12]), delayMilliseconds: delayMilliseconds)
+                                                    box: [2, 3, 10, 12], valence: valence), delayMilliseconds: delayMilliseconds)
     }
 }
 

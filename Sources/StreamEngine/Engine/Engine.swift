@@ -334,7 +334,8 @@ public final class Engine: Sendable {
             lastAnalysed = time
             let seen = try await sight.run { session.analyze(image) }
             timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
-                                  probabilities: seen.probabilities, labels: faces.labels, box: seen.box))
+                                  probabilities: seen.probabilities, labels: faces.labels, box: seen.box,
+                                  valence: seen.valence, arousal: seen.arousal))
             if !configuration.liveClock, time - lastEvent >= configuration.faceEventSeconds {
                 // Speech is known a moment after it starts (the segmenter's onset window and
                 // pre-roll): wait until the audio side is well past this frame.
@@ -370,8 +371,11 @@ public final class Engine: Sendable {
             let mean = (0..<labels.count).map { i in folded.map { $0[i] }.reduce(0, +) / Float(folded.count) }
             emotion = EmotionEstimate(labels: labels, probabilities: mean)
         }
+        // The window's mean valence, from the frames whose encoder gives one.
+        let valences = recent.compactMap(\.valence)
+        let valence = valences.isEmpty ? nil : valences.reduce(0, +) / Float(valences.count)
         return .face(FaceEvent(seq: 0, time: Event.wallClock(), mediaTime: time, faces: latest.faces,
-                               box: latest.box, emotion: emotion, window: window))
+                               box: latest.box, emotion: emotion, valence: valence, window: window))
     }
 
     /// `name` and, once known, the format agreed with the device.

@@ -15,6 +15,9 @@ final class VisualTimeline: Sendable {
         let labels: [String]
         /// The face box [x, y, w, h] in pixels.
         let box: [Int]?
+        /// The first encoder's valence and arousal on [-5, 5], when it gives them.
+        var valence: Float? = nil
+        var arousal: Float? = nil
     }
 
     struct Summary: Sendable {
