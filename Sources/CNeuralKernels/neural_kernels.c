@@ -144,3 +144,131 @@ NK_CLONES void nk_adam(float *value, const float *gradient, float *m, float *v, 
         value[i] -= learning_rate * m_hat / (__builtin_sqrtf(v_hat) + epsilon);
     }
 }
+
+static inline float nk_silu1(float x) { return x / (1.0f + nk_exp1(-x)); }
+
+NK_CLONES void nk_silu(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++) x[i] = nk_silu1(x[i]);
+}
+
+NK_CLONES void nk_sigmoid(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++) x[i] = 1.0f / (1.0f + nk_exp1(-x[i]));
+}
+
+// Depthwise convolution, per channel: the zero-padded input is split into stride phases
+// (row mod stride_h, column mod stride_w), each phase plane Q columns wide, Q being the output
+// width plus the kernel's reach in that phase. Output (oy, ox), computed at flat index
+// q = oy·Q + ox, then reads tap (i, j) at a fixed offset from q in one phase plane, so each tap
+// is one contiguous run over the whole plane, whatever the stride; the Q − out_w columns past
+// each row's end are computed and dropped. Runs of NK_DW_RUN outputs accumulate every tap in
+// registers before one store.
+#define NK_DW_RUN 64
+
+typedef struct {
+    size_t rows, columns;     // R, Q of a phase plane holding data
+    size_t length, padded;    // out_h·Q, rounded up to a whole run
+    size_t plane;             // floats per phase plane, with room for the last run's reads
+} nk_dw_layout;
+
+static inline nk_dw_layout nk_dw_layout_of(size_t out_h, size_t out_w, size_t kernel_h, size_t kernel_w,
+                                           size_t stride_h, size_t stride_w, size_t dilation_h, size_t dilation_w) {
+    nk_dw_layout l;
+    l.rows = out_h + (kernel_h - 1) * dilation_h / stride_h;
+    l.columns = out_w + (kernel_w - 1) * dilation_w / stride_w;
+    l.length = out_h * l.columns;
+    l.padded = (l.length + NK_DW_RUN - 1) / NK_DW_RUN * NK_DW_RUN;
+    size_t reach = (kernel_h - 1) * dilation_h / stride_h * l.columns + (kernel_w - 1) * dilation_w / stride_w;
+    l.plane = reach + l.padded;
+    return l;
+}
+
+size_t nk_depthwise_scratch_count(size_t out_h, size_t out_w, size_t kernel_h, size_t kernel_w,
+                                  size_t stride_h, size_t stride_w, size_t dilation_h, size_t dilation_w) {
+    nk_dw_layout l = nk_dw_layout_of(out_h, out_w, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w);
+    return stride_h * stride_w * l.plane + l.padded;
+}
+
+// Phase plane (a, b) row r, column q ← padded input (r·stride_h + a, q·stride_w + b); zeros
+// outside the image and past the data.
+__attribute__((always_inline)) static inline void nk_dw_split(const float *image, size_t height, size_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                               size_t stride_h, size_t stride_w, nk_dw_layout l, int silu, float *scratch) {
+    for (size_t a = 0; a < stride_h; a++) {
+        for (size_t b = 0; b < stride_w; b++) {
+            float *plane = scratch + (a * stride_w + b) * l.plane;
+            // Columns q whose input column q·s + b − pad_left lies inside [0, width).
+            ptrdiff_t first = pad_left - (ptrdiff_t)b;
+            size_t lo = first <= 0 ? 0 : (size_t)((first + (ptrdiff_t)stride_w - 1) / (ptrdiff_t)stride_w);
+            ptrdiff_t end = (ptrdiff_t)width + pad_left - (ptrdiff_t)b;
+            size_t hi = end <= 0 ? 0 : (size_t)((end + (ptrdiff_t)stride_w - 1) / (ptrdiff_t)stride_w);
+            if (hi > l.columns) hi = l.columns;
+            if (lo > hi) lo = hi;
+            for (size_t r = 0; r < l.rows; r++) {
+                float *line = plane + r * l.columns;
+                ptrdiff_t iy = (ptrdiff_t)(r * stride_h + a) - pad_top;
+                if (iy < 0 || iy >= (ptrdiff_t)height) {
+                    for (size_t q = 0; q < l.columns; q++) line[q] = 0.0f;
+                    continue;
+                }
+                const float *source = image + (size_t)iy * width + (ptrdiff_t)b - pad_left;
+                for (size_t q = 0; q < lo; q++) line[q] = 0.0f;
+                if (stride_w == 1) {
+                    memcpy(line + lo, source + lo, (hi - lo) * sizeof(float));
+                } else if (stride_w == 2) {
+                    for (size_t q = lo; q < hi; q++) line[q] = source[2 * q];
+                } else {
+                    for (size_t q = lo; q < hi; q++) line[q] = source[q * stride_w];
+                }
+                for (size_t q = hi; q < l.columns; q++) line[q] = 0.0f;
+            }
+            for (size_t q = l.rows * l.columns; q < l.plane; q++) plane[q] = 0.0f;
+            // The activation of the layer before, over the whole plane in one run (SiLU(0) = 0
+            // keeps the padding).
+            if (silu) for (size_t q = 0; q < l.rows * l.columns; q++) plane[q] = nk_silu1(plane[q]);
+        }
+    }
+}
+
+NK_CLONES void nk_depthwise_conv2d(const float *input, size_t channels, size_t height, size_t width,
+                                   const float *weight, const float *bias, size_t multiplier,
+                                   size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w,
+                                   size_t dilation_h, size_t dilation_w, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                                   float *output, size_t out_h, size_t out_w, float *scratch,
+                                   int silu_input, int silu_output, float *output_means) {
+    if (out_h == 0 || out_w == 0) return;
+    nk_dw_layout l = nk_dw_layout_of(out_h, out_w, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w);
+    size_t taps = kernel_h * kernel_w;
+    size_t offsets[taps];
+    for (size_t i = 0; i < kernel_h; i++) {
+        for (size_t j = 0; j < kernel_w; j++) {
+            size_t y = i * dilation_h, x = j * dilation_w;
+            offsets[i * kernel_w + j] = ((y % stride_h) * stride_w + x % stride_w) * l.plane + y / stride_h * l.columns + x / stride_w;
+        }
+    }
+    float *flat = scratch + stride_h * stride_w * l.plane;
+    for (size_t c = 0; c < channels; c++) {
+        nk_dw_split(input + c * height * width, height, width, pad_top, pad_left, stride_h, stride_w, l, silu_input, scratch);
+        for (size_t m = 0; m < multiplier; m++) {
+            size_t oc = c * multiplier + m;
+            const float *k = weight + oc * taps;
+            float b = bias ? bias[oc] : 0.0f;
+            for (size_t q = 0; q < l.padded; q += NK_DW_RUN) {
+                float acc[NK_DW_RUN];
+                for (size_t e = 0; e < NK_DW_RUN; e++) acc[e] = b;
+                for (size_t t = 0; t < taps; t++) {
+                    const float *source = scratch + offsets[t] + q;
+                    float tap = k[t];
+                    for (size_t e = 0; e < NK_DW_RUN; e++) acc[e] += tap * source[e];
+                }
+                for (size_t e = 0; e < NK_DW_RUN; e++) flat[q + e] = acc[e];
+            }
+            if (silu_output) for (size_t q = 0; q < l.length; q++) flat[q] = nk_silu1(flat[q]);
+            float *destination = output + oc * out_h * out_w;
+            if (l.columns == out_w) {
+                memcpy(destination, flat, out_h * out_w * sizeof(float));
+            } else {
+                for (size_t oy = 0; oy < out_h; oy++) memcpy(destination + oy * out_w, flat + oy * l.columns, out_w * sizeof(float));
+            }
+            if (output_means) output_means[oc] = nk_sum(destination, out_h * out_w) / (float)(out_h * out_w);
+        }
+    }
+}

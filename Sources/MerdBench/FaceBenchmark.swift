@@ -16,6 +16,8 @@ package struct FaceBenchmark {
         case miniXception = "mini-Xception"
         case resNet50 = "ResNet-50"
         case maNet = "MA-Net"
+        case boxCrop = "box crop (224, Pillow bilinear)"
+        case efficientNetB0 = "EfficientNet-B0 (EmotiEffLib enet_b0_8_va_mtl)"
     }
 
     package static let width = 640, height = 480
@@ -28,9 +30,10 @@ package struct FaceBenchmark {
     let miniXception: (any FaceEncoder)?
     let resNet50: any FaceEncoder
     let maNet: any FaceEncoder
+    let efficientNetB0: any FaceEncoder
 
-    /// ResNet-50 and MA-Net run with random weights (``RandomFaceEncoders``) when `models`
-    /// lacks them: the cost is the same.
+    /// ResNet-50, MA-Net and EmotiEffLib's B0 run with random weights (``RandomFaceEncoders``)
+    /// when `models` lacks them: the cost is the same.
     package init(models: VisionModels, frames: [RGBImage], repeats: Int = 20) throws(BenchmarkError) {
         precondition(!frames.isEmpty && repeats > 0, "frames and repeats are needed")
         self.models = models
@@ -39,6 +42,11 @@ package struct FaceBenchmark {
         miniXception = models.encoders.first { $0 is MiniXception }
         if let installed = models.encoders.first(where: { $0 is ResNet50FER }) { resNet50 = installed } else { resNet50 = try RandomFaceEncoders.resNet50() }
         if let installed = models.encoders.first(where: { $0 is MANet }) { maNet = installed } else { maNet = try RandomFaceEncoders.maNet() }
+        if let installed = models.encoders.first(where: { $0.featureName == "EN" }) {
+            efficientNetB0 = installed
+        } else {
+            efficientNetB0 = try RandomFaceEncoders.emotiEffLibB0()
+        }
     }
 
     /// The frames of the video at `path`, scaled to 640×480.
@@ -86,6 +94,9 @@ package struct FaceBenchmark {
         time(.resNet50) { _ = resNet50.encode(crop) }
         let maNetCrop = pipeline.aligner.align(image, landmarks: face.landmarks, size: 224, margin: maNet.cropMargin)
         time(.maNet) { _ = maNet.encode(maNetCrop) }
+        time(.boxCrop) { _ = pipeline.crop(image, detection: face.detection, landmarks: face.landmarks, for: efficientNetB0) }
+        let boxCrop = pipeline.crop(image, detection: face.detection, landmarks: face.landmarks, for: efficientNetB0)
+        time(.efficientNetB0) { _ = efficientNetB0.encode(boxCrop) }
         // The pipeline as the engine runs it, mini-Xception only (the default models): over
         // the clip, tracking between detections.
         var streaming = FacePipeline(detector: models.detector, landmarkPredictor: models.landmarkPredictor,

@@ -24,6 +24,21 @@ package struct RandomCheckpoint {
         tensors.append((name + ".bias", Tensor(shape: [out])))
     }
 
+    /// A tensor `name` of `shape`, random by its role in a PyTorch state_dict: 4-D weights
+    /// He-scaled, 2-D weights small, batch-norm scales and variances 1, biases and means 0.
+    package mutating func random(_ name: String, shape: [Int]) {
+        let count = shape.reduce(1, *)
+        let tensor: Tensor
+        if shape.count >= 2 {
+            let fanIn = shape.dropFirst().reduce(1, *)
+            let scale = shape.count == 4 ? Float(2 / Double(fanIn)).squareRoot() : 0.05
+            tensor = Tensor(shape: shape, scalars: (0..<count).map { _ in Float.random(in: -scale...scale, using: &random) })
+        } else {
+            tensor = Tensor(shape: shape, repeating: name.hasSuffix(".running_var") || (name.hasSuffix(".weight") && shape.count == 1) ? 1 : 0)
+        }
+        tensors.append((name, tensor))
+    }
+
     /// Written to a temporary file and read back by `load`, the real loader.
     package func loaded<Model>(_ load: (String) throws -> Model) throws(BenchmarkError) -> Model {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("merd-bench-\(UUID().uuidString).safetensors").path

@@ -44,6 +44,21 @@ package enum RandomFaceEncoders {
         return try c.loaded { try MANet(path: $0) }
     }
 
+    /// EmotiEffLib's `enet_b0_8_va_mtl` layout: timm's `tf_efficientnet_b0`, ten outputs.
+    package static func emotiEffLibB0() throws(BenchmarkError) -> EmotiEffLibEncoder {
+        let architecture = EfficientNet.Architecture(variant: .b0, family: .tensorFlow)
+        var c = RandomCheckpoint()
+        for (name, shape) in architecture.tensorShapes(outputs: 10) where !name.hasSuffix("num_batches_tracked") {
+            c.random(name, shape: shape)
+        }
+        let configuration = TimmConfiguration(
+            architecture: architecture.name, classCount: 10, featureCount: 1280,
+            labelNames: EmotiEffLibEncoder.affectNetLabels + ["valence", "arousal"],
+            preprocessing: .init(inputSize: [3, 224, 224], mean: [0.485, 0.456, 0.406], standardDeviation: [0.229, 0.224, 0.225],
+                                 interpolation: "bilinear", cropFraction: 1))
+        return try c.loaded { try EmotiEffLibEncoder(path: $0, configuration: configuration, featureName: "EN") }
+    }
+
     /// ResNet-50 of resnet50_ferplus_dag's layout.
     package static func resNet50() throws(BenchmarkError) -> ResNet50FER {
         var c = RandomCheckpoint()

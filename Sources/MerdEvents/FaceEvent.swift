@@ -12,7 +12,9 @@ public struct FaceEvent: Sendable, Equatable, Codable {
     public var box: [Int]?
     /// The face encoder's estimate folded onto the labels; nil without a usable face.
     public var emotion: EmotionEstimate?
-    /// On the [-5, 5] scale (2 places on the wire); nil without a face model that gives it.
+    /// On the [-5, 5] scale (2 places on the wire): the face encoder's own valence over the
+    /// window (EmotiEffLib's AffectNet valence, [-1, 1], times 5); nil when the first encoder
+    /// has no valence output.
     public var valence: Float?
     /// On the [-5, 5] scale (2 places on the wire); nil without a face model that gives it (v1 addition).
     public var arousal: Float?

@@ -25,6 +25,19 @@ public enum Activation {
         nk_gelu(data, count)
     }
 
+    /// SiLU ("swish"), `x · σ(x)`, as `torch.nn.SiLU` (EfficientNet's activation); exp by the
+    /// Cephes polynomial of CNeuralKernels.
+    public static func silu(_ data: UnsafeMutableBufferPointer<Float>) {
+        guard let base = data.baseAddress else { return }
+        nk_silu(base, data.count)
+    }
+
+    /// The logistic sigmoid, `1 / (1 + e⁻ˣ)`.
+    public static func sigmoid(_ data: UnsafeMutableBufferPointer<Float>) {
+        guard let base = data.baseAddress else { return }
+        nk_sigmoid(base, data.count)
+    }
+
     /// Hyperbolic tangent.
     public static func tanh(_ data: UnsafeMutableBufferPointer<Float>) {
         for i in data.indices { data[i] = tanhf(data[i]) }
@@ -47,6 +60,8 @@ extension Tensor {
     public func relu() -> Tensor { mapped(Activation.relu) }
     public func gelu() -> Tensor { mapped(Activation.gelu) }
     public func tanh() -> Tensor { mapped(Activation.tanh) }
+    public func silu() -> Tensor { mapped(Activation.silu) }
+    public func sigmoid() -> Tensor { mapped(Activation.sigmoid) }
 
     /// Softmax over the last dimension.
     public func softmax() -> Tensor {

@@ -1,3 +1,5 @@
+import CNeuralKernels
+
 /// How a convolution or pooling window pads its input.
 public enum Padding: Sendable, Equatable {
     /// Zeros added on each side, which may differ (as after an asymmetric TensorFlow "same").
@@ -66,7 +68,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 }
 
 /// A 2-D convolution with PyTorch's weight layout, computed by im2col and one sgemm per
-/// group (a direct loop for depthwise, where the GEMM's inner dimension would be tiny).
+/// group (a vectorised direct kernel for depthwise, where the GEMM's inner dimension would be
+/// tiny: `nk_depthwise_conv2d`).
 ///
 /// Checkpoint keys: `<prefix>.weight` [out, in / groups, kh, kw], `<prefix>.bias` [out].
 public struct Conv2d: Sendable {
@@ -106,35 +109,133 @@ public struct Conv2d: Sendable {
         let input = batched ? x : x.reshaped([1] + x.shape)
         let (batch, channels, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         precondition(channels == inputChannels, "conv2d expects \(inputChannels) input channels, got \(channels)")
-        let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
-                                            dilation: geometry.dilation.height, axisIsHeight: true)
-        let columns = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,
-                                               dilation: geometry.dilation.width, axisIsHeight: false)
-        let plan = ConvolutionPlan(
-            channels: channels, height: height, width: width,
-            outputChannels: outputChannels, outputHeight: rows.output, outputWidth: columns.output,
-            kernelHeight: kernel.height, kernelWidth: kernel.width,
-            strideHeight: geometry.stride.height, strideWidth: geometry.stride.width,
-            dilationHeight: geometry.dilation.height, dilationWidth: geometry.dilation.width,
-            padTop: rows.before, padLeft: columns.before, groups: geometry.groups)
-        let output = Tensor(shape: [batch, outputChannels, rows.output, columns.output]) { out in
+        let plan = plan(height: height, width: width)
+        let output = Tensor(shape: [batch, outputChannels, plan.outputHeight, plan.outputWidth]) { out in
             input.withUnsafeBufferPointer { source in
                 weight.withUnsafeBufferPointer { w in
                     let biasPointer = bias.map { b in b.withUnsafeBufferPointer { Array($0) } }
-                    // im2col writes every element it uses, so the scratch needs no zero fill.
-                    let columns = plan.needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: plan.columnBufferCount) : nil
-                    defer { columns?.deallocate() }
+                    // im2col and the depthwise padding write every element they use, so the
+                    // scratch needs no zero fill.
+                    let scratch = plan.scratchCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: plan.scratchCount) : nil
+                    defer { scratch?.deallocate() }
                     for n in 0..<batch {
                         plan.run(
                             input: source.baseAddress! + n * plan.inputCount,
                             weight: w.baseAddress!, bias: biasPointer,
                             output: out.baseAddress! + n * plan.outputCount,
-                            columns: columns)
+                            scratch: scratch)
                     }
                 }
             }
         }
         return batched ? output : output.reshaped(Array(output.shape.dropFirst()))
+    }
+
+    /// A depthwise convolution fused with what surrounds it in EfficientNet's and MobileNet's
+    /// blocks, in one pass over memory: SiLU on the input as it is read (`activatingInput`: the
+    /// activation of the expansion conv before), SiLU on the output (`activatingOutput`), and the
+    /// mean of each output channel (squeeze-and-excitation's pooling). [N, C, H, W] →
+    /// ([N, outC, outH, outW], means [N, outC]).
+    public func depthwise(_ x: Tensor, activatingInput: Bool, activatingOutput: Bool) -> (output: Tensor, channelMeans: Tensor) {
+        precondition(x.rank == 4 && x.shape[1] == inputChannels, "conv2d expects [N, \(inputChannels), H, W], got \(x.shape)")
+        let plan = plan(height: x.shape[2], width: x.shape[3])
+        precondition(plan.isDepthwise, "the fused depthwise pass of a convolution with \(plan.groupChannels) input channels per group")
+        let batch = x.shape[0]
+        let input = x.contiguous()
+        var means = Tensor(shape: [batch, outputChannels])
+        let output = Tensor(shape: [batch, outputChannels, plan.outputHeight, plan.outputWidth]) { out in
+            guard plan.outputPixels > 0 else { return }
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: plan.scratchCount)
+            defer { scratch.deallocate() }
+            means.withUnsafeMutableBufferPointer { m in
+                input.withUnsafeBufferPointer { source in
+                    weight.withUnsafeBufferPointer { w in
+                        func run(_ biases: UnsafePointer<Float>?) {
+                            for n in 0..<batch {
+                                nk_depthwise_conv2d(source.baseAddress! + n * plan.inputCount, plan.channels, plan.height, plan.width,
+                                                    w.baseAddress!, biases, plan.groupOutputChannels,
+                                                    plan.kernelHeight, plan.kernelWidth, plan.strideHeight, plan.strideWidth,
+                                                    plan.dilationHeight, plan.dilationWidth, plan.padTop, plan.padLeft,
+                                                    out.baseAddress! + n * plan.outputCount, plan.outputHeight, plan.outputWidth, scratch,
+                                                    activatingInput ? 1 : 0, activatingOutput ? 1 : 0, m.baseAddress! + n * outputChannels)
+                            }
+                        }
+                        if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                    }
+                }
+            }
+        }
+        return (output, means)
+    }
+
+    /// This convolution on `x` [N, C, H, W] whose channels are first multiplied by `scales`
+    /// [N, C] (squeeze-and-excitation's gate), computed by scaling the weight's input columns
+    /// per image instead of the activations: a few thousand multiplications instead of a pass
+    /// over the feature map. Ungrouped convolutions only.
+    public func scalingInputChannels(_ x: Tensor, by scales: Tensor) -> Tensor {
+        precondition(geometry.groups == 1, "input-channel scaling of a grouped convolution")
+        precondition(x.rank == 4 && scales.shape == [x.shape[0], inputChannels], "channel scales \(scales.shape) for \(x.shape)")
+        let perChannel = kernel.height * kernel.width
+        let factors = scales.scalars
+        let images = (0..<x.shape[0]).map { n -> Tensor in
+            var scaled = weight
+            scaled.withUnsafeMutableBufferPointer { w in
+                for o in 0..<outputChannels {
+                    for c in 0..<inputChannels {
+                        let factor = factors[n * inputChannels + c]
+                        let base = (o * inputChannels + c) * perChannel
+                        for i in 0..<perChannel { w[base + i] *= factor }
+                    }
+                }
+            }
+            return Conv2d(weight: scaled, bias: bias, geometry: geometry)(x.rows(n..<(n + 1)))
+        }
+        guard images.count > 1 else { return images[0] }
+        let each = images[0].count
+        return Tensor(shape: [images.count] + Array(images[0].shape.dropFirst())) { out in
+            for (n, image) in images.enumerated() {
+                image.withUnsafeBufferPointer { (out.baseAddress! + n * each).update(from: $0.baseAddress!, count: each) }
+            }
+        }
+    }
+
+    /// The plan of this convolution on a `height` × `width` input.
+    func plan(height: Int, width: Int) -> ConvolutionPlan {
+        let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
+                                            dilation: geometry.dilation.height, axisIsHeight: true)
+        let columns = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,
+                                               dilation: geometry.dilation.width, axisIsHeight: false)
+        return ConvolutionPlan(
+            channels: inputChannels, height: height, width: width,
+            outputChannels: outputChannels, outputHeight: rows.output, outputWidth: columns.output,
+            kernelHeight: kernel.height, kernelWidth: kernel.width,
+            strideHeight: geometry.stride.height, strideWidth: geometry.stride.width,
+            dilationHeight: geometry.dilation.height, dilationWidth: geometry.dilation.width,
+            padTop: rows.before, padLeft: columns.before, groups: geometry.groups)
+    }
+
+    /// A depthwise convolution by the direct scalar loop the vectorised kernel replaced (about
+    /// 3 GFLOP/s): the reference the kernel's tests and NeuralKitBenchmarks compare against.
+    /// [N, C, H, W] → [N, outC, outH, outW]; only for one input channel per group.
+    public func depthwiseReference(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == inputChannels, "conv2d expects [N, \(inputChannels), H, W], got \(x.shape)")
+        let plan = plan(height: x.shape[2], width: x.shape[3])
+        precondition(plan.isDepthwise, "depthwiseReference of a convolution with \(plan.groupChannels) input channels per group")
+        let input = x.contiguous()
+        return Tensor(shape: [x.shape[0], outputChannels, plan.outputHeight, plan.outputWidth]) { out in
+            input.withUnsafeBufferPointer { source in
+                weight.withUnsafeBufferPointer { w in
+                    let biases = bias?.scalars
+                    for n in 0..<x.shape[0] {
+                        let destination = out.baseAddress! + n * plan.outputCount
+                        for channel in 0..<outputChannels {
+                            (destination + channel * plan.outputPixels).initialize(repeating: biases?[channel] ?? 0, count: plan.outputPixels)
+                        }
+                        plan.runDepthwiseReference(input: source.baseAddress! + n * plan.inputCount, weight: w.baseAddress!, output: destination)
+                    }
+                }
+            }
+        }
     }
 
     /// This convolution followed by `norm`, as one convolution: the inference-time batch
@@ -230,11 +331,32 @@ struct ConvolutionPlan {
     var needsColumns: Bool { !isPointwise && !isDepthwise }
     var columnBufferCount: Int { patchSize * outputPixels }
 
+    /// Floats of scratch one image needs: im2col's columns, or one padded channel for the
+    /// depthwise kernel.
+    var scratchCount: Int {
+        guard outputPixels > 0 else { return 0 }
+        if isDepthwise {
+            return nk_depthwise_scratch_count(outputHeight, outputWidth, kernelHeight, kernelWidth,
+                                              strideHeight, strideWidth, dilationHeight, dilationWidth)
+        }
+        return needsColumns ? columnBufferCount : 0
+    }
+
     func run(
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: [Float]?,
-        output: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>?
+        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?
     ) {
         guard outputPixels > 0 else { return }
+        if isDepthwise {
+            // Writes every output value, bias included.
+            func depthwise(_ biases: UnsafePointer<Float>?) {
+                nk_depthwise_conv2d(input, channels, height, width, weight, biases, groupOutputChannels,
+                                    kernelHeight, kernelWidth, strideHeight, strideWidth, dilationHeight, dilationWidth,
+                                    padTop, padLeft, output, outputHeight, outputWidth, scratch!, 0, 0, nil)
+            }
+            if let bias { bias.withUnsafeBufferPointer { depthwise($0.baseAddress) } } else { depthwise(nil) }
+            return
+        }
         if let bias {
             for channel in 0..<outputChannels {
                 (output + channel * outputPixels).initialize(repeating: bias[channel], count: outputPixels)
@@ -242,10 +364,7 @@ struct ConvolutionPlan {
         } else {
             output.initialize(repeating: 0, count: outputCount)
         }
-        if isDepthwise {
-            runDepthwise(input: input, weight: weight, output: output)
-            return
-        }
+        let columns = scratch
         for group in 0..<groups {
             let groupInput = input + group * groupChannels * height * width
             let operand: UnsafePointer<Float>
@@ -305,8 +424,9 @@ struct ConvolutionPlan {
         }
     }
 
-    /// Each output channel reads one input channel (group = channel / multiplier).
-    func runDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    /// Each output channel reads one input channel (group = channel / multiplier), accumulated
+    /// onto `output`: the direct loop `nk_depthwise_conv2d` replaced, kept as its reference.
+    func runDepthwiseReference(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let multiplier = groupOutputChannels
         let taps = kernelHeight * kernelWidth
         for outputChannel in 0..<outputChannels {

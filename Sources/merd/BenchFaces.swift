@@ -11,8 +11,9 @@ struct BenchFaces: AsyncParsableCommand {
         commandName: "faces",
         abstract: "Time each face-pipeline stage on 640x480 frames (a GRID clip scaled up), per thread count.",
         discussion: """
-            Uses the visual models of the models directory (tools/fetch-default-models). ResNet-50 runs with \
-            random weights made at bench time when resnet50-ferplus is not installed (the cost is the same).
+            Uses the visual models of the models directory (tools/fetch-default-models). ResNet-50, MA-Net and \
+            EmotiEffLib's EfficientNet-B0 run with random weights made at bench time when resnet50-ferplus, \
+            manet-rafdb or emotiefflib-enet-b0-va is not installed (the cost is the same).
             """)
 
     @OptionGroup var modelsOption: ModelsOption

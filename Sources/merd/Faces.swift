@@ -12,9 +12,11 @@ struct Faces: AsyncParsableCommand {
         abstract: "Run the face pipeline on an image or video: one JSON line per sampled frame.",
         discussion: """
             Each line: {"frame":i,"time":s,"detected":n,"tracked":bool,"faces":[{"box":[x,y,w,h],"score":p,\
-            "landmarks":[[x,y]…],"quality":{…},"probs":{label:p},"encoders":{name:{label:p}}}]}. The largest \
-            face is landmarked and encoded ("detected" counts them all); a face whose quality verdict is not \
-            "good" has no probabilities. Needs the visual models (tools/fetch-default-models).
+            "landmarks":[[x,y]…],"quality":{…},"probs":{label:p},"encoders":{name:{label:p}},"valence":v,"arousal":a}]}. \
+            The largest face is landmarked and encoded ("detected" counts them all); a face whose quality verdict \
+            is not "good" has no probabilities. "probs" are the first encoder's; valence and arousal, on the \
+            encoder's own scale (EmotiEffLib's: AffectNet's [-1, 1]), come from the first encoder that has them. \
+            Needs the visual models (tools/fetch-default-models).
             """)
 
     @Argument(help: "An image or video file FFmpeg reads.")
@@ -28,7 +30,7 @@ struct Faces: AsyncParsableCommand {
     @Option(help: "Also write each analysed frame as a PNG with the box and landmarks drawn, into this directory.")
     var draw: String?
 
-    @Option(help: "Also write each encoder's aligned crop of each analysed frame as a PNG, into this directory.")
+    @Option(help: "Also write each encoder's crop of each analysed frame (aligned, or the detector's box) as a PNG, into this directory.")
     var crops: String?
 
     @Flag(help: "Detect in every frame instead of tracking the face from the previous one.")
@@ -83,7 +85,7 @@ struct Faces: AsyncParsableCommand {
             }
             if let crops, let face = analysis.primary {
                 for encoder in visual.encoders {
-                    let crop = pipeline.aligner.align(image, landmarks: face.landmarks, size: encoder.inputSize, margin: encoder.cropMargin)
+                    let crop = pipeline.crop(image, detection: face.detection, landmarks: face.landmarks, for: encoder)
                     try Self.writePNG(crop.rgb.map { UInt8(min(max($0.rounded(), 0), 255)) }, width: crop.size, height: crop.size,
                                       to: (crops as NSString).appendingPathComponent(String(format: "frame%05d-%@.png", index, encoder.featureName)))
                 }
@@ -117,6 +119,9 @@ struct Faces: AsyncParsableCommand {
                 let probs = Dictionary(uniqueKeysWithValues: zip(encoder.labels, encoding.probabilities.map { rounded(Double($0), 4) }))
                 byEncoder[encoder.featureName] = probs
                 if object["probs"] == nil { object["probs"] = probs }
+                // The first encoder with valence and arousal, on its own scale (EmotiEffLib: [-1, 1]).
+                if object["valence"] == nil, let valence = encoding.valence { object["valence"] = rounded(Double(valence), 4) }
+                if object["arousal"] == nil, let arousal = encoding.arousal { object["arousal"] = rounded(Double(arousal), 4) }
             }
             if !byEncoder.isEmpty { object["encoders"] = byEncoder }
             faces.append(object)

@@ -9,12 +9,13 @@ import StreamEngine
 struct FeaturesVideo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "video",
-        abstract: "A fusion feature dataset from media files: one row per clip, one tensor per input (HL18 … MX, RF, MR).",
+        abstract: "A fusion feature dataset from media files: one row per clip, one tensor per input (HL18 … EN, MX, RF, MR).",
         discussion: """
             Audio: HuBERT hidden states (--layers) mean-pooled over the clip, tensors HL<k>, when a HuBERT \
             model is in the models directory (hubert-large or chinese-hubert-large) or given by --hubert. \
             Faces: every --every-th frame through the face pipeline, each installed encoder's embedding \
-            averaged over the frames with a usable face (MX mini-Xception, RF ResNet-50, MR MA-Net); a clip \
+            averaged over the frames with a usable face (EN and EN2 EmotiEffLib's EfficientNet-B0 and -B2, MX \
+            mini-Xception, RF ResNet-50, MR MA-Net); a clip \
             without one gets zeros, as the MER 2023 baseline does, and is named on stderr. With --labels, \
             rows follow the CSV (clips matched by file name without extension); otherwise the inputs' order.
             """)

@@ -10,7 +10,7 @@ struct Train: AsyncParsableCommand {
         abstract: "Train the fusion model (AFG structures, JDEV head) with k-fold cross-validation.",
         discussion: "With --structure all, the three structures are trained and their ensemble weights searched on the out-of-fold predictions.")
 
-    @Option(help: "Features safetensors: one [clips × size] tensor per input (HL18, HL19, HL20, MR, RF, …).")
+    @Option(help: "Features safetensors: one [clips × size] tensor per input (HL18, HL19, HL20, EN, MR, RF, …).")
     var features: String
     @Option(help: "Labels CSV in the MER 2023 form: name,discrete,valence (rows in the features' order).")
     var labels: String

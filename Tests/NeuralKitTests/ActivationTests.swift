@@ -15,6 +15,18 @@ struct ActivationTests {
         expectClose(x.gelu(), values.map(Reference.gelu), shape: x.shape, .transcendental, "gelu")
     }
 
+    @Test("SiLU and sigmoid against float64, over both saturated tails")
+    func siluSigmoid() {
+        var random = SeededRandom(seed: 3)
+        let x = random.tensor([2, 1001], in: -100...100)
+        let y = random.tensor([1, 2001], in: -8...8)
+        for (input, range) in [(x, "±100"), (y, "±8")] {
+            let values = input.doubles
+            expectClose(input.silu(), values.map { $0 / (1 + Foundation.exp(-$0)) }, shape: input.shape, .transcendental, "silu \(range)")
+            expectClose(input.sigmoid(), values.map { 1 / (1 + Foundation.exp(-$0)) }, shape: input.shape, .transcendental, "sigmoid \(range)")
+        }
+    }
+
     @Test("GELU at known points (PyTorch: gelu(1) = 0.8413447, gelu(-1) = -0.1586553)")
     func geluKnownValues() {
         let y = Tensor(shape: [3], scalars: [1, -1, 0]).gelu().scalars

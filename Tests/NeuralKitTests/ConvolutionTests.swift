@@ -53,6 +53,67 @@ struct ConvolutionTests {
         expectClose(conv(x), expected.values, shape: [test.n, test.o, expected.oh, expected.ow], .accumulation, test.name)
     }
 
+    static let depthwiseCases: [ConvolutionCase] = [
+        .init(c: 5, h: 9, w: 7, o: 5, kh: 3, kw: 3, padding: .symmetric(1, 1), groups: 5, name: "3x3 pad 1, narrower than a SIMD run"),
+        .init(c: 4, h: 37, w: 41, o: 4, kh: 3, kw: 3, stride: (2, 2), padding: .same, groups: 4, name: "3x3 TF same stride 2, 21 columns: a run and a tail"),
+        .init(c: 3, h: 40, w: 40, o: 3, kh: 5, kw: 5, padding: .symmetric(2, 2), groups: 3, name: "5x5 pad 2 (EfficientNet), 40 columns"),
+        .init(c: 3, h: 33, w: 35, o: 3, kh: 5, kw: 5, stride: (2, 2), padding: .symmetric(2, 2), groups: 3, bias: false, name: "5x5 stride 2 pad 2, no bias"),
+        .init(c: 2, h: 20, w: 50, o: 6, kh: 3, kw: 3, stride: (1, 3), padding: .explicit(top: 2, bottom: 0, left: 1, right: 3),
+              dilation: (2, 2), groups: 2, name: "multiplier 3, stride 3 along width, dilation 2, asymmetric padding"),
+        .init(n: 2, c: 3, h: 16, w: 32, o: 3, kh: 1, kw: 1, groups: 3, name: "1x1 depthwise (a per-channel scale), batch 2"),
+        .init(c: 2, h: 6, w: 6, o: 2, kh: 7, kw: 7, padding: .symmetric(3, 3), groups: 2, name: "kernel larger than the image"),
+    ]
+
+    @Test("the vectorised depthwise kernel equals the direct loop it replaced", arguments: depthwiseCases)
+    func depthwiseKernel(_ test: ConvolutionCase) {
+        var random = SeededRandom(seed: UInt64(test.name.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }))
+        let x = random.tensor([test.n, test.c, test.h, test.w])
+        let weight = random.tensor([test.o, 1, test.kh, test.kw])
+        let bias = test.bias ? random.tensor([test.o]) : nil
+        let conv = Conv2d(weight: weight, bias: bias,
+                          geometry: ConvolutionGeometry(stride: (test.stride.0, test.stride.1), padding: test.padding,
+                                                        dilation: (test.dilation.0, test.dilation.1), groups: test.groups))
+        let reference = conv.depthwiseReference(x)
+        expectClose(conv(x), reference.doubles, shape: reference.shape, .accumulation, test.name)
+        let pad = Self.explicitPadding(test)
+        let expected = Reference.conv2d(
+            x.doubles, n: test.n, c: test.c, h: test.h, w: test.w, weight: weight.doubles, outChannels: test.o,
+            kh: test.kh, kw: test.kw, bias: bias?.doubles, stride: test.stride, pad: pad, dilation: test.dilation,
+            groups: test.groups)
+        expectClose(conv(x), expected.values, shape: [test.n, test.o, expected.oh, expected.ow], .accumulation, "\(test.name), float64")
+    }
+
+    @Test("the fused depthwise pass: SiLU on the input, SiLU on the output and the channel means, as the unfused layers give them",
+          arguments: depthwiseCases)
+    func fusedDepthwise(_ test: ConvolutionCase) {
+        var random = SeededRandom(seed: UInt64(test.name.utf8.reduce(11) { $0 &* 31 &+ UInt64($1) }))
+        let x = random.tensor([test.n, test.c, test.h, test.w], in: -4...4)
+        let conv = Conv2d(weight: random.tensor([test.o, 1, test.kh, test.kw]), bias: test.bias ? random.tensor([test.o]) : nil,
+                          geometry: ConvolutionGeometry(stride: (test.stride.0, test.stride.1), padding: test.padding,
+                                                        dilation: (test.dilation.0, test.dilation.1), groups: test.groups))
+        for (input, output) in [(true, true), (false, true), (true, false), (false, false)] {
+            let (y, means) = conv.depthwise(x, activatingInput: input, activatingOutput: output)
+            var expected = conv(input ? x.silu() : x)
+            if output { expected = expected.silu() }
+            expectClose(y, expected.doubles, shape: expected.shape, .accumulation, "\(test.name), SiLU in \(input) out \(output)")
+            expectClose(means, expected.globalAvgPool2d().doubles, shape: [test.n, test.o], .accumulation, "\(test.name) means")
+        }
+    }
+
+    @Test("scaling a convolution's input channels through its weight equals scaling the activations")
+    func inputChannelScaling() {
+        var random = SeededRandom(seed: 5)
+        let x = random.tensor([2, 6, 5, 7])
+        let scales = random.tensor([2, 6], in: 0...1)
+        for conv in [Conv2d(weight: random.tensor([4, 6, 1, 1]), bias: random.tensor([4])),
+                     Conv2d(weight: random.tensor([3, 6, 3, 3]), bias: nil, geometry: ConvolutionGeometry(stride: (2, 2), padding: .same))] {
+            var scaled = x
+            scaled.scaleChannels(by: scales)
+            let expected = conv(scaled)
+            expectClose(conv.scalingInputChannels(x, by: scales), expected.doubles, shape: expected.shape, .accumulation, "kernel \(conv.kernel)")
+        }
+    }
+
     /// TensorFlow's "same" written out independently of the kernel's own resolution.
     static func explicitPadding(_ test: ConvolutionCase) -> (top: Int, bottom: Int, left: Int, right: Int) {
         switch test.padding {

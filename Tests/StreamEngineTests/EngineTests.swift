@@ -78,6 +78,24 @@ struct EngineTests {
         }
     }
 
+    @Test("face events carry the face encoder's valence (merd's scale) and fold AffectNet's eight classes onto the six; null valence without one")
+    func faceValence() async throws {
+        let affectNet = ScriptedFaceAnalyser(featureName: "EN", embedding: [0.5, -0.5],
+                                             labels: ["anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"],
+                                             probabilities: [0.05, 0.1, 0.05, 0.2, 0.3, 0.1, 0.15, 0.05], valenceArousal: (valence: 2.5, arousal: -1))
+        let (engine, recorder) = Self.engine(faces: affectNet, fusion: nil)
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        try #require(!recorder.faces.isEmpty)
+        for face in recorder.faces {
+            #expect(face.valence == 2.5 && face.arousal == -1)
+            let probabilities = try #require(face.emotion?.probabilities)
+            #expect(zip(probabilities, [0.1, 0.2, 0.3, 0.15, 0.2, 0.05] as [Float]).allSatisfy { abs($0 - $1) < 1e-5 }, "\(probabilities)")
+        }
+        let (plain, plainRecorder) = Self.engine(fusion: nil)
+        try await plain.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        #expect(!plainRecorder.faces.isEmpty && plainRecorder.faces.allSatisfy { $0.valence == nil })
+    }
+
     @Test("no face stage: the fusion stage needs MX, so emotion and valence are null; audio true, face false")
     func missingFaceGivesNulls() async throws {
         let fusion = ScriptedFusion()

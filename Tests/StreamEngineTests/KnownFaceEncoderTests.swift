@@ -7,12 +7,14 @@ import Testing
 struct KnownFaceEncoderTests {
     /// The committed random-weight fixture of each known encoder, by folder.
     static let fixtures = ["mini-xception-fer2013": "mini_xception_random.safetensors", "resnet50-ferplus": "resnet50_narrow_random.safetensors",
-                           "manet-rafdb": "manet_narrow_random.safetensors"]
+                           "manet-rafdb": "manet_narrow_random.safetensors",
+                           "emotiefflib-enet-b0-va": "emotiefflib-enet-b0-va/model.safetensors", "emotiefflib-enet-b2": "emotiefflib-enet-b2/model.safetensors"]
 
-    @Test("the table: the pipeline's order, distinct folders and visual features, found by feature")
+    @Test("the table: the pipeline's order (EmotiEffLib's valence model first), distinct folders and visual features, found by feature")
     func table() {
-        #expect(KnownFaceEncoder.all.map(\.folder) == ["mini-xception-fer2013", "resnet50-ferplus", "manet-rafdb"])
-        #expect(KnownFaceEncoder.all.map(\.feature) == [.visual("MX"), .visual("RF"), .visual("MR")])
+        #expect(KnownFaceEncoder.all.map(\.folder) == ["emotiefflib-enet-b0-va", "emotiefflib-enet-b2", "mini-xception-fer2013", "resnet50-ferplus", "manet-rafdb"])
+        #expect(KnownFaceEncoder.all.map(\.feature) == [.visual("EN"), .visual("EN2"), .visual("MX"), .visual("RF"), .visual("MR")])
+        #expect(KnownFaceEncoder.encoder(for: .visual("EN"))?.folder == "emotiefflib-enet-b0-va")
         #expect(VisionModels.encoderFolders == KnownFaceEncoder.all.map(\.folder))
         #expect(KnownFaceEncoder.encoder(for: .visual("MR"))?.folder == "manet-rafdb")
         #expect(KnownFaceEncoder.encoder(for: .speechLayer(18)) == nil && KnownFaceEncoder.encoder(for: .visual("XX")) == nil)
@@ -45,5 +47,34 @@ struct KnownFaceEncoderTests {
         let models = try VisionModels(directory: root)
         #expect(models.encoderNames == ["mini-xception-fer2013", "manet-rafdb"])
         #expect(models.encoders.map(\.featureName) == ["MX", "MR"])
+        // EmotiEffLib's B0, with its config.json, comes first once installed.
+        for file in ["model.safetensors", "config.json"] {
+            try install("emotiefflib-enet-b0-va", file, from: VisionFixtures.path("emotiefflib-enet-b0-va/\(file)"))
+        }
+        let withEN = try VisionModels(directory: root)
+        #expect(withEN.encoderNames == ["emotiefflib-enet-b0-va", "mini-xception-fer2013", "manet-rafdb"])
+        #expect(withEN.encoders.first?.affectScale == -1...1 && withEN.encoders.first?.crop == .detectorBox)
+    }
+
+    @Test("every known encoder's classes fold onto MER's six; AffectNet's as the table says")
+    func folding() throws {
+        let mer = ["neutral", "angry", "happy", "sad", "worried", "surprise"]
+        for known in KnownFaceEncoder.all {
+            let encoder = try known.load(VisionFixtures.path(Self.fixtures[known.folder]!))
+            for label in encoder.labels {
+                #expect(VisualEstimate.merLabel[label].map(mer.contains) == true, "\(known.folder): \(label)")
+            }
+        }
+        let affectNet = EmotiEffLibEncoder.affectNetLabels  // Anger, Contempt, Disgust, Fear, Happiness, Neutral, Sadness, Surprise
+        let folded = try #require(VisualEstimate.fold([0.05, 0.1, 0.05, 0.2, 0.3, 0.1, 0.15, 0.05], labels: affectNet, onto: mer))
+        let expected: [Float] = [0.1, 0.2, 0.3, 0.15, 0.2, 0.05]
+        #expect(zip(folded, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "\(folded)")
+    }
+
+    @Test("valence on AffectNet's [-1, 1] maps to merd's [-5, 5], held inside it")
+    func valenceScale() {
+        #expect(VisualEstimate.merValence(0.5, from: -1...1) == 2.5)
+        #expect(VisualEstimate.merValence(-1, from: -1...1) == -5 && VisualEstimate.merValence(0, from: -1...1) == 0)
+        #expect(VisualEstimate.merValence(1.3, from: -1...1) == 5 && VisualEstimate.merValence(-2, from: -1...1) == -5)
     }
 }

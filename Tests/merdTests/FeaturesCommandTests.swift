@@ -107,6 +107,27 @@ struct FeaturesVideoCommandTests {
     }
 }
 
+extension FeaturesVideoCommandTests {
+    @Test("EmotiEffLib's encoder installed (the random-weight fixture beside the pretrained detector and landmarks): EN rows, the first encoder's, 128-d here",
+          .enabled(if: TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
+    func emotiEffLibFeature() throws {
+        let models = temporary("models"), out = temporary("en.safetensors")
+        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+        defer { for p in [models, out] { try? FileManager.default.removeItem(atPath: p) } }
+        for name in ["mtcnn", "dlib-landmarks-68"] {
+            try FileManager.default.createSymbolicLink(atPath: models + "/" + name, withDestinationPath: TestPaths.pretrainedModels! + "/" + name)
+        }
+        try FileManager.default.createSymbolicLink(atPath: models + "/emotiefflib-enet-b0-va",
+                                                   withDestinationPath: TestPaths.fixture("vision/emotiefflib-enet-b0-va"))
+        let result = try MerdProcess.run(["features", "video", "--every", "15", "--models", models, "--out", out] + Self.clips)
+        #expect(result.status == 0, "\(result.stderr)")
+        let file = try SafeTensorsFile(path: out)
+        #expect(file.names == ["EN"])
+        let en = try file.tensor("EN")
+        #expect(en.shape == [2, 128] && en.scalars.allSatisfy(\.isFinite) && en.scalars.contains { $0 != 0 })
+    }
+}
+
 @Suite("merd eval under noise")
 struct EvalNoiseCommandTests {
     func temporary(_ name: String) -> String { NSTemporaryDirectory() + "merd-\(UUID().uuidString)-\(name)" }

@@ -3,7 +3,8 @@ import MediaTypes
 import CBLASReference
 import NeuralKit
 
-/// GEMM and convolution throughput of NeuralKit against cblas_sgemm called directly.
+/// GEMM and convolution throughput of NeuralKit against cblas_sgemm called directly; the
+/// depthwise kernel against the direct loop it replaced.
 ///
 /// The machine is shared and its speed drifts within seconds, so each benchmark times the
 /// raw sgemm of the same GEMM shape and the NeuralKit call alternately, iteration by
@@ -62,6 +63,31 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The vectorised depthwise kernel against the direct loop it replaced, alternately in one
+    // run, at EfficientNet-B0's depthwise shapes (224 px input; TF "same" padding).
+    for (channels, size, kernel, stride) in [(32, 112, 3, 1), (96, 112, 3, 2), (144, 56, 3, 1), (144, 56, 5, 2), (240, 28, 5, 1),
+                                             (480, 14, 3, 1), (672, 14, 5, 1), (1152, 7, 5, 1)] {
+        let conv = Conv2d(weight: .random([channels, 1, kernel, kernel], seed: 41), bias: .random([channels], seed: 42),
+                          geometry: ConvolutionGeometry(stride: (stride, stride), padding: .same, groups: channels))
+        let input = Tensor.random([1, channels, size, size], seed: 43)
+        let out = (size + stride - 1) / stride
+        let flops = 2 * channels * out * out * kernel * kernel
+        Benchmark("depthwise \(kernel)x\(kernel) \(channels)ch \(size)x\(size) s\(stride) vs the direct loop",
+                  configuration: .init(metrics: [.wallClock, kernelMflops, loopMflops, speedupPercent], timeUnits: .microseconds,
+                                       warmupIterations: 3, maxDuration: .seconds(3), maxIterations: 200)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                var y: Tensor?, z: Tensor?
+                let fast = ContinuousClock().measure { y = conv(input) }
+                let slow = ContinuousClock().measure { z = conv.depthwiseReference(input) }
+                benchmark.measurement(kernelMflops, Int(Double(flops) / fast.seconds / 1e6))
+                benchmark.measurement(loopMflops, Int(Double(flops) / slow.seconds / 1e6))
+                benchmark.measurement(speedupPercent, Int((100 * slow.seconds / fast.seconds).rounded()))
+                blackHole(y)
+                blackHole(z)
+            }
+        }
+    }
+
     for conv in ConvolutionCase.all {
         Benchmark("conv \(conv.name) vs sgemm of its GEMM") { benchmark in
             var reference = RawGEMM(m: conv.gemm.m, n: conv.gemm.n, k: conv.gemm.k)
@@ -82,6 +108,9 @@ let ratioPercent = BenchmarkMetric.custom("NeuralKit / raw %", polarity: .prefer
 let exactRowsMicroseconds = BenchmarkMetric.custom("rows as given µs", polarity: .prefersSmaller, useScalingFactor: false)
 let efficientRowsMicroseconds = BenchmarkMetric.custom("efficientRows µs", polarity: .prefersSmaller, useScalingFactor: false)
 let efficientPercent = BenchmarkMetric.custom("efficientRows / as given %", polarity: .prefersSmaller, useScalingFactor: false)
+let kernelMflops = BenchmarkMetric.custom("kernel MFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
+let loopMflops = BenchmarkMetric.custom("direct loop MFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
+let speedupPercent = BenchmarkMetric.custom("loop time / kernel time %", polarity: .prefersLarger, useScalingFactor: false)
 
 extension Benchmark {
     /// Records both throughputs and their ratio; `rawFlops` is the reference GEMM's work

@@ -20,6 +20,34 @@ void nk_adam(float *value, const float *gradient, float *m, float *v, size_t cou
              float learning_rate, float beta1, float beta2, float epsilon, float weight_decay,
              float correction1, float correction2);
 
+/// x ← x · σ(x) (SiLU, "swish"), with the exp above.
+void nk_silu(float *x, size_t count);
+
+/// x ← σ(x) = 1 / (1 + e⁻ˣ).
+void nk_sigmoid(float *x, size_t count);
+
+/// Floats of scratch `nk_depthwise_conv2d` needs for one input channel of this geometry.
+size_t nk_depthwise_scratch_count(size_t out_h, size_t out_w, size_t kernel_h, size_t kernel_w,
+                                  size_t stride_h, size_t stride_w, size_t dilation_h, size_t dilation_w);
+
+/// Depthwise 2-D convolution of one image: input [channels, height, width], weight
+/// [channels · multiplier, 1, kernel_h, kernel_w] (PyTorch's layout; output channel o reads
+/// input channel o / multiplier), bias [channels · multiplier] or NULL, zero padding of
+/// pad_top / pad_left before the first row / column (the bottom and right follow from the
+/// output size). Writes every value of output [channels · multiplier, out_h, out_w].
+/// Each channel is padded into `scratch` (`nk_depthwise_scratch_count` floats) once, split
+/// into stride phases, so that every tap is one contiguous run and the output accumulates in
+/// SIMD registers. Fused for EfficientNet's blocks: with `silu_input`, SiLU is applied to the
+/// input as it is read; with `silu_output`, to the output; a non-NULL `output_means`
+/// [channels · multiplier] receives each output channel's mean (squeeze-and-excitation's
+/// pooling), all without another pass over memory.
+void nk_depthwise_conv2d(const float *input, size_t channels, size_t height, size_t width,
+                         const float *weight, const float *bias, size_t multiplier,
+                         size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w,
+                         size_t dilation_h, size_t dilation_w, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                         float *output, size_t out_h, size_t out_w, float *scratch,
+                         int silu_input, int silu_output, float *output_means);
+
 /// Element-wise exp and erf into `y` (for tests of the approximations).
 void nk_exp(const float *x, float *y, size_t count);
 void nk_erf(const float *x, float *y, size_t count);

@@ -30,9 +30,10 @@ public struct FrameFaces: Sendable, Equatable {
     public var probabilities: [Float]?
     /// The primary face's box [x, y, width, height] in pixels.
     public var box: [Int]?
-    /// The primary face's valence and arousal on the events' [-5, 5] scale, when the face
-    /// model gives them.
+    /// The first encoder's valence, mapped onto merd's [-5, 5] (`VisualEstimate.merValence`),
+    /// when it has a valence output.
     public var valence: Float?
+    /// The first encoder's arousal, mapped onto [-5, 5] the same way, when it has one.
     public var arousal: Float?
 
     public init(faces: Int, encodings: [String: [Float]] = [:], probabilities: [Float]? = nil, box: [Int]? = nil,
@@ -61,7 +62,8 @@ public struct FacePipelineAnalyser: FaceAnalysing {
     public var modelName: String { models.encoderNames.first ?? "none" }
 
     public func makeSession() -> any FaceSession {
-        FacePipelineSession(pipeline: models.makePipeline(options: options), primary: models.encoders.first?.featureName)
+        let first = models.encoders.first
+        return FacePipelineSession(pipeline: models.makePipeline(options: options), primary: first?.featureName, affectScale: first?.affectScale)
     }
 }
 
@@ -72,10 +74,13 @@ public struct FacePipelineAnalyser: FaceAnalysing {
 final class FacePipelineSession: FaceSession, @unchecked Sendable {
     private var pipeline: FacePipeline
     private let primary: String?
+    /// The primary encoder's valence and arousal scale, nil when it has neither.
+    private let affectScale: ClosedRange<Float>?
 
-    init(pipeline: FacePipeline, primary: String?) {
+    init(pipeline: FacePipeline, primary: String?, affectScale: ClosedRange<Float>?) {
         self.pipeline = pipeline
         self.primary = primary
+        self.affectScale = affectScale
     }
 
     func analyze(_ image: RGBImage) -> FrameFaces {
@@ -85,7 +90,13 @@ final class FacePipelineSession: FaceSession, @unchecked Sendable {
             let d = f.detection
             return [d.x1, d.y1, d.width, d.height].map { Int($0.rounded()) }
         }
+        let encoding = primary.flatMap { face?.encodings[$0] }
+        func mapped(_ value: Float?) -> Float? {
+            guard let value, let affectScale else { return nil }
+            return VisualEstimate.merValence(value, from: affectScale)
+        }
         return FrameFaces(faces: analysis.faceCount, encodings: face?.encodings.mapValues(\.embedding) ?? [:],
-                          probabilities: primary.flatMap { face?.encodings[$0]?.probabilities }, box: box)
+                          probabilities: encoding?.probabilities, box: box,
+                          valence: mapped(encoding?.valence), arousal: mapped(encoding?.arousal))
     }
 }

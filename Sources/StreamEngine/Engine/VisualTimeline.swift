@@ -15,7 +15,7 @@ final class VisualTimeline: Sendable {
         let labels: [String]
         /// The face box [x, y, w, h] in pixels.
         let box: [Int]?
-        /// The face model's valence and arousal on the [-5, 5] scale, when it gives them.
+        /// The first encoder's valence and arousal on [-5, 5], when it gives them.
         var valence: Float? = nil
         var arousal: Float? = nil
     }

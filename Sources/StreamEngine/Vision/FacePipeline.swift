@@ -23,7 +23,7 @@ public struct FaceAnalysis: Sendable {
 
 /// Per frame: find the face (MTCNN, or O-Net on the previous frame's face while tracking), place
 /// 68 landmarks (dlib's regression trees), judge the pose, align, and run each FER encoder on
-/// its crop. Keeps the tracking state between frames, so one pipeline serves one video stream.
+/// its crop (aligned, or the detector's box for encoders trained on box crops). Keeps the tracking state between frames, so one pipeline serves one video stream.
 public struct FacePipeline: Sendable {
     /// How the pipeline trades detection work against latency.
     public struct Options: Sendable, Equatable {
@@ -97,14 +97,36 @@ public struct FacePipeline: Sendable {
         var encodings: [String: FaceEncoding] = [:]
         if quality.verdict == .good {
             for encoder in encoders {
-                let face = aligner.align(image, landmarks: landmarks, size: encoder.inputSize, margin: encoder.cropMargin)
-                encodings[encoder.featureName] = encoder.encode(face)
+                encodings[encoder.featureName] = encoder.encode(crop(image, detection: detection, landmarks: landmarks, for: encoder))
             }
         }
         return FaceAnalysis(
             faceCount: faceCount,
             primary: FaceObservation(detection: detection, rectangle: rectangle, landmarks: landmarks, quality: quality, encodings: encodings),
             tracked: tracked)
+    }
+
+    /// The crop `encoder` reads (`FaceEncoder.crop`) of the face found at `detection` with
+    /// `landmarks` in `image`.
+    public func crop(_ image: RGBImage, detection: DetectedFace, landmarks: [Point2D], for encoder: any FaceEncoder) -> AlignedFace {
+        switch encoder.crop {
+        case .aligned:
+            return aligner.align(image, landmarks: landmarks, size: encoder.inputSize, margin: encoder.cropMargin)
+        case .detectorBox:
+            return Self.boxCrop(image, detection, size: encoder.inputSize)
+        }
+    }
+
+    /// The detector's box cut as EmotiEffLib cuts it — `box.astype(int)`, then
+    /// `frame[y1:y2, x1:x2]`: corners truncated to whole pixels, the far row and column left
+    /// out — held inside the image (NumPy would wrap a negative corner round; MTCNN's boxes
+    /// are inside already) and at least a pixel wide, then resized to `size` as Pillow does.
+    static func boxCrop(_ image: RGBImage, _ box: DetectedFace, size: Int) -> AlignedFace {
+        let left = min(max(Int(box.x1), 0), image.width - 1), top = min(max(Int(box.y1), 0), image.height - 1)
+        let right = min(max(Int(box.x2), left + 1), image.width), bottom = min(max(Int(box.y2), top + 1), image.height)
+        let pixels = ImageResampling.pillowBilinear(image, left: left, top: top, width: right - left, height: bottom - top,
+                                                    outWidth: size, outHeight: size)
+        return AlignedFace(size: size, rgb: pixels.map { Float($0) })
     }
 
     /// The bounding box of a set of points.

