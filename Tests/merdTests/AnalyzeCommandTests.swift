@@ -124,6 +124,36 @@ struct AnalyzeCommandTests {
         #expect(details.contains { $0["role"] as? String == "speech-emotion" && $0["name"] as? String == "w2v2-msp-dim" })
     }
 
+    @Test("EmotiEffLib's face model with the pretrained detector, no fusion: face events carry valence and arousal, utterances take emotion and valence from the face, and say so")
+    func emotiEffLibFace() throws {
+        let pretrained = try #require(TestPaths.pretrainedModels, "needs tools/fetch-default-models (CI runs it)")
+        let root = NSTemporaryDirectory() + "merd-models-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for folder in ["mtcnn", "dlib-landmarks-68"] {
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/\(folder)", withDestinationPath: "\(pretrained)/\(folder)")
+        }
+        // A narrow random-weight model of the published architecture (its parity with timm is
+        // tested in StreamEngineTests): the wiring is what this checks, not the judgement.
+        try FileManager.default.createSymbolicLink(atPath: root + "/emotiefflib-enet-b0-va",
+                                                   withDestinationPath: TestPaths.fixture("vision/emotiefflib-enet-b0-va"))
+        let result = try MerdProcess.run("analyze", Self.clip, "--models", root)
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = Self.events(result.stdout)
+        let faces = events.filter { $0["type"] as? String == "face" }
+        try #require(!faces.isEmpty, "\(result.stdout)")
+        for face in faces {
+            #expect(face["valence"] is Double && face["arousal"] is Double, "\(face)")
+            #expect((face["probs8"] as? [String: Double])?.count == 8)
+            #expect((face["source"] as? [String: Any])?["valence"] as? String == "face:emotiefflib-enet-b0-va")
+        }
+        let utterance = try #require(events.first { $0["type"] as? String == "utterance" })
+        let source = try #require(utterance["source"] as? [String: Any])
+        #expect(utterance["emotion"] is [String: Any] && source["emotion"] as? String == "face:emotiefflib-enet-b0-va", "\(utterance)")
+        #expect(utterance["valence"] is Double && source["valence"] as? String == "face:emotiefflib-enet-b0-va")
+        #expect(utterance["arousal"] is Double && source["arousal"] as? String == "face:emotiefflib-enet-b0-va")
+    }
+
     @Test("a missing file is a usage error")
     func missing() throws {
         let result = try MerdProcess.run("analyze", "/nonexistent.mp4", "--models", "/nonexistent")
