@@ -41,6 +41,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
 
         .target(name: "MediaTypes", swiftSettings: strict),
         // A lock ThreadSanitizer sees (Locked.swift says why not the standard library's Mutex).
@@ -80,7 +83,7 @@ let package = Package(
         .target(
             name: "MerdDaemon",
             dependencies: [
-                "Locking", "StreamEngine", "MerdEvents", "EventServer", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit",
+                "Locking", "StreamEngine", "MerdEvents", "EventServer", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

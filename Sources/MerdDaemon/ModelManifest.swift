@@ -26,7 +26,8 @@ public struct ModelManifest: Decodable, Sendable, Equatable {
     public static func loadedModel(role: String, directory: String) -> LoadedModel {
         let manifest = read(directory: directory)
         let name = URL(fileURLWithPath: directory).lastPathComponent
-        let weights = manifest?.files?.first { $0.name.hasSuffix(".safetensors") || $0.name.hasSuffix(".dat") } ?? manifest?.files?.first
+        let weightSuffixes = [".safetensors", ".bin", ".pt", ".dat"]
+        let weights = manifest?.files?.first { file in weightSuffixes.contains { file.name.hasSuffix($0) } } ?? manifest?.files?.first
         return LoadedModel(role: role, name: name, license: manifest?.license, sha256: weights?.sha256)
     }
 }

@@ -69,6 +69,27 @@ struct EfficientNetTests {
         print("\(folder): max error / scale, features \(featureError), outputs \(outputError)")
     }
 
+    @Test("enet_b0_8_va_mtl as EmotiEffLib publishes it (torch.save of the whole timm model, installed as model.pt): the same encoder as its safetensors export")
+    func publishedCheckpoint() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("merd-emotiefflib-pt-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("torch/emotiefflib_enet_b0_va.pt"), toPath: folder + "/model.pt")
+        try FileManager.default.copyItem(atPath: VisionFixtures.path("emotiefflib-enet-b0-va/config.json"), toPath: folder + "/config.json")
+        let path = ModelWeights.path(in: folder)
+        #expect(path == folder + "/model.pt")
+        #expect(try openCheckpoint(path: path) is TorchCheckpoint)
+
+        let published = try EmotiEffLibEncoder(path: path, featureName: "EN")
+        let exported = try EmotiEffLibEncoder(path: EfficientNetFixtures.modelPath("emotiefflib-enet-b0-va"), featureName: "EN")
+        let crop = try EfficientNetFixtures.crop("EN")
+        let (a, b) = (published.encode(crop), exported.encode(crop))
+        // The .pt holds the fixture's F16 values widened to F32, so the two compute the same.
+        #expect(a.embedding == b.embedding && a.probabilities == b.probabilities && a.valence == b.valence && a.arousal == b.arousal)
+        let outputs = published.network(published.normalized(crop)).outputs
+        expectClose(outputs, try EfficientNetFixtures.reference.tensor("emotiefflib-enet-b0-va.outputs"), relativeToScale: VisionTolerance.network, "model.pt outputs")
+    }
+
     @Test("enet_b0_8_va_mtl's head: softmax over the eight logits in EmotiEffLib's class order, then valence and arousal as they are")
     func multiTaskHead() throws {
         let encoder = try EmotiEffLibEncoder(path: EfficientNetFixtures.modelPath("emotiefflib-enet-b0-va"), featureName: "EN")

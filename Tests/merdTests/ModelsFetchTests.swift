@@ -1,4 +1,5 @@
 import Foundation
+import MerdDaemon
 import NeuralKit
 import StreamEngine
 import TestSupport
@@ -28,12 +29,31 @@ struct ModelsFetchTests {
         }
         for (name, data) in served.sorted(by: { $0.key < $1.key }) {
             routes["/\(repository)/resolve/\(commit)/\(name)"] = .init(body: data)
-            siblings.append(name == "model.safetensors" ? ["rfilename": name, "lfs": ["size": data.count]] : ["rfilename": name, "size": data.count])
+            siblings.append(name == "model.safetensors" || name == "pytorch_model.bin"
+                            ? ["rfilename": name, "lfs": ["size": data.count, "sha256": try sha256(of: data)]]
+                            : ["rfilename": name, "size": data.count])
         }
         try change(&routes, &siblings)
         let listing: [String: Any] = ["id": repository, "sha": commit, "siblings": siblings]
         routes["/api/models/\(repository)"] = .init(body: try JSONSerialization.data(withJSONObject: listing))
         return routes
+    }
+
+    static func manifest(_ directory: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/model.json"))) as? [String: Any])
+    }
+
+    /// coreutils' sha256sum of a file: the tests check merd's digests against another program's.
+    static func sha256sum(_ path: String) throws -> String {
+        let output = try ProcessOutput.run("/usr/bin/sha256sum", [path])
+        return String(output.split(separator: " ").first ?? "")
+    }
+
+    static func sha256(of data: Data) throws -> String {
+        let path = NSTemporaryDirectory() + "merd-sha-\(UUID().uuidString)"
+        try data.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try sha256sum(path)
     }
 
     func run(_ server: LocalHTTPServer?, models: String, _ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -80,17 +100,120 @@ struct ModelsFetchTests {
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: models)) ?? []).isEmpty)
     }
 
-    @Test("a checkpoint without safetensors says how to convert it")
-    func noSafetensors() throws {
-        let server = try LocalHTTPServer(routes: Self.routes { _, siblings in
+    @Test("a repository publishing pytorch_model.bin only (as chinese-hubert-large does): installed as published, and it loads")
+    func pytorchOnly() throws {
+        let repository = "TencentGameMate/chinese-hubert-large"
+        let weights = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("torch/hubert-large/pytorch_model.bin")))
+        let server = try LocalHTTPServer(routes: Self.routes(repository: repository, files: ["pytorch_model.bin": weights]) { routes, siblings in
             siblings.removeAll { $0["rfilename"] as? String == "model.safetensors" }
-            siblings.append(["rfilename": "pytorch_model.bin", "size": 10])
+            routes.removeValue(forKey: "/\(repository)/resolve/\(Self.commit)/model.safetensors")
+        })
+        defer { server.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        let result = try run(server, models: models, "chinese-hubert-large")
+        #expect(result.status == 0, "\(result.stderr)")
+        let directory = models + "/chinese-hubert-large"
+        #expect(FileManager.default.contents(atPath: directory + "/pytorch_model.bin") == weights)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/model.safetensors"))
+        let manifest = try Self.manifest(directory)
+        let files = try #require(manifest["files"] as? [[String: Any]])
+        let entry = try #require(files.first { $0["name"] as? String == "pytorch_model.bin" })
+        #expect(entry["sha256"] as? String == (try Self.sha256sum(directory + "/pytorch_model.bin")) && entry["bytes"] as? Int == weights.count)
+        #expect(try HuBERT(directory: directory).hiddenLayers > 0)
+
+        // Neither weight file: the error names both.
+        let bare = try LocalHTTPServer(routes: Self.routes(repository: repository) { _, siblings in
+            siblings.removeAll { $0["rfilename"] as? String == "model.safetensors" }
+        })
+        defer { bare.stop() }
+        let missing = try run(bare, models: models, "chinese-hubert-large", "--force")
+        #expect(missing.status == 1 && missing.stderr.contains("has no model.safetensors or pytorch_model.bin"), "\(missing.stderr)")
+        #expect(FileManager.default.contents(atPath: directory + "/pytorch_model.bin") == weights, "the installed model is untouched")
+    }
+
+    @Test("a file whose content differs from the sha256 the hub lists is refused, and nothing is installed")
+    func sha256Pin() throws {
+        let server = try LocalHTTPServer(routes: Self.routes { routes, siblings in
+            let path = "/\(Self.repository)/resolve/\(Self.commit)/model.safetensors"
+            var body = routes[path]!.body
+            body[body.count - 1] ^= 0x01  // same length, one bit changed
+            routes[path]!.body = body
+            _ = siblings
         })
         defer { server.stop() }
         let models = scratch()
         defer { try? FileManager.default.removeItem(atPath: models) }
         let result = try run(server, models: models, "hubert-large")
-        #expect(result.status == 1 && result.stderr.contains("tools/convert_to_safetensors.py"), "\(result.stderr)")
+        #expect(result.status == 1 && result.stderr.contains("model.safetensors: its sha256 is")
+                && result.stderr.contains("not the published file"), "\(result.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: models)) ?? []).isEmpty)
+    }
+
+    /// Where raw.githubusercontent.com serves EmotiEffLib's B0 model at the pinned commit.
+    static let emotiEffLibPath = "/sb-ai-lab/EmotiEffLib/f1df0e8548c666d268826e50b7de107fd5553e9d/models/affectnet_emotions/enet_b0_8_va_mtl.pt"
+    static let emotiEffLibFixture = TestPaths.fixture("torch/emotiefflib_enet_b0_va.pt")
+
+    @Test("emotiefflib-enet-b0-va: after the licence, a file that is not the pinned git blob is refused and nothing is installed; offline and 404 say so")
+    func emotiEffLibPin() throws {
+        let weights = try Data(contentsOf: URL(fileURLWithPath: Self.emotiEffLibFixture))
+        let server = try LocalHTTPServer(routes: [Self.emotiEffLibPath: .init(body: weights)])
+        defer { server.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        func fetch(_ endpoint: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            try MerdProcess.run(["models", "fetch", "emotiefflib-enet-b0-va", "--models", models], environment: ["MERD_GITHUB_RAW_ENDPOINT": endpoint])
+        }
+        let result = try fetch(server.url.absoluteString)
+        let blob = try ProcessOutput.run("/usr/bin/git", ["hash-object", Self.emotiEffLibFixture]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("merd: licence: emotiefflib-enet-b0-va is licensed apache-2.0 (see https://github.com/sb-ai-lab/EmotiEffLib/tree/f1df0e8"),
+                "\(result.stderr)")
+        #expect(result.stderr.contains("enet_b0_8_va_mtl.pt: its git blob id is \(blob)")
+                && result.stderr.contains("says b7223bd1ab092a1b5a42bc04a5f4fbfe4d9f8b9b"), "\(result.stderr)")
+        #expect(server.requestedPaths == [Self.emotiEffLibPath])
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: models)) ?? []).isEmpty)
+
+        let offline = try fetch("http://127.0.0.1:9")
+        #expect(offline.status == 1 && offline.stderr.contains("cannot reach") && offline.stderr.contains("MERD_GITHUB_RAW_ENDPOINT"), "\(offline.stderr)")
+        let empty = try LocalHTTPServer(routes: [:])
+        defer { empty.stop() }
+        let missing = try fetch(empty.url.absoluteString)
+        #expect(missing.status == 1 && missing.stderr.contains("HTTP 404"), "\(missing.stderr)")
+    }
+
+    @Test("a face model pinned on GitHub: fetched at its commit, checked against the blob id git computes, installed with timm's config.json and a manifest; it loads as the face pipeline loads it")
+    func emotiEffLibInstall() async throws {
+        let weights = try Data(contentsOf: URL(fileURLWithPath: Self.emotiEffLibFixture))
+        let server = try LocalHTTPServer(routes: [Self.emotiEffLibPath: .init(body: weights)])
+        defer { server.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        // The catalogue's entry with the pin moved to the fixture's blob (git's own hash-object).
+        let blob = try ProcessOutput.run("/usr/bin/git", ["hash-object", Self.emotiEffLibFixture]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let published = try #require(ModelCatalog.entry(named: "emotiefflib-enet-b0-va"))
+        guard case .gitHub(let commit, let files, let configuration) = published.host else { Issue.record("not a GitHub entry"); return }
+        let entry = CatalogEntry(name: published.name, repository: published.repository,
+                                 host: .gitHub(commit: commit, files: [PinnedFile(path: files[0].path, gitBlobID: blob, installedAs: files[0].installedAs)],
+                                               configuration: configuration),
+                                 kind: published.kind, license: published.license, summary: published.summary)
+        let fetcher = ModelFetcher(environment: ["MERD_GITHUB_RAW_ENDPOINT": server.url.absoluteString]) { _ in }
+        let folder = try await fetcher.install(entry, in: URL(fileURLWithPath: models))
+        #expect(folder.path == models + "/emotiefflib-enet-b0-va")
+        #expect(FileManager.default.contents(atPath: folder.path + "/model.pt") == weights)
+        let written = try JSONDecoder().decode(TimmConfiguration.self, from: Data(contentsOf: folder.appendingPathComponent("config.json")))
+        #expect(written == configuration && written.architecture == "tf_efficientnet_b0" && written.classCount == 10)
+        let manifest = try Self.manifest(folder.path)
+        #expect(manifest["revision"] as? String == commit && manifest["license"] as? String == "apache-2.0" && manifest["kind"] as? String == "face-encoder")
+        let file = try #require((manifest["files"] as? [[String: Any]])?.first)
+        #expect(file["name"] as? String == "model.pt" && file["git_blob"] as? String == blob && file["bytes"] as? Int == weights.count)
+        #expect(file["sha256"] as? String == (try Self.sha256sum(folder.path + "/model.pt")))
+
+        let known = try #require(KnownFaceEncoder.all.first { $0.folder == "emotiefflib-enet-b0-va" })
+        let encoder = try known.load(ModelWeights.path(in: folder.path))
+        #expect(encoder.featureName == "EN" && encoder.embeddingSize == 128 && encoder.affectScale == -1...1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models) == ["emotiefflib-enet-b0-va"], "no staging left")
+        await #expect(throws: ModelFetchError.self) { try await fetcher.install(entry, in: URL(fileURLWithPath: models)) }
     }
 
     @Test("an unreachable hub, an HTTP error and an unknown name: one line each")

@@ -14,8 +14,8 @@ public final class HuBERT: Sendable {
 
     /// Loads `directory/config.json`, the weights and, if present,
     /// `directory/preprocessor_config.json` (without it, `withoutPreprocessorFile` says). The weights
-    /// are `model.safetensors`, or `pytorch_model.bin` when that is all the directory has (as
-    /// chinese-hubert-large is published).
+    /// are any of ``ModelWeights``' files (chinese-hubert-large is published as
+    /// `pytorch_model.bin` only).
     ///
     /// - Parameters:
     ///   - highestLayer: the highest hidden state that will be asked for; layers above it are
@@ -23,20 +23,11 @@ public final class HuBERT: Sendable {
     ///   - withoutPreprocessorFile: the preprocessing when the directory has no
     ///     `preprocessor_config.json`: by default none (a converted fairseq HuBERT does not
     ///     normalise); a model whose processor is known to normalise says so here.
-    /// The weights of a model directory: `model.safetensors`, or `pytorch_model.bin` when that
-    /// is all it has. A missing model.safetensors is the error to report when neither is there.
-    public static func weightsPath(in directory: String) -> String {
-        let safeTensorsPath = directory + "/model.safetensors"
-        let pytorchPath = directory + "/pytorch_model.bin"
-        return !FileManager.default.fileExists(atPath: safeTensorsPath) && FileManager.default.fileExists(atPath: pytorchPath)
-            ? pytorchPath : safeTensorsPath
-    }
-
     public init(directory: String, highestLayer: Int? = nil,
                 withoutPreprocessorFile: HuBERTPreprocessing = HuBERTPreprocessing(normalize: false)) throws(HuBERTError) {
         self.directory = directory
         let configPath = directory + "/config.json"
-        let weightsPath = Self.weightsPath(in: directory)
+        let weightsPath = ModelWeights.path(in: directory)
         configuration = try Self.decode(HuBERTConfiguration.self, at: configPath)
         if let problem = configuration.unsupported().first {
             throw .unsupportedConfiguration(file: configPath, key: problem.key, found: problem.found, need: problem.need)

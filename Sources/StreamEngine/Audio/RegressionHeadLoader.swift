@@ -17,7 +17,7 @@ struct RegressionHeadLoader {
     let outputCount: Int
     private var checkpoint: StrictCheckpoint<SpeechEmotionError>
 
-    init(file: SafeTensorsFile, configuration: SpeechEmotionConfiguration) {
+    init(file: any CheckpointFile, configuration: SpeechEmotionConfiguration) {
         encoderPrefix = configuration.modelType + "."
         hiddenSize = configuration.hiddenSize
         outputCount = configuration.outputCount

@@ -24,13 +24,13 @@ public final class SpeechEmotionModel: Sendable {
     /// `preprocessor_config.json`.
     public static let defaultPreprocessing = HuBERTPreprocessing(normalize: true)
 
-    /// Loads `directory/config.json`, `directory/model.safetensors` and, if present,
+    /// Loads `directory/config.json`, the weights (``ModelWeights``) and, if present,
     /// `directory/preprocessor_config.json` (without it, ``defaultPreprocessing``). The head
     /// is read and the file's tensors accounted for before the encoder, so a file that is not
     /// such a model fails before the slow part.
     public init(directory: String) throws(SpeechEmotionError) {
         let configPath = directory + "/config.json"
-        let weightsPath = HuBERT.weightsPath(in: directory)
+        let weightsPath = ModelWeights.path(in: directory)
         do {
             configuration = try HuBERT.decode(SpeechEmotionConfiguration.self, at: configPath)
         } catch {
@@ -40,9 +40,9 @@ public final class SpeechEmotionModel: Sendable {
             throw .unsupportedConfiguration(file: configPath, key: problem.key, found: problem.found, need: problem.need)
         }
         outputOrder = configuration.outputOrder!
-        let file: SafeTensorsFile
+        let file: any CheckpointFile
         do {
-            file = try SafeTensorsFile(path: weightsPath)
+            file = try openCheckpoint(path: weightsPath)
         } catch .notFound {
             throw .missingFile(path: weightsPath)
         } catch {

@@ -22,8 +22,11 @@ import NeuralKit
 ///   bounds them, so a value can stray a little outside.
 /// - Probabilities: softmax over the expression logits (`classify_emotions(…, logits=False)`).
 ///
-/// The folder (`KnownFaceEncoder`) holds `model.safetensors` with timm's tensor names (see
-/// ``EfficientNet``) and timm's `config.json`: `architecture` (`tf_efficientnet_b0`: EmotiEffLib
+/// The folder (`KnownFaceEncoder`) holds the weights with timm's tensor names (see
+/// ``EfficientNet``): EmotiEffLib's own `.pt` as published (a `torch.save` of the whole timm
+/// model, read through the restricted unpickler), installed as `model.pt`, or a
+/// `model.safetensors` export; and timm's `config.json` (which `merd models fetch` writes, since
+/// EmotiEffLib publishes none): `architecture` (`tf_efficientnet_b0`: EmotiEffLib
 /// fine-tuned `tf_efficientnet_b0_ns`, so TensorFlow padding), `num_classes`, `label_names`
 /// (one per output; outputs named `valence` and `arousal` are those heads) and
 /// `pretrained_cfg` (`input_size`, `mean`, `std`, `interpolation` bilinear, `crop_pct` 1).
@@ -53,7 +56,7 @@ public struct EmotiEffLibEncoder: FaceEncoder {
 
     public var affectScale: ClosedRange<Float>? { valenceOutput == nil && arousalOutput == nil ? nil : Self.affectNetScale }
 
-    /// Reads `model.safetensors` at `path` and the `config.json` beside it; the encoder's
+    /// Reads the weights at `path` and the `config.json` beside it; the encoder's
     /// embedding is the fusion input `featureName`.
     public init(path: String, featureName: String) throws(VisionModelError) {
         let configPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json").path
@@ -61,7 +64,7 @@ public struct EmotiEffLibEncoder: FaceEncoder {
         try self.init(path: path, configuration: configuration, configPath: configPath, featureName: featureName)
     }
 
-    /// Reads `model.safetensors` at `path` as described by `configuration` (`configPath`
+    /// Reads the weights at `path` as described by `configuration` (`configPath`
     /// names it in errors).
     public init(path: String, configuration: TimmConfiguration, configPath: String = "config.json", featureName: String) throws(VisionModelError) {
         func invalid(_ reason: String) -> VisionModelError { .invalidManifest(file: configPath, reason: reason) }

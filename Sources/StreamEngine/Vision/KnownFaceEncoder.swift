@@ -1,13 +1,13 @@
-/// A face encoder merd can load: the folder of a models directory that holds its
-/// `model.safetensors` (and, for timm models, `config.json`), the fusion input its embedding
-/// is, and its loader. Adding an encoder is one entry of `all`.
+/// A face encoder merd can load: the folder of a models directory that holds its weights
+/// (``ModelWeights``: `model.safetensors`, or a PyTorch checkpoint as published) and, for timm
+/// models, `config.json`; the fusion input its embedding is; and its loader. Adding an encoder is one entry of `all`.
 public struct KnownFaceEncoder: Sendable {
     /// The folder under the models directory (the name `tools/fetch-default-models` and the
     /// converters use).
     public let folder: String
     /// The fusion input the encoder's embedding is.
     public let feature: FeatureName
-    /// Reads the encoder from its `model.safetensors`.
+    /// Reads the encoder from its weights file.
     public let load: @Sendable (_ path: String) throws(VisionModelError) -> any FaceEncoder
 
     /// Every known encoder, in the order the face pipeline runs them. The first one installed

