@@ -3,7 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A whole file mapped read-only and private, so that a reader slices it without copying.
+/// A whole file mapped read-only and private, so that a reader slices it without copying:
+/// the one place the checkpoint readers (``SafeTensorsFile``, ``TorchCheckpoint``) open, map,
+/// unmap and release pages.
 ///
 /// - Important: as with ``SafeTensorsFile``, truncating the file while it is mapped makes
 ///   touching the lost pages raise SIGBUS; model files are not expected to change under a
@@ -16,21 +18,27 @@ final class MappedFile: @unchecked Sendable {
     /// The file's bytes (empty, with a nil base, for an empty file, which mmap refuses).
     let bytes: UnsafeRawBufferPointer
 
-    init(path: String) throws(TorchCheckpointError) {
+    /// Why a file could not be mapped; each reader wraps it in its own error type.
+    enum OpenError: Error {
+        case notFound
+        case cannotOpen(reason: String)
+    }
+
+    init(path: String) throws(OpenError) {
         self.path = path
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
-            if code == ENOENT { throw .notFound(file: path) }
-            throw .cannotOpen(file: path, reason: String(cString: strerror(code)))
+            if code == ENOENT { throw .notFound }
+            throw .cannotOpen(reason: String(cString: strerror(code)))
         }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
+            throw .cannotOpen(reason: String(cString: strerror(errno)))
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw .cannotOpen(file: path, reason: "not a regular file")
+            throw .cannotOpen(reason: "not a regular file")
         }
         let size = Int(status.st_size)
         guard size > 0 else {
@@ -38,7 +46,7 @@ final class MappedFile: @unchecked Sendable {
             return
         }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
-            throw .cannotOpen(file: path, reason: "mmap: \(String(cString: strerror(errno)))")
+            throw .cannotOpen(reason: "mmap: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: mapped, count: size)
     }

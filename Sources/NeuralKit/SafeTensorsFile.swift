@@ -51,47 +51,33 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let fileBytes: Int
 
     private let entriesByName: [String: Int]
-    private let mapping: UnsafeRawPointer?
+    /// The mapping, unmapped when the last reader lets go of it.
+    private let file: MappedFile
+    /// `file`'s first byte.
+    private let mapping: UnsafeRawPointer
 
     /// Opens and validates `path`.
     public init(path: String) throws(SafeTensorsError) {
         self.path = path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            if code == ENOENT { throw .notFound(file: path) }
-            throw .cannotOpen(file: path, reason: String(cString: strerror(code)))
-        }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw .cannotOpen(file: path, reason: "not a regular file")
-        }
-        let size = Int(status.st_size)
-        fileBytes = size
-        guard size >= 8 else { throw .tooShort(file: path, bytes: size) }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
-            throw .cannotOpen(file: path, reason: "mmap: \(String(cString: strerror(errno)))")
-        }
-        let base = UnsafeRawPointer(mapped)
+        let file: MappedFile
         do {
-            let parsed = try Self.parse(base: base, size: size, path: path)
-            entries = parsed.entries
-            metadata = parsed.metadata
-            dataOffset = parsed.dataOffset
+            file = try MappedFile(path: path)
         } catch {
-            munmap(mapped, size)
-            throw error
+            switch error {
+            case .notFound: throw .notFound(file: path)
+            case .cannotOpen(let reason): throw .cannotOpen(file: path, reason: reason)
+            }
         }
+        let size = file.bytes.count
+        fileBytes = size
+        guard size >= 8, let base = file.bytes.baseAddress else { throw .tooShort(file: path, bytes: size) }
+        let parsed = try Self.parse(base: base, size: size, path: path)
+        entries = parsed.entries
+        metadata = parsed.metadata
+        dataOffset = parsed.dataOffset
+        self.file = file
         mapping = base
         entriesByName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
-    }
-
-    deinit {
-        if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), fileBytes) }
     }
 
     /// Tensor names in file order.
@@ -108,7 +94,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard entry.dtype.convertsToFloat32 else {
             throw .unsupportedDType(file: path, tensor: name, dtype: entry.dtype.rawValue)
         }
-        let source = mapping! + dataOffset + entry.dataRange.lowerBound
+        let source = mapping + dataOffset + entry.dataRange.lowerBound
         return Tensor(shape: entry.shape) { destination in
             guard let base = destination.baseAddress else { return }
             Self.convert(entry.dtype, from: source, element: 0, count: destination.count, into: base)
@@ -141,7 +127,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard entry.dtype.convertsToFloat32 else {
             throw .unsupportedDType(file: path, tensor: name, dtype: entry.dtype.rawValue)
         }
-        let source = mapping! + dataOffset + entry.dataRange.lowerBound
+        let source = mapping + dataOffset + entry.dataRange.lowerBound
         let resultColumns = transposed ? rows : columns
         precondition(leadingDimension >= resultColumns, "leading dimension \(leadingDimension) < \(resultColumns) columns")
         // Row by row of the source, so the file is read sequentially once.
@@ -165,7 +151,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The raw bytes of `name`, as stored (for checksums and non-float tensors).
     public func rawBytes(_ name: String) throws(SafeTensorsError) -> UnsafeRawBufferPointer {
         guard let entry = entry(name) else { throw .missingTensor(file: path, tensor: name) }
-        return UnsafeRawBufferPointer(start: mapping! + dataOffset + entry.dataRange.lowerBound,
+        return UnsafeRawBufferPointer(start: mapping + dataOffset + entry.dataRange.lowerBound,
                                       count: entry.dataRange.count)
     }
 
@@ -173,15 +159,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// has copied them), so they stop counting in the process's resident memory. Reading
     /// the tensor again still works: the pages come back from the file.
     public func releasePages(of name: String) {
-        guard let entry = entry(name), let mapping, !entry.dataRange.isEmpty else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = dataOffset + entry.dataRange.lowerBound
-        let end = dataOffset + entry.dataRange.upperBound
-        // Whole pages inside the tensor only: a neighbour sharing a page may still be unread.
-        let first = (start + pageSize - 1) / pageSize * pageSize
-        let last = end / pageSize * pageSize
-        guard last > first else { return }
-        madvise(UnsafeMutableRawPointer(mutating: mapping + first), last - first, Int32(MADV_DONTNEED))
+        guard let entry = entry(name) else { return }
+        file.releasePages(dataOffset + entry.dataRange.lowerBound..<dataOffset + entry.dataRange.upperBound)
     }
 
     // MARK: Validation

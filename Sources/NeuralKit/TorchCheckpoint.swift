@@ -57,7 +57,14 @@ public final class TorchCheckpoint: CheckpointFile, @unchecked Sendable {
     /// Opens and validates `path`: the archive, the pickle, every storage and tensor view.
     public init(path: String) throws(TorchCheckpointError) {
         self.path = path
-        file = try MappedFile(path: path)
+        do {
+            file = try MappedFile(path: path)
+        } catch {
+            switch error {
+            case .notFound: throw .notFound(file: path)
+            case .cannotOpen(let reason): throw .cannotOpen(file: path, reason: reason)
+            }
+        }
         let bytes = file.bytes
         if let legacy = Self.legacyFormat(Array(bytes.prefix(512))) { throw .legacyFormat(file: path, format: legacy) }
         guard bytes.starts(with: Self.zipSignature) else { throw .notACheckpoint(file: path) }

@@ -18,30 +18,18 @@ struct BenchHuBERT: AsyncParsableCommand {
         commandName: "hubert",
         abstract: "HuBERT hidden states of all layers for random audio of given lengths.")
 
-    @Option(help: "Model directory (config.json, model.safetensors or pytorch_model.bin).")
-    var model: String
-
-    @Option(help: "Audio lengths in seconds, comma-separated.")
-    var seconds: String = "1,4,10"
-
-    @Option(help: "Compute threads (OpenBLAS).")
-    var threads: Int = 2
-
-    @Option(help: "Timed repeats per length, after one warm-up.")
-    var `repeat`: Int = 5
+    @OptionGroup var options: SpeechBenchOptions
 
     func run() async throws {
         print(MachineDescription.current())
-        let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
-        guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
-        BLAS.threadCount = threads
+        let lengths = try options.prepare()
         let encoder: HuBERT
         do {
-            encoder = try HuBERT(directory: model)
+            encoder = try HuBERT(directory: options.model)
         } catch {
             throw CommandFailure(message: error.description, status: { if case .missingFile = error { return .usage }; return .runtime }())
         }
-        let benchmark = HuBERTBenchmark(encoder: encoder, repeats: `repeat`)
+        let benchmark = HuBERTBenchmark(encoder: encoder, repeats: options.repeat)
         print("merd hubert: \(encoder.configuration.hiddenLayers) layers, width \(encoder.configuration.hiddenSize); "
               + "OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) threads; RSS after load \(ProcessMemory.residentMiB) MiB")
         var random = SystemRandomNumberGenerator()

@@ -11,33 +11,21 @@ struct BenchSpeechEmotion: AsyncParsableCommand {
         commandName: "speech-emotion",
         abstract: "Arousal, dominance and valence of random audio of given lengths, the whole utterance at once.")
 
-    @Option(help: "Model directory (config.json, model.safetensors, preprocessor_config.json).")
-    var model: String
-
-    @Option(help: "Audio lengths in seconds, comma-separated.")
-    var seconds: String = "1,4,10"
-
-    @Option(help: "Compute threads (OpenBLAS).")
-    var threads: Int = 2
-
-    @Option(help: "Timed repeats per length, after one warm-up.")
-    var `repeat`: Int = 5
+    @OptionGroup var options: SpeechBenchOptions
 
     func run() async throws {
         print(MachineDescription.current())
-        let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
-        guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
-        BLAS.threadCount = threads
+        let lengths = try options.prepare()
         let loaded: SpeechEmotionModel
         do {
-            loaded = try SpeechEmotionModel(directory: model)
+            loaded = try SpeechEmotionModel(directory: options.model)
         } catch {
             throw CommandFailure(message: error.description, status: { if case .missingFile = error { return .usage }; return .runtime }())
         }
         let configuration = loaded.encoder.configuration
         print("merd speech-emotion: \(configuration.hiddenLayers) layers, width \(configuration.hiddenSize); "
               + "OpenBLAS \(BLAS.threadCount) threads; RSS after load \(ProcessMemory.residentMiB) MiB")
-        let benchmark = SpeechEmotionBenchmark(model: loaded, repeats: `repeat`)
+        let benchmark = SpeechEmotionBenchmark(model: loaded, repeats: options.repeat)
         var random = SystemRandomNumberGenerator()
         for length in lengths {
             let result = try benchmark.measure(seconds: length, using: &random)

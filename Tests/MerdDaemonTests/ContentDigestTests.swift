@@ -1,5 +1,6 @@
 import Foundation
 import MerdDaemon
+import TestSupport
 import Testing
 
 @Suite("Content digests of downloaded files")
@@ -30,8 +31,8 @@ struct ContentDigestTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sha = try ContentDigest.sha256(ofFile: path)
         let blob = try ContentDigest.gitBlobID(ofFile: path)
-        #expect(sha == (try tool("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init)))
-        #expect(blob == (try tool("/usr/bin/git", ["hash-object", path]).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(sha == (try ProcessOutput.run("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init)))
+        #expect(blob == (try ProcessOutput.run("/usr/bin/git", ["hash-object", path]).trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
     @Test("a missing file is an error naming it")
@@ -39,17 +40,5 @@ struct ContentDigestTests {
         #expect(throws: ContentDigestError.cannotRead(path: "/nonexistent/merd", reason: "No such file or directory")) {
             try ContentDigest.sha256(ofFile: "/nonexistent/merd")
         }
-    }
-
-    func tool(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -35,23 +35,6 @@ struct MerdProcess {
     }
 }
 
-/// Another program's output, for checking merd's results against an independent tool.
-enum ProcessOutput {
-    /// The standard output of `executable` with `arguments`; a non-zero exit throws.
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad, userInfo: ["command": "\(executable) \(arguments)"]) }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
 @Suite("merd command line")
 struct CommandLineTests {
     @Test("a comma-separated option with a bad item is refused whole, naming the option and the item")

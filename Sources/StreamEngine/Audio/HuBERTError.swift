@@ -20,7 +20,7 @@ public enum HuBERTError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingFile(let path):
-            return "\(path): not found (a model directory holds config.json and model.safetensors; `merd models fetch hubert-large` downloads one)"
+            return "\(path): not found (a model directory holds config.json and the weights, model.safetensors or pytorch_model.bin; `merd models fetch hubert-large` downloads one)"
         case .invalidConfiguration(let file, let reason):
             return "\(file): invalid configuration (\(reason))"
         case .unsupportedConfiguration(let file, let key, let found, let need):

@@ -1,7 +1,8 @@
 import NeuralKit
 
 /// Why a speech emotion model could not be loaded or run. Each names the file and the thing at
-/// fault. The encoder's own failures (``HuBERTError``) arrive as the same cases.
+/// fault. The encoder's own failures (``HuBERTError``) arrive as the same cases, and say what
+/// they say there.
 public enum SpeechEmotionError: Error, Equatable, CustomStringConvertible {
     /// The model directory lacks `config.json` or `model.safetensors`.
     case missingFile(path: String)
@@ -36,18 +37,18 @@ public enum SpeechEmotionError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingFile(let path):
-            return "\(path): not found (a speech emotion model directory holds config.json, model.safetensors and preprocessor_config.json; `merd models fetch w2v2-msp-dim` downloads one)"
+            return "\(path): not found (a speech emotion model directory holds config.json, the weights (model.safetensors or pytorch_model.bin) and preprocessor_config.json; `merd models fetch w2v2-msp-dim` downloads one)"
         case .invalidConfiguration(let file, let reason):
-            return "\(file): invalid configuration (\(reason))"
+            return HuBERTError.invalidConfiguration(file: file, reason: reason).description
         case .unsupportedConfiguration(let file, let key, let found, let need):
-            return "\(file): \(key) is \(found); merd runs \(need)"
+            return HuBERTError.unsupportedConfiguration(file: file, key: key, found: found, need: need).description
         case .weights(let error):
             return error.description
         case .unknownTensors(let file, let names):
             let shown = names.prefix(5).joined(separator: ", ")
             return "\(file): \(names.count) tensor(s) neither the encoder nor the regression head has (\(shown)\(names.count > 5 ? ", …" : "")); is this a different task model?"
         case .audioTooShort(let samples, let needed):
-            return "audio of \(samples) samples is shorter than one frame (\(needed) samples at 16 kHz)"
+            return HuBERTError.audioTooShort(samples: samples, needed: needed).description
         }
     }
 }
