@@ -125,7 +125,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
-        .testTarget(name: "EventServerTests", dependencies: ["EventServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EventServerTests", dependencies: ["EventServer", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),

@@ -34,6 +34,11 @@ public final class EventServer: Sendable {
         /// At close, how long subscribers get to take what is queued for them (the last
         /// `status` among it); a stuck one is not waited for longer.
         public var flushMilliseconds: Int
+        /// What each client may send and leave unread (``ClientInputBudget``).
+        var inputLimits = ClientInputBudget.Limits.standard
+        /// Told of trouble the server handles by itself (out of file descriptors), once per
+        /// episode: the daemon logs it.
+        public var report: (@Sendable (String) -> Void)?
 
         public init(path: String, mode: mode_t = 0o660, queueCapacity: Int = 1024,
                     types: Set<String> = ["utterance", "face", "status"], sendBufferBytes: Int? = nil,
@@ -67,11 +72,27 @@ public final class EventServer: Sendable {
         let descriptor: Int32
         var queue: SubscriberQueue
         var types: Set<String>
+        var budget: ClientInputBudget
         var subscribed = false
         var input: [UInt8] = []
         var output: [UInt8] = []
         var outputOffset = 0
+        /// The client shut down its sending side (`shutdown(SHUT_WR)`, `nc -N`): nothing more
+        /// to read, but it still receives.
+        var inputClosed = false
+        /// Over budget: told so, read no more, disconnected once the refusal is out (or at this
+        /// deadline, if it does not read it).
+        var disconnectAt: ContinuousClock.Instant?
+
+        var hasOutput: Bool { outputOffset < output.count || !queue.isEmpty }
     }
+
+    /// Bytes read from one client per turn of the poll loop: a client that keeps writing is
+    /// read again on the next turn, after every other ready socket has had its turn.
+    static let readBytesPerTurn = 16 * 1024
+    /// How long accepting pauses after the process ran out of file descriptors (EMFILE):
+    /// the listener stays readable, and retrying at once would spin.
+    static let acceptBackoff: Duration = .milliseconds(250)
 
     private struct State {
         var clients: [Int32: Client] = [:]
@@ -81,6 +102,8 @@ public final class EventServer: Sendable {
         var lastStatus: String?
         var running = true
         var publishedAfterClose = 0
+        /// accept() is failing for want of descriptors (reported once until it recovers).
+        var acceptFailing = false
     }
 
     /// Opens the socket: from systemd (LISTEN_FDS, socket activation) when it passes one,
@@ -244,6 +267,7 @@ public final class EventServer: Sendable {
     private func serve() {
         defer { release() }
         var flushDeadline: ContinuousClock.Instant?
+        var acceptPausedUntil: ContinuousClock.Instant?
         while true {
             let running = state.withLock { $0.running }
             var timeout: Int32 = 1000
@@ -251,20 +275,28 @@ public final class EventServer: Sendable {
                 // Closing: only the queued lines still go out, to whoever takes them in time.
                 let deadline = flushDeadline ?? .now + .milliseconds(configuration.flushMilliseconds)
                 flushDeadline = deadline
-                let pending = state.withLock { $0.clients.values.contains { $0.outputOffset < $0.output.count || !$0.queue.isEmpty } }
+                let pending = state.withLock { $0.clients.values.contains { $0.hasOutput } }
                 let left = deadline - .now
                 guard pending, left > .zero else { return }
-                timeout = Int32(max(1, Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15))
+                timeout = Self.milliseconds(left)
             }
-            var polls = [pollfd(fd: listener, events: running ? Int16(POLLIN) : 0, revents: 0),
+            if let paused = acceptPausedUntil {
+                if paused <= .now { acceptPausedUntil = nil } else { timeout = min(timeout, Self.milliseconds(paused - .now)) }
+            }
+            let now = ContinuousClock.now
+            let expired = state.withLock { state in state.clients.values.filter { $0.disconnectAt.map { $0 <= now } ?? false }.map(\.descriptor) }
+            expired.forEach(drop)
+            let accepting = running && acceptPausedUntil == nil
+            var polls = [pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0),
                          pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
             polls += state.withLock { state in
                 state.clients.values.map { client in
                     // Ask for POLLOUT only with bytes to send: an idle, writable socket would
-                    // otherwise wake the loop at once, forever.
-                    let sending = client.outputOffset < client.output.count || !client.queue.isEmpty
-                    let reading = running ? Int16(POLLIN) : 0
-                    return pollfd(fd: client.descriptor, events: reading | (sending ? Int16(POLLOUT) : 0), revents: 0)
+                    // otherwise wake the loop at once, forever. Likewise POLLIN once the client
+                    // has shut its side: end of file would be readable forever.
+                    let reading = running && !client.inputClosed && client.disconnectAt == nil ? Int16(POLLIN) : 0
+                    if let deadline = client.disconnectAt { timeout = min(timeout, Self.milliseconds(deadline - now)) }
+                    return pollfd(fd: client.descriptor, events: reading | (client.hasOutput ? Int16(POLLOUT) : 0), revents: 0)
                 }
             }
             let ready = poll(&polls, nfds_t(polls.count), timeout)
@@ -273,66 +305,114 @@ public final class EventServer: Sendable {
                 var drain = [UInt8](repeating: 0, count: 256)
                 while read(wakeup.read, &drain, drain.count) > 0 {}
             }
-            if running, polls[0].revents & Int16(POLLIN) != 0 { acceptClients() }
+            if accepting, polls[0].revents & Int16(POLLIN) != 0, !acceptClients() {
+                acceptPausedUntil = .now + Self.acceptBackoff
+            }
             for entry in polls.dropFirst(2) where entry.revents != 0 {
-                if running, entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !readFrom(entry.fd) { continue }
-                if entry.revents & Int16(POLLHUP | POLLERR) != 0, !running {
+                // Both directions closed (or an error): nobody is left to send to.
+                if entry.revents & Int16(POLLHUP | POLLERR) != 0 {
                     drop(entry.fd)
                     continue
                 }
-                writeTo(entry.fd)
+                if entry.revents & Int16(POLLIN) != 0 { readFrom(entry.fd) }
+                if entry.revents & Int16(POLLOUT) != 0 { writeTo(entry.fd) }
             }
         }
     }
 
-    private func acceptClients() {
+    /// A duration as poll's timeout: whole milliseconds, at least 1, at most a second.
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return Int32(min(1000, max(1, value.rounded(.up))))
+    }
+
+    /// Accepts every waiting connection; false when the process is out of descriptors or
+    /// memory for another (the caller pauses accepting; this is reported once per episode).
+    private func acceptClients() -> Bool {
         while true {
             let descriptor = accept(listener, nil, nil)
-            guard descriptor >= 0 else { return }
+            guard descriptor >= 0 else {
+                let code = errno
+                guard [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(code) else { return true }  // EAGAIN: all taken
+                let first = state.withLock { state -> Bool in
+                    defer { state.acceptFailing = true }
+                    return !state.acceptFailing
+                }
+                if first {
+                    configuration.report?("events socket: cannot accept a subscriber (\(String(cString: strerror(code)))); "
+                                          + "new subscribers wait until descriptors free up (raise LimitNOFILE if this persists)")
+                }
+                return false
+            }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
             if var bytes = configuration.sendBufferBytes.map(Int32.init) {
                 _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
             }
-            state.withLock { state in
+            let recovered = state.withLock { state in
                 var client = Client(descriptor: descriptor, queue: SubscriberQueue(capacity: configuration.queueCapacity),
-                                    types: configuration.types)
+                                    types: configuration.types, budget: ClientInputBudget(limits: configuration.inputLimits, now: .now))
                 client.output = Array((state.hello + "\n").utf8)
                 if let status = state.lastStatus { client.queue.push(status) }
                 state.clients[descriptor] = client
+                defer { state.acceptFailing = false }
+                return state.acceptFailing
             }
+            if recovered { configuration.report?("events socket: accepting subscribers again") }
         }
     }
 
-    /// Reads what the subscriber sent; false when the connection was closed.
-    private func readFrom(_ descriptor: Int32) -> Bool {
+    /// What reading a client's bytes came to.
+    private enum ReadOutcome { case reading, tooLong, overBudget, gone }
+
+    /// Reads what the subscriber sent, at most `readBytesPerTurn`, and answers each whole line
+    /// within the client's budget. End of file means the client will send nothing more; it
+    /// keeps receiving.
+    private func readFrom(_ descriptor: Int32) {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
+        var taken = 0
+        while taken < Self.readBytesPerTurn {
             let count = read(descriptor, &buffer, buffer.count)
-            if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
-                drop(descriptor)
-                return false
+            if count == 0 {
+                state.withLock { $0.clients[descriptor]?.inputClosed = true }
+                return
             }
-            if count < 0 { return true }
-            var replies: [String] = []
-            var tooLong = false
-            state.withLock { state in
-                guard var client = state.clients[descriptor] else { return }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno != EAGAIN { drop(descriptor) }
+                return
+            }
+            taken += count
+            let outcome = state.withLock { state -> ReadOutcome in
+                guard var client = state.clients[descriptor] else { return .gone }
+                defer { state.clients[descriptor] = client }
                 client.input += buffer[0..<count]
+                let now = ContinuousClock.now
                 while let newline = client.input.firstIndex(of: 10) {
                     let line = Array(client.input[..<newline])
                     client.input.removeSubrange(...newline)
-                    if line.count > Self.maximumLineBytes { tooLong = true; break }
-                    if let reply = handle(line, client: &client) { replies.append(reply) }
+                    if line.count > Self.maximumLineBytes { return .tooLong }
+                    guard client.budget.takeLine(now: now) else { return refuse(&client, now: now) }
+                    if let reply = handle(line, client: &client) {
+                        guard client.queue.controlCount < client.budget.limits.pendingReplies else { return refuse(&client, now: now) }
+                        client.queue.pushControl(reply)
+                    }
                 }
-                if client.input.count > Self.maximumLineBytes { tooLong = true }
-                for reply in replies { client.queue.pushControl(reply) }
-                state.clients[descriptor] = client
+                return client.input.count > Self.maximumLineBytes ? .tooLong : .reading
             }
-            if tooLong {
-                drop(descriptor)
-                return false
+            switch outcome {
+            case .reading: continue
+            case .tooLong: return drop(descriptor)
+            case .overBudget, .gone: return
             }
+        }
+
+        /// Tells the client why, once, and schedules its disconnection.
+        func refuse(_ client: inout Client, now: ContinuousClock.Instant) -> ReadOutcome {
+            client.queue.pushControl(Self.error(client.budget.refusal))
+            client.input.removeAll()
+            client.disconnectAt = now + .milliseconds(configuration.flushMilliseconds)
+            return .overBudget
         }
     }
 
@@ -353,29 +433,33 @@ public final class EventServer: Sendable {
 
     private static func error(_ message: String) -> String { ErrorReply(message: message).jsonLine() }
 
-    /// Writes as much as the socket takes: the current line's rest, then queued lines.
+    /// Writes as much as the socket takes: the current line's rest, then queued lines. A client
+    /// being disconnected goes once its refusal is out; one whose socket fails goes at once.
     private func writeTo(_ descriptor: Int32) {
-        state.withLock { state in
-            guard var client = state.clients[descriptor] else { return }
+        let done = state.withLock { state -> Bool in
+            guard var client = state.clients[descriptor] else { return false }
             defer { state.clients[descriptor] = client }
             while true {
                 if client.outputOffset == client.output.count {
-                    guard let next = client.queue.pop() else { return }
+                    if client.disconnectAt != nil && client.queue.controlCount == 0 { return true }
+                    guard let next = client.queue.pop() else { return false }
                     client.output = Array((next + "\n").utf8)
                     client.outputOffset = 0
                 }
                 let written = client.output[client.outputOffset...].withUnsafeBytes {
                     send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
                 }
-                if written <= 0 { return }  // full (EAGAIN) or gone: poll says which next
+                if written < 0 { return errno != EAGAIN && errno != EINTR }  // full: poll says when; else gone
+                if written == 0 { return false }
                 client.outputOffset += written
             }
         }
+        if done { drop(descriptor) }
     }
 
+    /// Forgets a client and closes its socket (once: a descriptor no client holds is left alone).
     private func drop(_ descriptor: Int32) {
-        state.withLock { _ = $0.clients.removeValue(forKey: descriptor) }
-        Glibc.close(descriptor)
+        if state.withLock({ $0.clients.removeValue(forKey: descriptor) }) != nil { Glibc.close(descriptor) }
     }
 }
 

@@ -36,6 +36,9 @@ struct SubscriberQueue {
 
     private var control: [String] = []
 
+    /// Replies waiting to be sent.
+    var controlCount: Int { control.count }
+
     /// The next line to send: control replies, then a `dropped` notice when events were lost.
     mutating func pop() -> String? {
         if !control.isEmpty { return control.removeFirst() }

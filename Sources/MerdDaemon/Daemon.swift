@@ -78,9 +78,12 @@ public struct Daemon: Service {
 
         let server: EventServer
         do {
+            var serverConfiguration = EventServer.Configuration(path: settings.socketPath, mode: settings.socketMode, queueCapacity: settings.queueSize,
+                                                                sendBufferBytes: settings.sendBufferBytes)
+            let logger = logger
+            serverConfiguration.report = { logger.warning("\($0)") }
             server = try EventServer(
-                configuration: .init(path: settings.socketPath, mode: settings.socketMode, queueCapacity: settings.queueSize,
-                                     sendBufferBytes: settings.sendBufferBytes),
+                configuration: serverConfiguration,
                 hello: Event.hello(loaded.hello(sources: sources, stages: stages)).jsonLine(), environment: environment)
         } catch {
             throw DaemonError.usage(error.description)

@@ -1,4 +1,5 @@
-import EventServer
+@testable import EventServer
+import Locking
 import TestSupport
 import Foundation
 import Testing
@@ -15,6 +16,13 @@ struct EventServerTests {
                                      environment: [:])
         server.start()
         return server
+    }
+
+    /// This process's CPU time, user and system.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     static func waitForSubscribers(_ server: EventServer, _ count: Int) {
@@ -46,14 +54,9 @@ struct EventServerTests {
         _ = client.line()
         server.publish(type: "status", line: #"{"type":"status","seq":1}"#)
         _ = client.line()
-        func cpuSeconds() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        }
-        let before = cpuSeconds()
+        let before = Self.cpuSeconds()
         usleep(500_000)
-        let used = cpuSeconds() - before
+        let used = Self.cpuSeconds() - before
         #expect(used < 0.1, "\(used) s of CPU in 0.5 s with one idle subscriber")
     }
 
@@ -140,6 +143,106 @@ struct EventServerTests {
         #expect(rude.line(timeout: 1) == nil, "closed")
         server.publish(type: "status", line: #"{"type":"status","seq":9}"#)
         #expect(polite.object()?["seq"] as? Int == 9)
+    }
+
+    @Test("a client flooding lines without reading never delays the others (each event reaches a reader within 100 ms); it is told once and disconnected")
+    func floodingClient() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let reader = try TestSubscriber(path: path), flooder = try TestSubscriber(path: path)
+        _ = reader.line()
+        Self.waitForSubscribers(server, 2)
+        // The flooder writes as fast as its socket takes, on its own thread, until it is cut off.
+        let flooding = Thread {
+            let chunk = Array(String(repeating: "{\"subscribe\": [\"utterance\"]} garbage\n", count: 100).utf8)
+            let until = Date().addingTimeInterval(3)
+            while Date() < until {
+                let sent = chunk.withUnsafeBytes { send(flooder.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent < 0 { return }
+            }
+        }
+        flooding.start()
+        let delays = Locked<[Double]>([])
+        let receiving = Thread {
+            while let object = reader.object(timeout: 2), let sent = object["t"] as? Double {
+                delays.withLock { $0.append(ProcessInfo.processInfo.systemUptime - sent) }
+                if object["seq"] as? Int == 100 { break }
+            }
+        }
+        receiving.start()
+        for seq in 1...100 {
+            server.publish(type: "utterance", line: #"{"type":"utterance","seq":\#(seq),"t":\#(ProcessInfo.processInfo.systemUptime)}"#)
+            usleep(10_000)
+        }
+        while !receiving.isFinished { usleep(10_000) }
+        let received = delays.withLock { $0 }
+        #expect(received.count == 100, "the reader got every event")
+        #expect((received.max() ?? 1) < 0.1, "longest delivery delay \(received.max() ?? -1) s")
+        while !flooding.isFinished { usleep(10_000) }
+        // What the flooder was sent: its hello, replies, then one refusal, then the end.
+        var refusals = 0
+        while let object = flooder.object(timeout: 1) {
+            if (object["message"] as? String)?.contains("over this connection's budget") == true { refusals += 1 }
+        }
+        #expect(refusals == 1)
+        Self.waitForSubscribers(server, 1)
+        #expect(server.subscriberCount == 1, "the flooder is gone, the reader stays")
+    }
+
+    @Test("a burst of bad lines over the budget: the replies within it, then one refusal, and the connection closes")
+    func burst() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let client = try TestSubscriber(path: path)
+        _ = client.line()
+        for _ in 0..<200 { client.send("not json") }
+        var replies = 0, refusals = 0
+        while let object = client.object(timeout: 1) {
+            let message = object["message"] as? String ?? ""
+            if message.contains("over this connection's budget") { refusals += 1 } else if message.contains("expected one line") { replies += 1 }
+        }
+        // The 200 lines arrive in one read, before any reply can go out: the first 16 are
+        // answered (the unread-reply limit), the 17th is refused.
+        #expect(replies == 16 && refusals == 1, "\(replies) replies, \(refusals) refusals")
+        for _ in 0..<200 where server.subscriberCount > 0 { usleep(5000) }
+        #expect(server.subscriberCount == 0)
+    }
+
+    @Test("the line budget: a burst of 64, then 16 a second")
+    func lineBudget() {
+        let start = ContinuousClock.now
+        var budget = ClientInputBudget(limits: .standard, now: start)
+        /// How many lines in a row are accepted at `now`.
+        func accepted(at now: ContinuousClock.Instant) -> Int {
+            var count = 0
+            while count < 1000, budget.takeLine(now: now) { count += 1 }
+            return count
+        }
+        #expect(accepted(at: start) == 64, "the burst")
+        #expect(accepted(at: start + .milliseconds(500)) == 8, "half a second refills 8")
+        #expect(accepted(at: start + .seconds(60)) == 64, "never more than the burst")
+    }
+
+    @Test("a subscriber that shuts down its sending side (nc -N) keeps receiving, and costs no CPU meanwhile")
+    func halfClosed() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let client = try TestSubscriber(path: path)
+        _ = client.line()
+        client.send(#"{"subscribe": ["utterance"]}"#)
+        shutdown(client.descriptor, Int32(SHUT_WR))
+        usleep(100_000)
+        #expect(server.subscriberCount == 1)
+        let before = Self.cpuSeconds()
+        usleep(500_000)
+        let used = Self.cpuSeconds() - before
+        #expect(used < 0.1, "\(used) s of CPU in 0.5 s: the loop must not spin on end of file")
+        server.publish(type: "face", line: #"{"type":"face","seq":1}"#)
+        server.publish(type: "utterance", line: #"{"type":"utterance","seq":2}"#)
+        #expect(client.object()?["seq"] as? Int == 2, "the subscription holds and events still arrive")
     }
 
     @Test("a stale socket file is replaced; a live one, or a file that is not a socket, is refused")
