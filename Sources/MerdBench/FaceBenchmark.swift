@@ -27,7 +27,7 @@ package struct FaceBenchmark {
     package let frames: [RGBImage]
     /// Timed repeats per stage, after one warm-up.
     package let repeats: Int
-    let miniXception: (any FaceEncoder)?
+    package let miniXception: (any FaceEncoder)?
     let resNet50: any FaceEncoder
     let maNet: any FaceEncoder
     let efficientNetB0: any FaceEncoder
@@ -104,7 +104,17 @@ package struct FaceBenchmark {
         let start = ContinuousClock.now
         for frame in frames { _ = streaming.analyze(frame) }
         let perFrame = (ContinuousClock.now - start).seconds * 1000 / Double(frames.count)
-        return FaceBenchmarkResult(threads: threads, stages: stages, pipelineMillisecondsPerFrame: perFrame)
+        // And with the default face model too (EmotiEffLib's B0 before mini-Xception, as
+        // `setup-and-run` installs them): wall time and the process's CPU time per frame, the
+        // latter counting every compute thread.
+        var withDefault = FacePipeline(detector: models.detector, landmarkPredictor: models.landmarkPredictor,
+                                       encoders: [efficientNetB0] + (miniXception.map { [$0] } ?? []))
+        let cpuStart = ProcessCPU.seconds, wallStart = ContinuousClock.now
+        for frame in frames { _ = withDefault.analyze(frame) }
+        let defaultPerFrame = (ContinuousClock.now - wallStart).seconds * 1000 / Double(frames.count)
+        let defaultCPUPerFrame = (ProcessCPU.seconds - cpuStart) * 1000 / Double(frames.count)
+        return FaceBenchmarkResult(threads: threads, stages: stages, pipelineMillisecondsPerFrame: perFrame,
+                                   defaultPipelineMillisecondsPerFrame: defaultPerFrame, defaultPipelineCPUMillisecondsPerFrame: defaultCPUPerFrame)
     }
 }
 
@@ -120,6 +130,13 @@ package struct FaceBenchmarkResult: Sendable, Equatable {
     package let stages: [StageTiming]
     /// Track + landmarks + mini-Xception over all frames, per frame.
     package let pipelineMillisecondsPerFrame: Double
+    /// Track + landmarks + EmotiEffLib's B0 (+ mini-Xception when installed), per frame: wall
+    /// time, and the process's CPU time (all threads).
+    package let defaultPipelineMillisecondsPerFrame: Double
+    package let defaultPipelineCPUMillisecondsPerFrame: Double
+
+    /// The share of one core the default face path takes at `framesPerSecond`.
+    package func defaultCoreShare(framesPerSecond: Double) -> Double { defaultPipelineCPUMillisecondsPerFrame * framesPerSecond / 1000 }
 
     /// The median of `stage`, when it was timed.
     package func milliseconds(_ stage: FaceBenchmark.Stage) -> Double? {

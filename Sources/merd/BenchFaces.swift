@@ -58,6 +58,9 @@ struct BenchFaces: AsyncParsableCommand {
             let perFrame = result.pipelineMillisecondsPerFrame, everyFrame = result.detectingEveryFrameMilliseconds
             print(String(format: "merd faces %@ pipeline (track + landmarks + mini-Xception): %.2f ms a frame, %.0f frames/s; detecting every frame: %.2f ms, %.0f frames/s",
                          threadsLabel, perFrame, 1000 / perFrame, everyFrame, 1000 / everyFrame))
+            print(String(format: "merd faces %@ pipeline with the default face model (track + landmarks + EmotiEffLib B0%@): %.2f ms a frame, CPU %.2f ms a frame; at 10 fps %.0f%% of one core",
+                         threadsLabel, benchmark.miniXception == nil ? "" : " + mini-Xception", result.defaultPipelineMillisecondsPerFrame,
+                         result.defaultPipelineCPUMillisecondsPerFrame, 100 * result.defaultCoreShare(framesPerSecond: 10)))
         }
     }
 }
