@@ -72,7 +72,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
         let sections: [String: [String]] = [
             "sources": ["audio", "video", "input"],
             "models": ["directory", "layers"],
-            "socket": ["path", "mode", "queue", "send_buffer"],
+            "socket": ["path", "mode", "allow_others", "queue", "send_buffer"],
             "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds"],
             "video": ["width", "height", "fps"],
             "log": ["level"],
@@ -95,21 +95,14 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 if let value = try reader.string("input") { input = value.isEmpty ? nil : value }
             case "models":
                 if let value = try reader.string("directory") { models = value }
-                if let value = try reader.integers("layers", range: 0...48) { layers = value }
+                if let value = try reader.integers("layers", range: Self.layerRange) { layers = value }
             case "socket":
-                if let value = try reader.string("path") {
-                    guard value.hasPrefix("/"), value.utf8.count < 108 else {
-                        throw Problem(file: file, key: "socket.path", found: "\"\(value)\"", allowed: "an absolute path of under 108 bytes")
-                    }
-                    socketPath = value
-                }
+                if let value = try reader.string("path") { socketPath = try Self.check(file: file, key: "socket.path") { () throws(Invalid) in try Self.socketPath(value) } }
+                let allowOthers = try reader.boolean("allow_others") ?? false
                 if let value = try reader.string("mode") {
-                    guard let mode = mode_t(value, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
-                        throw Problem(file: file, key: "socket.mode", found: "\"\(value)\"", allowed: "an octal mode such as \"0660\" that lets the owner read and write")
-                    }
-                    socketMode = mode
+                    socketMode = try Self.check(file: file, key: "socket.mode") { () throws(Invalid) in try Self.socketMode(value, allowOthers: allowOthers) }
                 }
-                if let value = try reader.integer("queue", range: 1...1_000_000) { queueSize = value }
+                if let value = try reader.integer("queue", range: Self.queueSizes) { queueSize = value }
                 if let value = try reader.integer("send_buffer", range: 1024...16_777_216) { sendBufferBytes = value }
             case "engine":
                 if let value = try reader.number("face_fps", range: 0.5...60) { faceFramesPerSecond = value }
@@ -135,6 +128,63 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 }
             }
         }
+    }
+
+    // MARK: Checks shared by the file and the flags
+
+    /// Why one setting's value is not valid, whichever way it was given.
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public let found: String
+        public let allowed: String
+        public var description: String { "\(found) is not valid; \(allowed)" }
+    }
+
+    /// Hidden states a layer setting may name (HuBERT-large has 0…24; 48 leaves room for
+    /// larger encoders).
+    public static let layerRange = 0...48
+    public static let queueSizes = 1...1_000_000
+
+    /// `socket.path` / `--socket`: an absolute path that fits a `sockaddr_un`. Not empty: an
+    /// empty name would make an abstract socket, which file permissions cannot protect.
+    public static func socketPath(_ value: String) throws(Invalid) -> String {
+        guard value.hasPrefix("/"), value.utf8.count < 108 else {
+            throw Invalid(found: "\"\(value)\"", allowed: "the socket must be an absolute path of under 108 bytes (file permissions protect it; merd makes no abstract sockets)")
+        }
+        return value
+    }
+
+    /// `socket.mode`: octal, letting the owner read and write; other users' access (o+w, which
+    /// lets any local user connect) only with `socket.allow_others = true`.
+    public static func socketMode(_ value: String, allowOthers: Bool) throws(Invalid) -> mode_t {
+        guard let mode = mode_t(value, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
+            throw Invalid(found: "\"\(value)\"", allowed: "an octal mode such as \"0660\" that lets the owner read and write")
+        }
+        guard allowOthers || mode & 0o002 == 0 else {
+            throw Invalid(found: "\"\(value)\"", allowed: "it lets every local user connect; use the merd group (\"0660\"), or set socket.allow_others = true to mean it")
+        }
+        return mode
+    }
+
+    /// `models.layers` / `--layers`: distinct hidden-state indices in ``layerRange``.
+    public static func layers(_ values: [Int]) throws(Invalid) -> [Int] {
+        guard !values.isEmpty, values.allSatisfy(layerRange.contains), Set(values).count == values.count else {
+            throw Invalid(found: values.map(String.init).joined(separator: ","),
+                          allowed: "layers are distinct whole numbers in \(layerRange.lowerBound)…\(layerRange.upperBound)")
+        }
+        return values
+    }
+
+    /// `socket.queue` / `--queue-size`.
+    public static func queueSize(_ value: Int) throws(Invalid) -> Int {
+        guard queueSizes.contains(value) else {
+            throw Invalid(found: String(value), allowed: "it must be a whole number in \(queueSizes.lowerBound)…\(queueSizes.upperBound)")
+        }
+        return value
+    }
+
+    /// A file key's check, its failure as a ``Problem`` naming the file and key.
+    static func check<Value>(file: String, key: String, _ body: () throws(Invalid) -> Value) throws(Problem) -> Value {
+        do { return try body() } catch { throw Problem(file: file, key: key, found: error.found, allowed: error.allowed) }
     }
 
     /// A source setting, parsed as `SourceSpec` parses flags: "none" (or "") turns the
@@ -166,6 +216,12 @@ public struct DaemonConfiguration: Equatable, Sendable {
             guard let value = table[key] else { return nil }
             guard let number = value.int, range.contains(number) else { throw problem(key, "it must be a whole number in \(range.lowerBound)…\(range.upperBound)") }
             return number
+        }
+
+        func boolean(_ key: String) throws -> Bool? {
+            guard let value = table[key] else { return nil }
+            guard let flag = value.bool else { throw problem(key, "it must be true or false") }
+            return flag
         }
 
         func number(_ key: String, range: ClosedRange<Double>) throws -> Double? {

@@ -54,13 +54,17 @@ struct Run: AsyncParsableCommand {
             do { settings.video = try SourceSpec.video(video) } catch { throw CommandFailure.usage("--video: \(error.description)") }
         }
         if let input { settings.input = input }
-        if let socket { settings.socketPath = socket }
-        if let models = modelsOption.models { settings.models = models }
-        if let layers { settings.layers = try CommaSeparated.layers(layers) }
-        if let queueSize {
-            guard queueSize > 0 else { throw CommandFailure.usage("--queue-size must be positive") }
-            settings.queueSize = queueSize
+        // Each flag through the same check as its key in the file.
+        func flag<Value>(_ name: String, _ body: () throws(DaemonConfiguration.Invalid) -> Value) throws(CommandFailure) -> Value {
+            do { return try body() } catch { throw .usage("\(name) \(error.description)") }
         }
+        if let socket { settings.socketPath = try flag("--socket") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.socketPath(socket) } }
+        if let models = modelsOption.models { settings.models = models }
+        if let layers {
+            let parsed = try CommaSeparated.layers(layers)
+            settings.layers = try flag("--layers") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.layers(parsed) }
+        }
+        if let queueSize { settings.queueSize = try flag("--queue-size") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.queueSize(queueSize) } }
         return settings
     }
 

@@ -118,6 +118,32 @@ struct RunCommandTests {
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket file is removed")
     }
 
+    @Test("flags are checked as their keys in the file are: one line naming the flag, exit status 2")
+    func badFlags() throws {
+        for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
+                                    (["--layers", "99"], "--layers 99 is not valid; layers are distinct whole numbers in 0…48"),
+                                    (["--queue-size", "0"], "--queue-size 0 is not valid")] {
+            let result = try MerdProcess.run(["run", "--audio", "none", "--video", "none"] + arguments)
+            #expect(result.status == 2 && result.stderr.contains(needle) && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+        // A world-writable socket when asked for in so many words.
+        let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
+        let socketPath = NSTemporaryDirectory() + "merd-open-\(UUID().uuidString.prefix(8)).sock"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "[socket]\nmode = \"0666\"\nallow_others = true\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = MerdProcess.executable
+        process.arguments = ["run", "--config", config, "--socket", socketPath, "--audio", "none", "--video", "none", "--models", NSTemporaryDirectory() + "merd-none"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
+        var status = stat()
+        #expect(stat(socketPath, &status) == 0 && status.st_mode & 0o777 == 0o666)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test("a bad key in the configuration file: exit status 2, one line naming the key, the value and what is allowed")
     func badConfiguration() throws {
         let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
@@ -126,7 +152,10 @@ struct RunCommandTests {
                                ("[sockets]\npath = \"/x\"\n", "sockets"), ("[engine]\nspeed = 3\n", "engine.speed"),
                                ("[log]\nlevel = \"loud\"\n", "log.level"), ("[socket\n", "syntax"),
                                ("[engine]\nspeech_window_seconds = 2\nspeech_overlap_seconds = 2\n", "engine.speech_overlap_seconds"),
-                               ("[engine]\nspeech_window_seconds = 0.1\n", "engine.speech_window_seconds")] as [(String, String?)] {
+                               ("[engine]\nspeech_window_seconds = 0.1\n", "engine.speech_window_seconds"),
+                               ("[socket]\nmode = \"0666\"\n", "socket.allow_others = true"), ("[socket]\npath = \"\"\n", "no abstract sockets"),
+                               ("[socket]\npath = \"events.sock\"\n", "socket.path"), ("[socket]\nallow_others = \"yes\"\n", "socket.allow_others"),
+                               ("[models]\nlayers = [18, 99]\n", "models.layers")] as [(String, String?)] {
             try text.write(toFile: config, atomically: true, encoding: .utf8)
             let result = try MerdProcess.run(["run", "--config", config, "--socket", NSTemporaryDirectory() + "never.sock"])
             if let needle {
