@@ -31,6 +31,9 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
     /// Tensors a strict loader read past: the file holds parts the model has no place for.
     case unknownTensors(file: String, names: [String])
+    /// A tensor holds NaN or infinite values (`count` of them): a damaged file, or weights
+    /// saved from a training run that diverged. No model computes anything useful from them.
+    case nonFinite(file: String, tensor: String, count: Int)
     case duplicateName(file: String, tensor: String)
     case writeFailed(file: String, reason: String)
     /// The file is a PyTorch checkpoint, and this is what is wrong with it.
@@ -71,6 +74,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
         case .unknownTensors(let file, let names):
             let shown = names.prefix(5).joined(separator: ", ")
             return "\(file): \(names.count) tensor(s) the model has no place for (\(shown)\(names.count > 5 ? ", …" : "")); a different model?"
+        case .nonFinite(let file, let tensor, let count):
+            return "\(file): tensor \(tensor) holds \(count) NaN or infinite value\(count == 1 ? "" : "s"); the file is damaged or was saved from a diverged training run, and merd will not load it"
         case .duplicateName(let file, let tensor):
             return "\(file): tensor name '\(tensor)' appears twice"
         case .writeFailed(let file, let reason):

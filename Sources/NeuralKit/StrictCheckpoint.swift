@@ -52,6 +52,8 @@ public struct StrictCheckpoint<Failure: Error> {
         let full = prefix + name
         let value: Tensor
         do { value = try file.tensor(full, shape: expected) } catch { throw mapError(error) }
+        let nonFinite = value.withUnsafeBufferPointer { Self.nonFiniteCount($0, rows: 1, columns: $0.count, stride: $0.count) }
+        if nonFinite > 0 { throw mapError(.nonFinite(file: file.path, tensor: full, count: nonFinite)) }
         consumed.insert(full)
         file.releasePages(of: full)
         return value
@@ -72,7 +74,11 @@ public struct StrictCheckpoint<Failure: Error> {
                                         into: destination.baseAddress! + index * width, leadingDimension: total)
                 }
             }
-            for name in names {
+            for (index, name) in names.enumerated() {
+                let nonFinite = result.withUnsafeBufferPointer {
+                    Self.nonFiniteCount(UnsafeBufferPointer(rebasing: $0[(index * width)...]), rows: height, columns: width, stride: total)
+                }
+                if nonFinite > 0 { throw SafeTensorsError.nonFinite(file: file.path, tensor: prefix + name, count: nonFinite) }
                 consumed.insert(prefix + name)
                 file.releasePages(of: prefix + name)
             }
@@ -82,6 +88,29 @@ public struct StrictCheckpoint<Failure: Error> {
         } catch {
             preconditionFailure("readMatrix throws only SafeTensorsError: \(error)")
         }
+    }
+
+    /// NaN and infinities in `rows` rows of `columns` values, `stride` apart. Every weight a
+    /// loader reads is checked: a model with one NaN weight would give null answers forever
+    /// without saying why.
+    static func nonFiniteCount(_ values: UnsafeBufferPointer<Float>, rows: Int, columns: Int, stride: Int) -> Int {
+        guard rows > 0, columns > 0, let base = values.baseAddress else { return 0 }
+        var count = 0
+        for row in 0..<rows {
+            let line = base + row * stride
+            // A float is NaN or infinite when its exponent bits are all ones: the row's largest
+            // exponent field, an integer max the compiler vectorises, says whether any is; an
+            // exact count only for a row where one is.
+            let exponent: UInt32 = 0x7F80_0000
+            let largest = UnsafeRawPointer(line).withMemoryRebound(to: UInt32.self, capacity: columns) { bits in
+                var largest: UInt32 = 0
+                for column in 0..<columns { largest = max(largest, bits[column] & exponent) }
+                return largest
+            }
+            if largest < exponent { continue }
+            for column in 0..<columns where !line[column].isFinite { count += 1 }
+        }
+        return count
     }
 
     /// Accepts `name` as known but unused (a batch-norm step counter, a training-only mask),

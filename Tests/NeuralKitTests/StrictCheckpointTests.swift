@@ -121,6 +121,30 @@ struct StrictCheckpointTests {
         try checkpoint.finish()
     }
 
+    @Test("NaN and infinite weights are refused, naming the tensor and how many; as read alone or side by side, transposed or not, F32 or F16")
+    func nonFinite() throws {
+        for storage in [SafeTensorsWriter.StorageType.f32, .f16] {
+            var values = [Float](repeating: 0.5, count: 40 * 33)
+            values[40 * 33 - 1] = .nan
+            values[17] = -.infinity
+            let path = try write([
+                ("clean", Tensor(shape: [40, 33], scalars: (0..<(40 * 33)).map { Float($0) / 100 })),
+                ("damaged", Tensor(shape: [40, 33], scalars: values)),
+            ], as: storage)
+            var checkpoint = try StrictCheckpoint(path: path)
+            #expect(try checkpoint.tensor("clean", shape: [40, 33]).count == 40 * 33)
+            #expect(throws: SafeTensorsError.nonFinite(file: path, tensor: "damaged", count: 2)) { try checkpoint.tensor("damaged", shape: [40, 33]) }
+            for transposed in [false, true] {
+                #expect(throws: SafeTensorsError.nonFinite(file: path, tensor: "damaged", count: 2)) {
+                    try checkpoint.matrix(["clean", "damaged"], rows: 40, columns: 33, transposed: transposed)
+                }
+            }
+            #expect(!checkpoint.consumed.contains("damaged"))
+        }
+        let error = SafeTensorsError.nonFinite(file: "model.safetensors", tensor: "encoder.weight", count: 1)
+        #expect(error.description == "model.safetensors: tensor encoder.weight holds 1 NaN or infinite value; the file is damaged or was saved from a diverged training run, and merd will not load it")
+    }
+
     @Test("every failure, opening included, reaches the loader through its own error type")
     func mapping() throws {
         let path = try write()

@@ -139,7 +139,7 @@ struct EfficientNetTests {
         #expect(EfficientNet.Architecture(timmName: "efficientnet_b1") == nil && EfficientNet.Architecture(timmName: "resnet50") == nil)
     }
 
-    @Test("a missing or mis-shaped tensor, a stray one, a short stage: errors naming them")
+    @Test("a missing or mis-shaped tensor, a stray one, a short stage, a NaN weight: errors naming them")
     func strict() throws {
         let folder = "emotiefflib-enet-b0-va"
         let missing = try EfficientNetFixtures.edited(folder) { $0["blocks.3.1.se.conv_reduce.bias"] = nil }
@@ -165,7 +165,15 @@ struct EfficientNetTests {
         #expect(throws: VisionModelError.inconsistent(file: short, reason: "stage 5 has 3 blocks (blocks.5.*), tf_efficientnet_b0 has 4")) {
             try EmotiEffLibEncoder(path: short, featureName: "EN")
         }
-        for path in [missing, misshaped, stray, short] { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let poisoned = try EfficientNetFixtures.edited(folder) { tensors in
+            var scalars = tensors["blocks.4.2.conv_pwl.weight"]!.scalars
+            scalars[3] = .nan
+            tensors["blocks.4.2.conv_pwl.weight"] = Tensor(shape: tensors["blocks.4.2.conv_pwl.weight"]!.shape, scalars: scalars)
+        }
+        #expect(throws: VisionModelError.weights(.nonFinite(file: poisoned, tensor: "blocks.4.2.conv_pwl.weight", count: 1))) {
+            try EmotiEffLibEncoder(path: poisoned, featureName: "EN")
+        }
+        for path in [missing, misshaped, stray, short, poisoned] { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
     }
 
     @Test("config.json: a missing file, another architecture, preprocessing merd does not do, unnamed outputs")
