@@ -32,6 +32,7 @@ public struct EngineModels: Sendable {
         }
         let speechEmotionPath = root + "/" + Self.speechEmotionFolder
         if FileManager.default.fileExists(atPath: speechEmotionPath + "/config.json") {
+            try ModelIntegrity.verify(directory: speechEmotionPath)
             do { models.speechEmotion = try SpeechEmotionModel(directory: speechEmotionPath) } catch { throw ModelStoreError(error.description) }
             models.loaded.append(ModelManifest.loadedModel(role: "speech-emotion", directory: speechEmotionPath))
         }
@@ -39,6 +40,7 @@ public struct EngineModels: Sendable {
         if fusionDirectory == "none" {
             // Asked for explicitly: the models' own estimates, no fusion.
         } else if manager.fileExists(atPath: fusionPath + "/model.json") {
+            try ModelIntegrity.verify(directory: fusionPath)
             do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw ModelStoreError(error.description) }
             models.loaded.append(ModelManifest.loadedModel(role: "fusion", directory: fusionPath))
         } else if fusionDirectory != nil {
@@ -48,17 +50,36 @@ public struct EngineModels: Sendable {
         }
         if faces {
             if VisionModels.available(in: root) {
+                for folder in [VisionModels.detectorFolder, VisionModels.landmarkFolder] + VisionModels.encoderFolders {
+                    try ModelIntegrity.verify(directory: root + "/" + folder)
+                }
                 do { models.vision = try VisionModels(directory: root) } catch { throw ModelStoreError(error.description) }
                 models.loaded.append(ModelManifest.loadedModel(role: "face-detector", directory: root + "/" + VisionModels.detectorFolder))
                 models.loaded.append(ModelManifest.loadedModel(role: "face-landmarks", directory: root + "/" + VisionModels.landmarkFolder))
                 for name in models.vision?.encoderNames ?? [] {
                     models.loaded.append(ModelManifest.loadedModel(role: "face", directory: root + "/" + name))
                 }
+            } else if let half = Self.halfInstalledFacePath(root: root) {
+                throw ModelStoreError(half)
             } else {
                 logger.warning("no face models in \(root): no face path (tools/fetch-default-models installs them)")
             }
         }
         return models
+    }
+
+    /// What is wrong when one of the face detector and the landmark model is installed and the
+    /// other is not (a link to a file that is gone, most often: the landmarks link to Debian's
+    /// libdlib-data): an installation half done is an error, not a silent run without faces.
+    static func halfInstalledFacePath(root: String) -> String? {
+        let parts = [("face detector", root + "/" + VisionModels.detectorFolder + "/model.safetensors"),
+                     ("landmark model", root + "/" + VisionModels.landmarkFolder + "/" + VisionModels.landmarkFile)]
+        let present = parts.map { FileManager.default.fileExists(atPath: $0.1) }
+        guard present.contains(true), let missing = parts.indices.first(where: { !present[$0] }) else { return nil }
+        let (what, path) = parts[missing]
+        let dangling = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map { " is a link to \($0), which does not exist" } ?? " is missing"
+        return "\(path)\(dangling): the \(what) is needed with the \(parts[1 - missing].0); reinstall them (tools/fetch-default-models"
+            + (missing == 1 ? "; the landmarks come from Debian's libdlib-data)" : ")")
     }
 
     /// Where the speech-emotion model lives in the models directory.
@@ -77,6 +98,7 @@ public struct EngineModels: Sendable {
             if let explicit { throw ModelStoreError("\(explicit): not a HuBERT model directory (no config.json)") }
             return nil
         }
+        try ModelIntegrity.verify(directory: directory)
         do { return (try HuBERT(directory: directory, highestLayer: highestLayer), directory) } catch { throw ModelStoreError(error.description) }
     }
 
