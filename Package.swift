@@ -57,6 +57,9 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Werror", "-fno-sanitize=all"])],
             linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CSystemShims"),
+        // FFmpeg's log callback, which counts the warnings a damaged file causes (C: FFmpeg
+        // calls it with a va_list). Debian's FFmpeg headers are on the default include path.
+        .target(name: "CFFmpegLog", cSettings: [.unsafeFlags(["-Wall", "-Werror"])], linkerSettings: [.linkedLibrary("avutil")]),
         // v1 events as Codable types: the one model of the protocol the engine, the server,
         // `merd subscribe` and the tests share.
         .target(name: "MerdEvents", swiftSettings: strict),
@@ -67,7 +70,7 @@ let package = Package(
         .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["Locking", "CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
-        .target(name: "MediaCodec", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),
+        .target(name: "MediaCodec", dependencies: ["CFFmpeg", "CFFmpegLog", "MediaTypes"], swiftSettings: strict),
         .target(name: "CaptureV4L2", dependencies: ["Locking", "CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "CaptureFile", dependencies: ["Locking", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         // Inference only: the stages, the engine that runs them, the events it makes.

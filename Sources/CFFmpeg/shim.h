@@ -25,4 +25,5 @@ static inline void merd_av_strerror(int code, char *buffer, size_t size) {
         snprintf(buffer, size, "FFmpeg error %d", code);
     }
 }
+
 #endif

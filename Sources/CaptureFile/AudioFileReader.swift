@@ -34,6 +34,9 @@ public final class AudioFileReader {
     deinit { swr_free(&converter) }
 
     /// The next decoded chunk, or nil at the end of the stream.
+    /// Damaged packets skipped so far, and a read error that ended the stream.
+    public var damage: StreamDamage { decoder.damage }
+
     public func nextChunk() throws(CaptureError) -> AudioChunk? {
         while true {
             let (decoded, seconds) = try decoder.decodeNext()

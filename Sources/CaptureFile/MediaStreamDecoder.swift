@@ -6,8 +6,8 @@ import MediaTypes
 /// reads packets, libavcodec decodes them, and each frame comes with its presentation time
 /// in seconds from the container's start (so audio and video share one timeline).
 ///
-/// Damaged packets are skipped, as players do; a truncated file simply ends early. The
-/// decoder is used from one task or thread at a time.
+/// Damaged packets are skipped, as players do, and counted; a truncated file ends early, and
+/// `damage` says so. The decoder is used from one task or thread at a time.
 final class MediaStreamDecoder {
     let path: String
     let streamIndex: Int32
@@ -20,8 +20,9 @@ final class MediaStreamDecoder {
     private let containerStart: Double
     private var draining = false
     private(set) var finished = false
-    /// Packets the decoder rejected (damaged data), for status reports.
-    private(set) var skippedPackets = 0
+    /// Packets the demuxer marked corrupt (of any stream) or the decoder rejected, and how
+    /// reading ended if not at a clean end of file: what a truncated or damaged file shows.
+    private(set) var damage = StreamDamage()
 
     init(path: String, kind: AVMediaType) throws(CaptureError) {
         self.path = path
@@ -36,6 +37,7 @@ final class MediaStreamDecoder {
             }
         }
         self.format = format
+        FFmpegLogging.watch(format)
         var context: UnsafeMutablePointer<AVCodecContext>?
         var packet: UnsafeMutablePointer<AVPacket>?
         var frame: UnsafeMutablePointer<AVFrame>?
@@ -82,12 +84,19 @@ final class MediaStreamDecoder {
         av_packet_free(&packet)
         av_frame_free(&frame)
         avcodec_free_context(&codecContext)
+        if let format { FFmpegLogging.unwatch(format) }
         avformat_close_input(&format)
     }
 
     /// Decodes the next frame into `frame` and returns its time in seconds from the start of
     /// the file (nil when its timestamp is missing), or false at the end of the stream.
     /// The caller unreferences `frame` (av_frame_unref) when done with it.
+    /// The end of the stream: what FFmpeg logged about the file goes into `damage`.
+    private func finish() {
+        finished = true
+        if let format { damage.warnings = FFmpegLogging.problems(of: format) }
+    }
+
     func decodeNext() throws(CaptureError) -> (decoded: Bool, seconds: Double?) {
         guard let format, !finished else { return (false, nil) }
         while true {
@@ -98,26 +107,45 @@ final class MediaStreamDecoder {
                 return (true, seconds)
             }
             if received == merd_AVERROR_EOF {
-                finished = true
+                finish()
                 return (false, nil)
             }
             guard received == merd_AVERROR_EAGAIN() else {
                 throw .failed(source: path, reason: "decoding failed: \(ffmpegMessage(received))")
             }
             if draining {
-                finished = true
+                finish()
                 return (false, nil)
             }
             let read = av_read_frame(format, packet)
             if read < 0 {
                 // End of file, or a read error at a truncated end: drain what the decoder holds.
+                if read != merd_AVERROR_EOF { damage.endError = ffmpegMessage(read) }
                 draining = true
                 avcodec_send_packet(codec, nil)
                 continue
             }
             defer { av_packet_unref(packet) }
+            // Corrupt packets of any stream count: a truncated file's last damaged packet is
+            // often another stream's, and the file is damaged all the same.
+            if packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
+                damage.packets += 1
+                continue
+            }
             guard packet.pointee.stream_index == streamIndex else { continue }
-            if avcodec_send_packet(codec, packet) < 0 { skippedPackets += 1 }
+            if avcodec_send_packet(codec, packet) < 0 { damage.packets += 1 }
         }
     }
+}
+
+/// What a stream's reading met that a whole file would not have: damaged packets (skipped) and
+/// a read error where the end of file should have been.
+public struct StreamDamage: Sendable, Equatable {
+    public var packets = 0
+    public var endError: String?
+    /// Warnings and errors FFmpeg logged reading the file ("Packet corrupt", "File ended
+    /// prematurely"): how it reports a truncated file whose packets look whole.
+    public var warnings = 0
+
+    public var isEmpty: Bool { packets == 0 && endError == nil && warnings == 0 }
 }

@@ -44,6 +44,27 @@ public final class RecordedFile: Sendable {
     }
 
     func countDrop() { dropped.add(1, ordering: .relaxed) }
+
+    private let damage = Locked<[String: StreamDamage]>([:])
+
+    /// Each stream's damage, recorded when it ended.
+    func record(_ stream: String, _ found: StreamDamage) {
+        if !found.isEmpty { damage.withLock { $0[stream] = found } }
+    }
+
+    /// What was wrong with the file, once its streams have ended: damaged packets skipped and
+    /// reading that stopped on an error (a truncated or corrupt recording); nil for a whole file.
+    public var damageReport: String? {
+        let found = damage.withLock { $0 }
+        guard !found.isEmpty else { return nil }
+        return found.sorted { $0.key < $1.key }.map { stream, damage in
+            var parts: [String] = []
+            if damage.packets > 0 { parts.append("\(damage.packets) damaged packet\(damage.packets == 1 ? "" : "s") skipped") }
+            if let error = damage.endError { parts.append("reading stopped early (\(error))") }
+            if damage.warnings > 0 { parts.append("FFmpeg reported \(damage.warnings) problem\(damage.warnings == 1 ? "" : "s") reading it") }
+            return "\(stream): " + parts.joined(separator: ", ")
+        }.joined(separator: "; ") + "; the file is truncated or damaged, and the results cover what could be read"
+    }
 }
 
 /// The audio of a `RecordedFile`.
@@ -55,7 +76,10 @@ public struct FileAudioSource: AudioSource {
         let reader = Unshared(try AudioFileReader(path: file.path))
         let file = self.file
         return AsyncThrowingStream {
-            guard var chunk = try reader.value.nextChunk() else { return nil }
+            guard var chunk = try reader.value.nextChunk() else {
+                file.record("audio", reader.value.damage)
+                return nil
+            }
             guard let pacer = file.pacer() else { return chunk }
             // Replaying live, a chunk is delivered once its last sample would have been captured.
             try await pacer.wait(until: chunk.endTime)
@@ -86,6 +110,7 @@ public struct FileVideoSource: VideoSource {
                 frame.time = time
                 return frame
             }
+            file.record("video", reader.value.damage)
             return nil
         }
     }

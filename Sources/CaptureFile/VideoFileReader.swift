@@ -24,8 +24,8 @@ public final class VideoFileReader {
         framesPerSecond = rate.num > 0 && rate.den > 0 ? Double(rate.num) / Double(rate.den) : nil
     }
 
-    /// Packets the decoder rejected as damaged so far.
-    public var skippedPackets: Int { decoder.skippedPackets }
+    /// Damaged packets skipped so far, and a read error that ended the stream.
+    public var damage: StreamDamage { decoder.damage }
 
     /// The next frame, or nil at the end of the stream.
     public func nextFrame() throws(CaptureError) -> VideoFrame? {

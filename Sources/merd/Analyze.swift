@@ -70,5 +70,6 @@ struct Analyze: AsyncParsableCommand {
             if case .notFound = error { throw CommandFailure.usage(error.description) }
             throw CommandFailure.runtime(error.description)
         }
+        if let damage = file.damageReport { logger.warning("\(input): \(damage)") }
     }
 }

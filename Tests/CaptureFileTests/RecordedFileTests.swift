@@ -124,6 +124,34 @@ struct RecordedFileTests {
         }
     }
 
+    @Test("a truncated recording says so once its streams end; a whole one does not", arguments: ["mpg", "mkv", "ts"])
+    func damageReport(_ container: String) async throws {
+        // The GRID clip as is (mpg), or re-muxed into Matroska and MPEG-TS by the ffmpeg command.
+        let whole: String
+        if container == "mpg" {
+            whole = TestPaths.sharedData("grid/bbaf2n.mpg")
+        } else {
+            whole = Clips.directory + "/whole.\(container)"
+            let codecs = container == "mkv" ? ["-c:v", "mpeg4", "-c:a", "aac"] : ["-c:v", "mpeg2video", "-c:a", "mp2"]
+            _ = try ProcessOutput.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-i", TestPaths.sharedData("grid/bbaf2n.mpg")] + codecs + [whole])
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let cut = Clips.directory + "/truncated.\(container)"
+        try data.prefix(data.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
+        for (path, damaged) in [(whole, false), (cut, true)] {
+            let file = RecordedFile(path: path, pacing: .asFastAsPossible)
+            var samples = 0
+            for try await chunk in try file.audio.chunks() { samples += chunk.frameCount }
+            #expect(samples > 0)
+            if damaged {
+                let report = try #require(file.damageReport, "\(path)")
+                #expect(report.hasPrefix("audio: ") && report.contains("truncated or damaged"), "\(report)")
+            } else {
+                #expect(file.damageReport == nil, "\(path): \(file.damageReport ?? "")")
+            }
+        }
+    }
+
     @Test("real-time replay delivers each frame when it is due, audio and video on one clock")
     func realTime() async throws {
         let file = RecordedFile(path: TestPaths.sharedData("grid/bbaf2n.mpg"), pacing: .realTime)
