@@ -118,6 +118,42 @@ struct RunCommandTests {
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket file is removed")
     }
 
+    @Test("SIGHUP, SIGUSR1 and SIGUSR2 are logged and the daemon runs on; SIGTERM while a client floods the socket still exits 0 within 2 s")
+    func signals() throws {
+        let socketPath = NSTemporaryDirectory() + "merd-signals-\(UUID().uuidString.prefix(8)).sock"
+        let process = Process()
+        process.executableURL = MerdProcess.executable
+        process.arguments = ["run", "--socket", socketPath, "--audio", "none", "--video", "none", "--models", NSTemporaryDirectory() + "merd-none"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
+        for signal in [SIGHUP, SIGUSR1, SIGUSR2] {
+            kill(process.processIdentifier, signal)
+            usleep(100_000)
+            #expect(process.isRunning, "signal \(signal) must not end the daemon")
+        }
+        let reader = try TestSubscriber(path: socketPath)
+        #expect(reader.object()?["type"] as? String == "hello", "still serving")
+        // A client writing as fast as it can, on its own thread, when SIGTERM comes.
+        let flooder = try TestSubscriber(path: socketPath)
+        let flooding = Thread {
+            let chunk = Array(String(repeating: "{\"subscribe\": 1}\n", count: 200).utf8)
+            while chunk.withUnsafeBytes({ send(flooder.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) > 0 {}
+        }
+        flooding.start()
+        usleep(200_000)
+        let stopping = Date()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(stopping) < 2, "SIGTERM during a flood ends it within 2 s")
+        #expect(process.terminationStatus == 0 && process.terminationReason == .exit)
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("SIGHUP") && log.contains("SIGUSR1") && log.contains("SIGUSR2"), "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: socketPath))
+    }
+
     @Test("flags are checked as their keys in the file are: one line naming the flag, exit status 2")
     func badFlags() throws {
         for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
