@@ -20,6 +20,9 @@ let package = Package(
         .library(name: "CaptureFile", targets: ["CaptureFile"]),
         .library(name: "MediaCodec", targets: ["MediaCodec"]),
         .library(name: "FusionTraining", targets: ["FusionTraining"]),
+        // For the fuzz harnesses (Fuzz/): the events protocol and the daemon's configuration.
+        .library(name: "MerdEvents", targets: ["MerdEvents"]),
+        .library(name: "MerdDaemon", targets: ["MerdDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

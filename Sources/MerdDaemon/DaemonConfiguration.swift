@@ -62,6 +62,10 @@ public struct DaemonConfiguration: Equatable, Sendable {
 
     /// Applies a TOML document's keys.
     public mutating func apply(_ text: String, file: String) throws {
+        if let (line, column) = Self.badTableHeader(in: text) {
+            throw Problem(file: file, key: "(syntax)", found: "line \(line), column \(column)",
+                          allowed: "the file must be TOML (a [table] name starts with a letter, digit, _, - or a quote)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -128,6 +132,33 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 }
             }
         }
+    }
+
+    /// The line and column of a table header whose name starts with a character TOML does not
+    /// allow there (`[?a]`, `[#`, `[` at the end of a line). toml++ 3 (inside TOMLKit) asserts
+    /// on these instead of reporting them: an abort in a debug build and undefined behaviour in
+    /// a release one, found by scripts/fuzz. Checked here first, so such a file gets the same
+    /// one-line syntax error as any other. Lines inside a multi-line string are skipped.
+    static func badTableHeader(in text: String) -> (line: Int, column: Int)? {
+        var inMultilineString = false
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let delimiters = line.ranges(of: "\"\"\"").count + line.ranges(of: "'''").count
+            defer { if delimiters % 2 == 1 { inMultilineString.toggle() } }
+            guard !inMultilineString else { continue }
+            var characters = line.unicodeScalars[...]
+            func skipSpace() { while let c = characters.first, c == " " || c == "\t" { characters.removeFirst() } }
+            skipSpace()
+            guard characters.first == "[" else { continue }
+            characters.removeFirst()
+            skipSpace()
+            if characters.first == "[" { characters.removeFirst() }  // [[array of tables]]
+            skipSpace()
+            let allowed = characters.first.map { c in
+                c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "_-\"']".unicodeScalars.contains(c))
+            } ?? false
+            if !allowed { return (index + 1, line.unicodeScalars.count - characters.count + 1) }
+        }
+        return nil
     }
 
     // MARK: Checks shared by the file and the flags

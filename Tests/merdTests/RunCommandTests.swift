@@ -191,7 +191,10 @@ struct RunCommandTests {
                                ("[engine]\nspeech_window_seconds = 0.1\n", "engine.speech_window_seconds"),
                                ("[socket]\nmode = \"0666\"\n", "socket.allow_others = true"), ("[socket]\npath = \"\"\n", "no abstract sockets"),
                                ("[socket]\npath = \"events.sock\"\n", "socket.path"), ("[socket]\nallow_others = \"yes\"\n", "socket.allow_others"),
-                               ("[models]\nlayers = [18, 99]\n", "models.layers")] as [(String, String?)] {
+                               ("[models]\nlayers = [18, 99]\n", "models.layers"),
+                               // Table names toml++ asserts on rather than reporting (found by scripts/fuzz).
+                               ("[ ?a]\n", "line 1, column 3"), ("[socket]\n[\n", "line 2, column 2"), ("[[#x]]\n", "(syntax)"),
+                               ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with")] as [(String, String?)] {
             try text.write(toFile: config, atomically: true, encoding: .utf8)
             let result = try MerdProcess.run(["run", "--config", config, "--socket", NSTemporaryDirectory() + "never.sock"])
             if let needle {
