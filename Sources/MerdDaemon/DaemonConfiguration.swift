@@ -138,25 +138,66 @@ public struct DaemonConfiguration: Equatable, Sendable {
     /// allow there (`[?a]`, `[#`, `[` at the end of a line). toml++ 3 (inside TOMLKit) asserts
     /// on these instead of reporting them: an abort in a debug build and undefined behaviour in
     /// a release one, found by scripts/fuzz. Checked here first, so such a file gets the same
-    /// one-line syntax error as any other. Lines inside a multi-line string are skipped.
+    /// one-line syntax error as any other. Strings (multi-line ones included) and comments are
+    /// followed as TOML has them, so a `[` inside one is not taken for a header.
     static func badTableHeader(in text: String) -> (line: Int, column: Int)? {
-        var inMultilineString = false
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let delimiters = line.ranges(of: "\"\"\"").count + line.ranges(of: "'''").count
-            defer { if delimiters % 2 == 1 { inMultilineString.toggle() } }
-            guard !inMultilineString else { continue }
-            var characters = line.unicodeScalars[...]
-            func skipSpace() { while let c = characters.first, c == " " || c == "\t" { characters.removeFirst() } }
-            skipSpace()
-            guard characters.first == "[" else { continue }
-            characters.removeFirst()
-            skipSpace()
-            if characters.first == "[" { characters.removeFirst() }  // [[array of tables]]
-            skipSpace()
-            let allowed = characters.first.map { c in
-                c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "_-\"']".unicodeScalars.contains(c))
-            } ?? false
-            if !allowed { return (index + 1, line.unicodeScalars.count - characters.count + 1) }
+        enum State { case normal, comment, basic, literal, multilineBasic, multilineLiteral }
+        let scalars = Array(text.unicodeScalars)
+        var state = State.normal
+        var line = 1, lineStart = 0, blankSoFar = true
+        var index = 0
+        func at(_ offset: Int) -> Unicode.Scalar? { index + offset < scalars.count ? scalars[index + offset] : nil }
+        func triple(_ quote: Unicode.Scalar) -> Bool { at(0) == quote && at(1) == quote && at(2) == quote }
+        while index < scalars.count {
+            let c = scalars[index]
+            if c == "\n" {
+                line += 1
+                lineStart = index + 1
+                blankSoFar = true
+                if state != .multilineBasic && state != .multilineLiteral { state = .normal }
+                index += 1
+                continue
+            }
+            switch state {
+            case .normal:
+                if blankSoFar && c == "[" {
+                    var cursor = index + 1
+                    func skipSpace() { while cursor < scalars.count, scalars[cursor] == " " || scalars[cursor] == "\t" { cursor += 1 } }
+                    skipSpace()
+                    if cursor < scalars.count, scalars[cursor] == "[" { cursor += 1 }  // [[array of tables]]
+                    skipSpace()
+                    let next = cursor < scalars.count ? scalars[cursor] : nil
+                    let allowed = next.map { c in
+                        c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "_-\"']".unicodeScalars.contains(c))
+                    } ?? false
+                    if !allowed { return (line, cursor - lineStart + 1) }
+                }
+                if c == "#" {
+                    state = .comment
+                } else if triple("\"") {
+                    state = .multilineBasic
+                    index += 2
+                } else if triple("'") {
+                    state = .multilineLiteral
+                    index += 2
+                } else if c == "\"" {
+                    state = .basic
+                } else if c == "'" {
+                    state = .literal
+                }
+            case .comment:
+                break
+            case .basic:
+                if c == "\\" && at(1) != "\n" { index += 1 } else if c == "\"" { state = .normal }
+            case .literal:
+                if c == "'" { state = .normal }
+            case .multilineBasic:
+                if c == "\\" && at(1) != "\n" { index += 1 } else if triple("\"") { state = .normal; index += 2 }
+            case .multilineLiteral:
+                if triple("'") { state = .normal; index += 2 }
+            }
+            if c != " " && c != "\t" { blankSoFar = false }
+            index += 1
         }
         return nil
     }
