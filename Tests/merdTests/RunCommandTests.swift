@@ -154,6 +154,48 @@ struct RunCommandTests {
         #expect(!FileManager.default.fileExists(atPath: socketPath))
     }
 
+    @Test("out of file descriptors, the accept loop pauses instead of spinning, says so once, and recovers")
+    func descriptorLimit() throws {
+        let socketPath = NSTemporaryDirectory() + "merd-nofile-\(UUID().uuidString.prefix(8)).sock"
+        let process = Process()
+        // util-linux's prlimit: 32 descriptors, of which merd's own take about a dozen.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--nofile=32:32", MerdProcess.executable.path, "run", "--socket", socketPath, "--audio", "none", "--video", "none",
+                             "--models", NSTemporaryDirectory() + "merd-none"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
+        var clients: [TestSubscriber] = []
+        for _ in 0..<40 { if let client = try? TestSubscriber(path: socketPath) { clients.append(client) } }
+        usleep(300_000)
+        /// The daemon's CPU seconds (utime + stime from /proc).
+        func cpu() -> Double {
+            let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            guard fields.count > 13 else { return 0 }
+            return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+        let before = cpu()
+        usleep(1_000_000)
+        let used = cpu() - before
+        #expect(used < 0.2, "\(used) s of CPU in 1 s at the descriptor limit: the accept loop must not spin")
+        clients.removeAll()  // closes them: descriptors free up
+        usleep(300_000)
+        let late = try TestSubscriber(path: socketPath)
+        #expect(late.object()?["type"] as? String == "hello", "accepting again")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // Said once while the limit held (a second of retries every 250 ms), then the recovery.
+        // (Closing the clients may start a second, short episode: the kernel's backlog still
+        // holds connections that are accepted, then found closed.)
+        let lines = log.split(separator: "\n")
+        let recovered = try #require(lines.firstIndex { $0.contains("accepting subscribers again") }, "\(log)")
+        #expect(lines[..<recovered].filter { $0.contains("cannot accept a subscriber") }.count == 1, "said once: \(log)")
+    }
+
     @Test("flags are checked as their keys in the file are: one line naming the flag, exit status 2")
     func badFlags() throws {
         for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
