@@ -62,9 +62,8 @@ public struct DaemonConfiguration: Equatable, Sendable {
 
     /// Applies a TOML document's keys.
     public mutating func apply(_ text: String, file: String) throws {
-        if let (line, column) = Self.badTableHeader(in: text) {
-            throw Problem(file: file, key: "(syntax)", found: "line \(line), column \(column)",
-                          allowed: "the file must be TOML (a [table] name starts with a letter, digit, _, - or a quote)")
+        if let (line, column, problem) = Self.unreportableSyntax(in: text) {
+            throw Problem(file: file, key: "(syntax)", found: "line \(line), column \(column)", allowed: "the file must be TOML (\(problem))")
         }
         let table: TOMLTable
         do {
@@ -134,17 +133,21 @@ public struct DaemonConfiguration: Equatable, Sendable {
         }
     }
 
-    /// The line and column of a table header whose name starts with a character TOML does not
-    /// allow there (`[?a]`, `[#`, `[` at the end of a line). toml++ 3 (inside TOMLKit) asserts
-    /// on these instead of reporting them: an abort in a debug build and undefined behaviour in
-    /// a release one, found by scripts/fuzz. Checked here first, so such a file gets the same
-    /// one-line syntax error as any other. Strings (multi-line ones included) and comments are
-    /// followed as TOML has them, so a `[` inside one is not taken for a header.
-    static func badTableHeader(in text: String) -> (line: Int, column: Int)? {
+    /// Syntax errors toml++ 3.4 (inside TOMLKit) asserts on instead of reporting — an abort in
+    /// a debug build, undefined behaviour in a release one — found by scripts/fuzz: a table
+    /// name starting with a character TOML does not allow there (`[?a]`, `[` at the end of a
+    /// line), and a `}` where an array expects an element (`[1, }]`). Found here first, with
+    /// their line and column, so such a file gets the same one-line error as any other. Strings
+    /// (multi-line ones included), comments and nested arrays and inline tables are followed as
+    /// TOML has them.
+    static func unreportableSyntax(in text: String) -> (line: Int, column: Int, problem: String)? {
         enum State { case normal, comment, basic, literal, multilineBasic, multilineLiteral }
         let scalars = Array(text.unicodeScalars)
         var state = State.normal
         var line = 1, lineStart = 0, blankSoFar = true
+        /// `[` and `{` opened in values, innermost last; whether an array element comes next.
+        var brackets: [Unicode.Scalar] = []
+        var expectingElement = false
         var index = 0
         func at(_ offset: Int) -> Unicode.Scalar? { index + offset < scalars.count ? scalars[index + offset] : nil }
         func triple(_ quote: Unicode.Scalar) -> Bool { at(0) == quote && at(1) == quote && at(2) == quote }
@@ -160,7 +163,13 @@ public struct DaemonConfiguration: Equatable, Sendable {
             }
             switch state {
             case .normal:
-                if blankSoFar && c == "[" {
+                let isSpace = c == " " || c == "\t" || c == "\r"
+                if expectingElement && c == "}" {
+                    return (line, index - lineStart + 1, "an array element cannot start with '}'")
+                }
+                if !isSpace && c != "#" { expectingElement = false }
+                if c == "[" && blankSoFar && brackets.isEmpty {
+                    // A table header: its name must start with a key character or a quote.
                     var cursor = index + 1
                     func skipSpace() { while cursor < scalars.count, scalars[cursor] == " " || scalars[cursor] == "\t" { cursor += 1 } }
                     skipSpace()
@@ -170,9 +179,18 @@ public struct DaemonConfiguration: Equatable, Sendable {
                     let allowed = next.map { c in
                         c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "_-\"']".unicodeScalars.contains(c))
                     } ?? false
-                    if !allowed { return (line, cursor - lineStart + 1) }
-                }
-                if c == "#" {
+                    if !allowed { return (line, cursor - lineStart + 1, "a [table] name starts with a letter, digit, _, - or a quote") }
+                    // Its name and closing brackets are read as keys are: nothing pushed.
+                } else if c == "[" {
+                    brackets.append("[")
+                    expectingElement = true
+                } else if c == "{" {
+                    brackets.append("{")
+                } else if c == "]" || c == "}" {
+                    if brackets.last == (c == "]" ? "[" : "{") { brackets.removeLast() }
+                } else if c == "," && brackets.last == "[" {
+                    expectingElement = true
+                } else if c == "#" {
                     state = .comment
                 } else if triple("\"") {
                     state = .multilineBasic

@@ -236,7 +236,8 @@ struct RunCommandTests {
                                ("[models]\nlayers = [18, 99]\n", "models.layers"),
                                // Table names toml++ asserts on rather than reporting (found by scripts/fuzz).
                                ("[ ?a]\n", "line 1, column 3"), ("[socket]\n[\n", "line 2, column 2"), ("[[#x]]\n", "(syntax)"),
-                               ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with")] as [(String, String?)] {
+                               ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with"),
+                               ("[models]\nlayers = [18, }]\n", "an array element cannot start with '}'")] as [(String, String?)] {
             try text.write(toFile: config, atomically: true, encoding: .utf8)
             let result = try MerdProcess.run(["run", "--config", config, "--socket", NSTemporaryDirectory() + "never.sock"])
             if let needle {
