@@ -41,6 +41,10 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN's C API: matmul and convolution primitives (Debian ships no pkg-config file).
+        .systemLibrary(
+            name: "COneDNN",
+            providers: [.apt(["libdnnl-dev"])]),
 
         .target(name: "MediaTypes", swiftSettings: strict),
         // A lock ThreadSanitizer sees (Locked.swift says why not the standard library's Mutex).
@@ -125,7 +129,7 @@ let package = Package(
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS", "COneDNN"], swiftSettings: strict),
         .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),

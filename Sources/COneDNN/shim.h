@@ -1,0 +1,8 @@
+#ifndef MERD_CONEDNN_SHIM_H
+#define MERD_CONEDNN_SHIM_H
+// oneDNN's C API (Debian's libdnnl-dev 2.6: /usr/include/oneapi/dnnl/dnnl.h). Debian ships no
+// pkg-config module for it, so the module map links `dnnl` by name. Debian's build runs its
+// parallel regions on GNU OpenMP (libgomp), which is why merd sets the OpenMP thread count and
+// wait policy (NeuralKit's ComputeThreads).
+#include <oneapi/dnnl/dnnl.h>
+#endif
