@@ -65,7 +65,7 @@ let package = Package(
             name: "EventServer",
             dependencies: ["Locking", "MerdEvents", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
-        .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
+        .target(name: "NeuralKit", dependencies: ["Locking", "COpenBLAS", "COneDNN", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["Locking", "CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
         .target(name: "MediaCodec", dependencies: ["CFFmpeg", "MediaTypes"], swiftSettings: strict),

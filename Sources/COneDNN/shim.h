@@ -5,4 +5,9 @@
 // parallel regions on GNU OpenMP (libgomp), which is why merd sets the OpenMP thread count and
 // wait policy (NeuralKit's ComputeThreads).
 #include <oneapi/dnnl/dnnl.h>
+
+// GNU OpenMP's thread-count calls (omp.h comes with GCC, not in the default include path of
+// Swift's clang), declared here so merd can give oneDNN the same thread budget as OpenBLAS.
+int omp_get_max_threads(void);
+void omp_set_num_threads(int count);
 #endif
