@@ -24,6 +24,8 @@ struct BenchHuBERT: AsyncParsableCommand {
     @Option(help: "Audio lengths in seconds, comma-separated.")
     var seconds: String = "1,4,10"
 
+    @OptionGroup var computeOptions: ComputeOptions
+
     @Option(help: "Compute threads (OpenBLAS).")
     var threads: Int = 2
 
@@ -34,7 +36,8 @@ struct BenchHuBERT: AsyncParsableCommand {
         print(MachineDescription.current())
         let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
         guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
-        BLAS.threadCount = threads
+        ComputeThreads.configure(threads)
+        try computeOptions.apply()
         let encoder: HuBERT
         do {
             encoder = try HuBERT(directory: model)
@@ -43,7 +46,7 @@ struct BenchHuBERT: AsyncParsableCommand {
         }
         let benchmark = HuBERTBenchmark(encoder: encoder, repeats: `repeat`)
         print("merd hubert: \(encoder.configuration.hiddenLayers) layers, width \(encoder.configuration.hiddenSize); "
-              + "OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) threads; RSS after load \(ProcessMemory.residentMiB) MiB")
+              + "compute \(Compute.default); \(ComputeThreads.summary); RSS after load \(ProcessMemory.residentMiB) MiB")
         var random = SystemRandomNumberGenerator()
         for length in lengths {
             let result = try benchmark.measure(seconds: length, using: &random)
