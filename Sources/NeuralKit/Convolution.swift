@@ -184,6 +184,37 @@ public struct Conv2d: Sendable {
         return result
     }
 
+    /// [N, H, W, C] → [N, outH, outW, outC] (channels last), plus `residual` [N, outH, outW,
+    /// outC] when given, then SiLU when `activatingOutput`. On oneDNN this is the layout its
+    /// AVX-512 convolutions use themselves, so a network kept in it (EfficientNet's oneDNN
+    /// path) runs without a reorder between layers, the residual and SiLU fused as post-ops;
+    /// on OpenBLAS it transposes around the channels-first convolution.
+    public func channelsLast(_ x: Tensor, activatingOutput: Bool = false, adding residual: Tensor? = nil) -> Tensor {
+        precondition(x.rank == 4 && x.shape[3] == inputChannels, "channels-last conv2d expects [N, H, W, \(inputChannels)], got \(x.shape)")
+        let (batch, height, width) = (x.shape[0], x.shape[1], x.shape[2])
+        let plan = plan(height: height, width: width)
+        let shape = [batch, plan.outputHeight, plan.outputWidth, outputChannels]
+        if let residual { precondition(residual.shape == shape, "residual \(residual.shape) for an output \(shape)") }
+        if let oneDNN, (try? oneDNN.runs(batch: batch, height: height, width: width, activatingOutput: activatingOutput,
+                                         accumulate: residual != nil, layout: .channelsLast)) == true {
+            let source = x.contiguous()
+            if plan.outputPixels == 0 { return residual ?? Tensor(shape: shape) }
+            // The primitive writes every element (or adds to the residual's copy).
+            var output = residual?.contiguous() ?? Tensor(shape: shape) { _ in }
+            source.withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { out in
+                    oneDNN.apply(batch: batch, height: height, width: width, input: input.baseAddress!, output: out.baseAddress!,
+                                 activatingOutput: activatingOutput, accumulate: residual != nil, layout: .channelsLast)
+                }
+            }
+            return output
+        }
+        var y = self(x.transposed(2, 3).transposed(1, 2).contiguous()).transposed(1, 2).transposed(2, 3).contiguous()
+        if let residual { y.add(residual) }
+        if activatingOutput { y.applySiLU() }
+        return y
+    }
+
     /// A depthwise convolution fused with what surrounds it in EfficientNet's and MobileNet's
     /// blocks, in one pass over memory: SiLU on the input as it is read (`activatingInput`: the
     /// activation of the expansion conv before), SiLU on the output (`activatingOutput`), and the

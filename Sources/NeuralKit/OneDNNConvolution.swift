@@ -23,9 +23,21 @@ package final class OneDNNConvolution: @unchecked Sendable {
     private let primitives = Locked<[Key: Entry]>([:])
     private let scratch = ScratchPool()
 
+    /// How activations are laid out at the boundary.
+    package enum Layout: Hashable, Sendable {
+        /// [N, C, H, W], NeuralKit's usual layout.
+        case channelsFirst
+        /// [N, H, W, C]: the layout oneDNN's AVX-512 convolutions pick for themselves, so a
+        /// network kept in it needs no reorder between layers.
+        case channelsLast
+        var tag: dnnl_format_tag_t { self == .channelsFirst ? dnnl_nchw : dnnl_nhwc }
+    }
+
     private struct Key: Hashable {
         let batch, height, width: Int
         let activatingOutput: Bool
+        let accumulate: Bool
+        let layout: Layout
     }
 
     private struct Entry {
@@ -38,6 +50,8 @@ package final class OneDNNConvolution: @unchecked Sendable {
         let sourceReorder: Primitive?
         /// The primitive's output layout → NCHW, or nil when it is NCHW already.
         let destinationReorder: Primitive?
+        /// The other way, for the sum post-op to read what the output held (accumulate only).
+        let destinationLoad: Primitive?
     }
 
     /// - Parameter weight: [out, in / groups, kh, kw], PyTorch's layout.
@@ -54,21 +68,26 @@ package final class OneDNNConvolution: @unchecked Sendable {
 
     /// Whether oneDNN has a real implementation for this shape (not its reference loops,
     /// which NeuralKit's own path beats by far).
-    package func runs(batch: Int, height: Int, width: Int, activatingOutput: Bool) throws(OneDNNError) -> Bool {
-        !(try entry(batch: batch, height: height, width: width, activatingOutput: activatingOutput).convolution.implementation.hasPrefix("ref"))
+    package func runs(batch: Int, height: Int, width: Int, activatingOutput: Bool, accumulate: Bool = false,
+                      layout: Layout = .channelsFirst) throws(OneDNNError) -> Bool {
+        let entry = try entry(batch: batch, height: height, width: width, activatingOutput: activatingOutput, accumulate: accumulate, layout: layout)
+        return !entry.convolution.implementation.hasPrefix("ref")
     }
 
     /// The implementation oneDNN chose for an input of this shape.
     package func implementation(batch: Int, height: Int, width: Int) throws(OneDNNError) -> String {
-        try entry(batch: batch, height: height, width: width, activatingOutput: false).convolution.implementation
+        try entry(batch: batch, height: height, width: width, activatingOutput: false, accumulate: false, layout: .channelsFirst).convolution.implementation
     }
 
-    /// `output` [N, outC, outH, outW] = conv(`input` [N, C, H, W]) (+ bias), then SiLU when
-    /// `activatingOutput`.
+    /// `output` [N, outC, outH, outW] = conv(`input` [N, C, H, W]) (+ bias) (+ what `output`
+    /// holds, with `accumulate`), then SiLU when `activatingOutput`; [N, H, W, C] in and out
+    /// with `layout` `.channelsLast`.
     package func apply(batch: Int, height: Int, width: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                       activatingOutput: Bool) {
+                       activatingOutput: Bool, accumulate: Bool = false, layout: Layout = .channelsFirst) {
         let entry: Entry
-        do { entry = try self.entry(batch: batch, height: height, width: width, activatingOutput: activatingOutput) } catch {
+        do {
+            entry = try self.entry(batch: batch, height: height, width: width, activatingOutput: activatingOutput, accumulate: accumulate, layout: layout)
+        } catch {
             preconditionFailure("\(error)")
         }
         let sourceBytes = entry.sourceReorder == nil ? 0 : dnnl_memory_desc_get_size([entry.source])
@@ -86,6 +105,8 @@ package final class OneDNNConvolution: @unchecked Sendable {
                 (DNNL_ARG_DST, entry.destination, destination),
             ]
             func run() {
+                entry.destinationLoad?.execute([(DNNL_ARG_FROM, entry.plainDestination, UnsafeMutableRawPointer(output)),
+                                                (DNNL_ARG_TO, entry.destination, destination)])
                 entry.convolution.execute(arguments)
                 entry.destinationReorder?.execute([(DNNL_ARG_FROM, entry.destination, destination),
                                                    (DNNL_ARG_TO, entry.plainDestination, UnsafeMutableRawPointer(output))])
@@ -102,12 +123,13 @@ package final class OneDNNConvolution: @unchecked Sendable {
         }
     }
 
-    private func entry(batch: Int, height: Int, width: Int, activatingOutput: Bool) throws(OneDNNError) -> Entry {
-        let key = Key(batch: batch, height: height, width: width, activatingOutput: activatingOutput)
+    private func entry(batch: Int, height: Int, width: Int, activatingOutput: Bool, accumulate: Bool, layout: Layout) throws(OneDNNError) -> Entry {
+        let key = Key(batch: batch, height: height, width: width, activatingOutput: activatingOutput, accumulate: accumulate, layout: layout)
         if let entry = primitives.withLock({ $0[key] }) { return entry }
         let entry = try Self.makeConvolution(
             batch: batch, height: height, width: width, inputChannels: inputChannels, outputChannels: outputChannels, kernel: kernel,
-            geometry: geometry, precision: precision, weight: weight, groups: groups, hasBias: bias != nil, activatingOutput: activatingOutput)
+            geometry: geometry, precision: precision, weight: weight, groups: groups, hasBias: bias != nil,
+            activatingOutput: activatingOutput, accumulate: accumulate, layout: layout)
         primitives.withLock { $0[key] = entry }
         return entry
     }
@@ -121,7 +143,8 @@ package final class OneDNNConvolution: @unchecked Sendable {
 
     private static func makeConvolution(
         batch: Int, height: Int, width: Int, inputChannels: Int, outputChannels: Int, kernel: (height: Int, width: Int),
-        geometry: ConvolutionGeometry, precision: ComputePrecision, weight: Tensor, groups: Int, hasBias: Bool, activatingOutput: Bool
+        geometry: ConvolutionGeometry, precision: ComputePrecision, weight: Tensor, groups: Int, hasBias: Bool, activatingOutput: Bool,
+        accumulate: Bool, layout: Layout
     ) throws(OneDNNError) -> Entry {
         var weights = try weightDescriptor(weight.shape, groups: groups, type: precision.dataType, tag: dnnl_format_tag_any)
         let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
@@ -143,11 +166,11 @@ package final class OneDNNConvolution: @unchecked Sendable {
         try OneDNN.check(dnnl_dilated_convolution_forward_desc_init(
             &descriptor, dnnl_forward_inference, dnnl_convolution_direct, &source, &weights, &bias, &destination,
             strides, dilates, padLeft, padRightSide), shape)
-        let convolution = try OneDNN.withAttributes(accumulate: false, activation: activatingOutput ? dnnl_eltwise_swish : nil) { attributes throws(OneDNNError) in
+        let convolution = try OneDNN.withAttributes(accumulate: accumulate, activation: activatingOutput ? dnnl_eltwise_swish : nil) { attributes throws(OneDNNError) in
             try OneDNN.primitive(&descriptor, attributes: attributes, shape)
         }
-        let plainSource = try OneDNN.descriptor([batch, inputChannels, height, width], dnnl_f32, dnnl_nchw)
-        let plainDestination = try OneDNN.descriptor([batch, outputChannels, rows.output, columns.output], dnnl_f32, dnnl_nchw)
+        let plainSource = try OneDNN.descriptor([batch, inputChannels, height, width], dnnl_f32, layout.tag)
+        let plainDestination = try OneDNN.descriptor([batch, outputChannels, rows.output, columns.output], dnnl_f32, layout.tag)
         var chosenSource = convolution.sourceDescriptor, chosenDestination = convolution.destinationDescriptor
         var plainSourceCopy = plainSource, plainDestinationCopy = plainDestination
         let sourceReorder = dnnl_memory_desc_equal(&chosenSource, &plainSourceCopy) != 0 ? nil : try OneDNN.reorder(from: plainSource, to: chosenSource)
@@ -161,6 +184,7 @@ package final class OneDNNConvolution: @unchecked Sendable {
         }
         return Entry(convolution: convolution, weights: laidOut, source: chosenSource, destination: chosenDestination,
                      plainSource: plainSource, plainDestination: plainDestination,
-                     sourceReorder: sourceReorder, destinationReorder: destinationReorder)
+                     sourceReorder: sourceReorder, destinationReorder: destinationReorder,
+                     destinationLoad: accumulate && destinationReorder != nil ? try OneDNN.reorder(from: plainDestination, to: chosenDestination) : nil)
     }
 }
