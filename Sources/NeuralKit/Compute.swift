@@ -48,10 +48,30 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
         if let reason = ComputePrecision.bf16Unavailability { throw .bf16Unavailable(reason: reason) }
     }
 
-    /// The backend and precision merd uses when the configuration names none.
-    public static let standard = Compute.openBLAS
+    /// The backend and precision merd uses when the configuration names none: oneDNN in F32,
+    /// which runs the dense layers 1.2–2.3× and the face CNNs faster than OpenBLAS on
+    /// AVX-512 machines (`merd bench gemm`, `merd bench faces --backend`) and equals it within
+    /// the parity tests' tolerances (HuBERT, EfficientNet, every convolution geometry).
+    public static let standard = Compute.oneDNN
 
-    private static let processWide = Locked(Compute.standard)
+    /// The process's choice at start: `MERD_COMPUTE` (`openblas`, `onednn`, `onednn/bf16`)
+    /// when set, else `standard`. scripts/sanitize sets `openblas`, whose threads
+    /// ThreadSanitizer can follow (it cannot see libgomp's).
+    public static let environment: Compute? = {
+        guard let value = getenv("MERD_COMPUTE").map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        return Compute(parsing: value)
+    }()
+
+    /// `backend` or `backend/precision`, as `description` writes them; nil for anything else.
+    public init?(parsing text: String) {
+        let parts = text.lowercased().split(separator: "/", maxSplits: 1).map(String.init)
+        guard let backend = parts.first.flatMap(ComputeBackend.init(rawValue:)) else { return nil }
+        let precision = parts.count > 1 ? ComputePrecision(rawValue: parts[1]) : .f32
+        guard let precision else { return nil }
+        self.init(backend: backend, precision: precision)
+    }
+
+    private static let processWide = Locked(Compute.environment ?? Compute.standard)
     @TaskLocal private static var override: Compute?
 }
 

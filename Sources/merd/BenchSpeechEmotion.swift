@@ -27,7 +27,7 @@ struct BenchSpeechEmotion: AsyncParsableCommand {
         print(MachineDescription.current())
         let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
         guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
-        BLAS.threadCount = threads
+        ComputeThreads.configure(threads)
         let loaded: SpeechEmotionModel
         do {
             loaded = try SpeechEmotionModel(directory: model)

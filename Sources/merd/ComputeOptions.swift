@@ -4,11 +4,11 @@ import NeuralKit
 /// `--backend` and `--precision`: the compute choice models are loaded with (`Compute.default`),
 /// checked against this machine before anything loads.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Matrix and convolution backend: openblas or onednn.")
-    var backend: String = Compute.standard.backend.rawValue
+    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else onednn).")
+    var backend: String = Compute.default.backend.rawValue
 
     @Option(help: "Weights and products' inputs: f32, or bf16 (oneDNN on a CPU with AVX512_BF16 or AMX).")
-    var precision: String = Compute.standard.precision.rawValue
+    var precision: String = Compute.default.precision.rawValue
 
     /// The parsed choice, validated for this machine.
     func compute() throws -> Compute {
