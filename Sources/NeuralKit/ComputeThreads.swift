@@ -9,10 +9,10 @@ import Glibc
 ///
 /// - Important: how idle OpenMP workers wait is fixed when libgomp initialises, which happens
 ///   as the process loads (oneDNN links it), before any Swift code runs: `setenv` from merd is
-///   too late. GNU OpenMP spins a worker for up to GOMP_SPINCOUNT iterations (300 000 by default
-///   when OMP_WAIT_POLICY is unset, ~0.1–1 ms) after each parallel region before sleeping in the
-///   kernel. Run merd with `OMP_WAIT_POLICY=passive` in its environment (the systemd unit can set
-///   it) to make them sleep at once; `summary` says which policy is in effect.
+///   too late, so the `merd` executable re-executes itself with `OMP_WAIT_POLICY=passive` when
+///   no policy is set (`OpenMPWaitPolicy` there gives the measurements). GNU OpenMP's default
+///   spins a worker after each parallel region before it sleeps; with a core busy elsewhere
+///   that collapsed oneDNN's 2-thread products 7–30×. `summary` says which policy is in effect.
 public enum ComputeThreads {
     /// Gives OpenBLAS and oneDNN's OpenMP runtime `count` threads each (at least one).
     public static func configure(_ count: Int) {
