@@ -35,6 +35,9 @@ package final class OneDNNMatmul: @unchecked Sendable {
         case runtime
     }
 
+    /// Row counts (with or without accumulation) whose primitives a layer keeps.
+    static let cachedRowCounts = 32
+
     private struct Key: Hashable {
         let rows: Int
         let accumulate: Bool
@@ -74,6 +77,9 @@ package final class OneDNNMatmul: @unchecked Sendable {
 
     /// The implementation oneDNN chose for `rows` rows (`brg:avx512_core_bf16`…).
     package func implementation(rows: Int) throws(OneDNNError) -> String { try entry(rows: rows, accumulate: false).matmul.implementation }
+
+    /// How many primitives this layer holds now.
+    var cachedPrimitiveCount: Int { primitives.withLock { $0.count } }
 
     /// The weight back in plain F32 [K, N] (rounded to BF16 when held so).
     func inputMajorWeight() -> Tensor {
@@ -128,7 +134,14 @@ package final class OneDNNMatmul: @unchecked Sendable {
                                          precision: precision, weights: weightsDescriptor, hasBias: bias != nil, accumulate: accumulate)
         let convert = precision == .bf16 ? try Self.makeConversion(rows: rowsPolicy == .runtime ? nil : rows, columns: inputFeatures) : nil
         let entry = Entry(matmul: matmul, convert: convert)
-        primitives.withLock { $0[key] = entry }
+        primitives.withLock { cache in
+            // Utterances bring new row counts for as long as the daemon runs: keep a bounded
+            // set (a dropped one is rebuilt from oneDNN's own primitive cache when it returns).
+            if cache.count >= Self.cachedRowCounts, let victim = cache.keys.first(where: { $0.rows != 48 }) {
+                cache.removeValue(forKey: victim)
+            }
+            cache[key] = entry
+        }
         return entry
     }
 

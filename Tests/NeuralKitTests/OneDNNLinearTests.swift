@@ -56,6 +56,20 @@ struct OneDNNLinearTests {
         expectClose(layer.weight, weight.doubles, shape: [96, 80], .exact, "weight back from oneDNN's layout")
     }
 
+    @Test("a layer keeps a bounded number of row counts' primitives and stays right past it")
+    func boundedPrimitives() throws {
+        var random = SeededRandom(seed: 11)
+        let weight = random.tensor([24, 16])
+        let reference = Linear(weight: weight, bias: nil, compute: .openBLAS)
+        let layer = Linear(weight: weight, bias: nil, compute: .oneDNN)
+        let matmul = try #require(layer.matmul)
+        for rows in 1...(OneDNNMatmul.cachedRowCounts + 8) {
+            let x = random.tensor([rows, 16])
+            expectClose(layer(x), reference(x).doubles, shape: [rows, 24], .oneDNNAccumulation, "\(rows) rows")
+        }
+        #expect(matmul.cachedPrimitiveCount <= OneDNNMatmul.cachedRowCounts)
+    }
+
     @Test("Compute.withSettings chooses the backend of layers created inside it")
     func taskSettings() {
         let weight = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
