@@ -47,6 +47,10 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        // oneDNN's C API: matmul and convolution primitives (Debian ships no pkg-config file).
+        .systemLibrary(
+            name: "COneDNN",
+            providers: [.apt(["libdnnl-dev"])]),
 
         .target(name: "MediaTypes", swiftSettings: strict),
         // A lock ThreadSanitizer sees (Locked.swift says why not the standard library's Mutex).
@@ -70,7 +74,7 @@ let package = Package(
             name: "EventServer",
             dependencies: ["Locking", "MerdEvents", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
-        .target(name: "NeuralKit", dependencies: ["COpenBLAS", "CNeuralKernels"], swiftSettings: numeric),
+        .target(name: "NeuralKit", dependencies: ["Locking", "COpenBLAS", "COneDNN", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["Locking", "CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
         .target(name: "MediaCodec", dependencies: ["CFFmpeg", "CFFmpegLog", "MediaTypes"], swiftSettings: strict),
@@ -134,7 +138,7 @@ let package = Package(
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS"], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS", "COneDNN"], swiftSettings: strict),
         .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),

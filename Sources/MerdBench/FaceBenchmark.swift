@@ -56,9 +56,9 @@ package struct FaceBenchmark {
         return images
     }
 
-    /// Every stage at `threads` compute threads (sets `BLAS.threadCount`).
+    /// Every stage at `threads` compute threads (OpenBLAS's and OpenMP's, `ComputeThreads`).
     package func run(threads: Int) throws(BenchmarkError) -> FaceBenchmarkResult {
-        BLAS.threadCount = threads
+        ComputeThreads.configure(threads)
         var pipeline = models.makePipeline()
         let image = frames[0]
         let detector = pipeline.detector.with(minimumFaceSize: max(20, Double(image.height) * pipeline.options.minimumFaceFraction))

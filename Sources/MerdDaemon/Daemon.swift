@@ -49,7 +49,7 @@ public struct Daemon: Service {
 
     public func run() async throws {
         let settings = configuration
-        BLAS.threadCount = settings.threads
+        ComputeThreads.configure(settings.threads)
         let (audioSpec, videoSpec) = try sourceSpecs()
         guard let loaded = try await loadUnlessShutdown(faces: videoSpec != nil) else {
             logger.info("stopped while starting (before the models were loaded)")

@@ -69,7 +69,13 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 
 /// A 2-D convolution with PyTorch's weight layout, computed by im2col and one sgemm per
 /// group (a vectorised direct kernel for depthwise, where the GEMM's inner dimension would be
-/// tiny: `nk_depthwise_conv2d`).
+/// tiny: `nk_depthwise_conv2d`), or on oneDNN's convolution primitive when `Compute.current`
+/// names oneDNN as the convolution is created.
+///
+/// On oneDNN the F32 weight is kept beside the reordered one: convolution weights are small
+/// (EfficientNet-B0's 16 MB in all), and folding, channel scaling and the `weight` property
+/// read it. A convolution oneDNN would only run with its reference loops (`ref:`) stays on
+/// NeuralKit's own path.
 ///
 /// Checkpoint keys: `<prefix>.weight` [out, in / groups, kh, kw], `<prefix>.bias` [out].
 public struct Conv2d: Sendable {
@@ -78,8 +84,12 @@ public struct Conv2d: Sendable {
     /// [outputChannels], or nil.
     public let bias: Tensor?
     public let geometry: ConvolutionGeometry
+    /// The backend asked for at creation (kept for the convolutions derived from this one).
+    let requestedCompute: Compute
+    /// oneDNN's primitive and weight, or nil on OpenBLAS.
+    let oneDNN: OneDNNConvolution?
 
-    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry = ConvolutionGeometry()) {
+    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry = ConvolutionGeometry(), compute: Compute = .current) {
         precondition(weight.rank == 4, "conv2d weight must be [out, in/groups, kh, kw], got \(weight.shape)")
         precondition(weight.shape[0] % geometry.groups == 0,
                      "conv2d: \(weight.shape[0]) output channels do not split into \(geometry.groups) groups")
@@ -87,6 +97,33 @@ public struct Conv2d: Sendable {
         self.weight = weight.contiguous()
         self.bias = bias?.contiguous()
         self.geometry = geometry
+        requestedCompute = compute
+        switch compute.backend {
+        case .openBLAS:
+            precondition(compute.precision == .f32, "\(ComputeError.bf16NeedsOneDNN)")
+            oneDNN = nil
+        case .oneDNN:
+            oneDNN = OneDNNConvolution(weight: self.weight, bias: self.bias, geometry: geometry, precision: compute.precision)
+        }
+    }
+
+    /// Whether oneDNN runs this input shape with a real kernel; its reference loops (`ref:`),
+    /// far slower than NeuralKit's own path, are left for that path.
+    func runsOnOneDNN(batch: Int, height: Int, width: Int, activatingOutput: Bool) -> Bool {
+        guard let oneDNN else { return false }
+        do { return try oneDNN.runs(batch: batch, height: height, width: width, activatingOutput: activatingOutput) } catch {
+            preconditionFailure("conv2d \(weight.shape) on oneDNN \(oneDNN.precision): \(error)")
+        }
+    }
+
+    /// The backend and precision this convolution runs on.
+    public var compute: Compute { oneDNN.map { Compute(backend: .oneDNN, precision: $0.precision) } ?? .openBLAS }
+
+    /// oneDNN's implementation for an input of this size (`jit:avx512_core`, `brg_conv_fwd:…`),
+    /// or OpenBLAS's kernel family.
+    public func implementation(batch: Int = 1, height: Int, width: Int) throws(OneDNNError) -> String {
+        guard let oneDNN else { return "OpenBLAS \(BLAS.coreName)" + (plan(height: height, width: width).isDepthwise ? " (NeuralKit depthwise)" : "") }
+        return try oneDNN.implementation(batch: batch, height: height, width: width)
     }
 
     public var outputChannels: Int { weight.shape[0] }
@@ -103,13 +140,27 @@ public struct Conv2d: Sendable {
     }
 
     /// [N, C, H, W] (or [C, H, W]) → [N, outC, outH, outW] (or [outC, outH, outW]).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { self(x, activatingOutput: false) }
+
+    /// The convolution followed by SiLU when `activatingOutput` (fused into oneDNN's primitive
+    /// as a post-op; a second pass on OpenBLAS).
+    public func callAsFunction(_ x: Tensor, activatingOutput: Bool) -> Tensor {
         let batched = x.rank == 4
         precondition(x.rank == 3 || x.rank == 4, "conv2d takes [N, C, H, W] or [C, H, W], got \(x.shape)")
         let input = batched ? x : x.reshaped([1] + x.shape)
         let (batch, channels, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         precondition(channels == inputChannels, "conv2d expects \(inputChannels) input channels, got \(channels)")
         let plan = plan(height: height, width: width)
+        if let oneDNN, runsOnOneDNN(batch: batch, height: height, width: width, activatingOutput: activatingOutput) {
+            let source = input.contiguous()
+            let output = Tensor(shape: [batch, outputChannels, plan.outputHeight, plan.outputWidth]) { out in
+                guard plan.outputPixels > 0 else { return }
+                source.withUnsafeBufferPointer { x in
+                    oneDNN.apply(batch: batch, height: height, width: width, input: x.baseAddress!, output: out.baseAddress!, activatingOutput: activatingOutput)
+                }
+            }
+            return batched ? output : output.reshaped(Array(output.shape.dropFirst()))
+        }
         let output = Tensor(shape: [batch, outputChannels, plan.outputHeight, plan.outputWidth]) { out in
             input.withUnsafeBufferPointer { source in
                 weight.withUnsafeBufferPointer { w in
@@ -128,7 +179,40 @@ public struct Conv2d: Sendable {
                 }
             }
         }
-        return batched ? output : output.reshaped(Array(output.shape.dropFirst()))
+        var result = batched ? output : output.reshaped(Array(output.shape.dropFirst()))
+        if activatingOutput { result.applySiLU() }
+        return result
+    }
+
+    /// [N, H, W, C] → [N, outH, outW, outC] (channels last), plus `residual` [N, outH, outW,
+    /// outC] when given, then SiLU when `activatingOutput`. On oneDNN this is the layout its
+    /// AVX-512 convolutions use themselves, so a network kept in it (EfficientNet's oneDNN
+    /// path) runs without a reorder between layers, the residual and SiLU fused as post-ops;
+    /// on OpenBLAS it transposes around the channels-first convolution.
+    public func channelsLast(_ x: Tensor, activatingOutput: Bool = false, adding residual: Tensor? = nil) -> Tensor {
+        precondition(x.rank == 4 && x.shape[3] == inputChannels, "channels-last conv2d expects [N, H, W, \(inputChannels)], got \(x.shape)")
+        let (batch, height, width) = (x.shape[0], x.shape[1], x.shape[2])
+        let plan = plan(height: height, width: width)
+        let shape = [batch, plan.outputHeight, plan.outputWidth, outputChannels]
+        if let residual { precondition(residual.shape == shape, "residual \(residual.shape) for an output \(shape)") }
+        if let oneDNN, (try? oneDNN.runs(batch: batch, height: height, width: width, activatingOutput: activatingOutput,
+                                         accumulate: residual != nil, layout: .channelsLast)) == true {
+            let source = x.contiguous()
+            if plan.outputPixels == 0 { return residual ?? Tensor(shape: shape) }
+            // The primitive writes every element (or adds to the residual's copy).
+            var output = residual?.contiguous() ?? Tensor(shape: shape) { _ in }
+            source.withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { out in
+                    oneDNN.apply(batch: batch, height: height, width: width, input: input.baseAddress!, output: out.baseAddress!,
+                                 activatingOutput: activatingOutput, accumulate: residual != nil, layout: .channelsLast)
+                }
+            }
+            return output
+        }
+        var y = self(x.transposed(2, 3).transposed(1, 2).contiguous()).transposed(1, 2).transposed(2, 3).contiguous()
+        if let residual { y.add(residual) }
+        if activatingOutput { y.applySiLU() }
+        return y
     }
 
     /// A depthwise convolution fused with what surrounds it in EfficientNet's and MobileNet's
@@ -140,6 +224,14 @@ public struct Conv2d: Sendable {
         precondition(x.rank == 4 && x.shape[1] == inputChannels, "conv2d expects [N, \(inputChannels), H, W], got \(x.shape)")
         let plan = plan(height: x.shape[2], width: x.shape[3])
         precondition(plan.isDepthwise, "the fused depthwise pass of a convolution with \(plan.groupChannels) input channels per group")
+        if runsOnOneDNN(batch: x.shape[0], height: x.shape[2], width: x.shape[3], activatingOutput: activatingOutput) {
+            // oneDNN's depthwise primitive takes SiLU as a post-op; the input's SiLU and the
+            // channel means are passes of their own.
+            var input = x
+            if activatingInput { input.applySiLU() }
+            let output = self(input, activatingOutput: activatingOutput)
+            return (output, output.globalAvgPool2d())
+        }
         let batch = x.shape[0]
         let input = x.contiguous()
         var means = Tensor(shape: [batch, outputChannels])
@@ -175,6 +267,21 @@ public struct Conv2d: Sendable {
     public func scalingInputChannels(_ x: Tensor, by scales: Tensor) -> Tensor {
         precondition(geometry.groups == 1, "input-channel scaling of a grouped convolution")
         precondition(x.rank == 4 && scales.shape == [x.shape[0], inputChannels], "channel scales \(scales.shape) for \(x.shape)")
+        if runsOnOneDNN(batch: x.shape[0], height: x.shape[2], width: x.shape[3], activatingOutput: false) {
+            // oneDNN's weight is laid out once per shape: scale the activations instead.
+            var scaled = x.contiguous()
+            let pixels = x.shape[2] * x.shape[3]
+            scales.contiguous().withUnsafeBufferPointer { factors in
+                scaled.withUnsafeMutableBufferPointer { values in
+                    for plane in 0..<(x.shape[0] * inputChannels) {
+                        let factor = factors[plane]
+                        let base = plane * pixels
+                        for i in 0..<pixels { values[base + i] *= factor }
+                    }
+                }
+            }
+            return self(scaled)
+        }
         let perChannel = kernel.height * kernel.width
         let factors = scales.scalars
         let images = (0..<x.shape[0]).map { n -> Tensor in
@@ -188,7 +295,7 @@ public struct Conv2d: Sendable {
                     }
                 }
             }
-            return Conv2d(weight: scaled, bias: bias, geometry: geometry)(x.rows(n..<(n + 1)))
+            return Conv2d(weight: scaled, bias: bias, geometry: geometry, compute: .openBLAS)(x.rows(n..<(n + 1)))
         }
         guard images.count > 1 else { return images[0] }
         let each = images[0].count
@@ -254,7 +361,7 @@ public struct Conv2d: Sendable {
         }
         let oldBias = bias?.scalars ?? [Float](repeating: 0, count: outputChannels)
         let newBias = (0..<outputChannels).map { oldBias[$0] * scale[$0] + shift[$0] }
-        return Conv2d(weight: folded, bias: Tensor(shape: [outputChannels], scalars: newBias), geometry: geometry)
+        return Conv2d(weight: folded, bias: Tensor(shape: [outputChannels], scalars: newBias), geometry: geometry, compute: requestedCompute)
     }
 }
 
@@ -266,14 +373,15 @@ public struct Conv1d: Sendable {
 
     /// `padding` is applied along the length (`.sides(left:right:)`, `.same`, `.valid`).
     public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding = .valid,
-                dilation: Int = 1, groups: Int = 1) {
+                dilation: Int = 1, groups: Int = 1, compute: Compute = .current) {
         precondition(weight.rank == 3, "conv1d weight must be [out, in/groups, k], got \(weight.shape)")
         if case .explicit(let top, let bottom, _, _) = padding {
             precondition(top == 0 && bottom == 0, "conv1d pads only along its length")
         }
         conv = Conv2d(
             weight: weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2]]), bias: bias,
-            geometry: ConvolutionGeometry(stride: (1, stride), padding: padding, dilation: (1, dilation), groups: groups))
+            geometry: ConvolutionGeometry(stride: (1, stride), padding: padding, dilation: (1, dilation), groups: groups),
+            compute: compute)
     }
 
     public var weight: Tensor { conv.weight.reshaped([conv.weight.shape[0], conv.weight.shape[1], conv.weight.shape[3]]) }

@@ -38,7 +38,7 @@ struct Analyze: AsyncParsableCommand {
     func run() async throws {
         let layerList = try CommaSeparated.layers(layers)
         guard faceFramesPerSecond > 0 else { throw CommandFailure.usage("--face-fps takes a positive number") }
-        BLAS.threadCount = max(1, threads)
+        ComputeThreads.configure(threads)
         let info: MediaInfo
         do { info = try MediaProbe.probe(input) } catch {
             if case .notFound = error { throw CommandFailure.usage(error.description) }

@@ -10,7 +10,7 @@ import StreamEngine
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time a stage in-process: median of repeats after a warm-up.",
-        subcommands: [BenchHuBERT.self, BenchSpeechEmotion.self, BenchFaces.self, BenchNoise.self, BenchEngine.self])
+        subcommands: [BenchHuBERT.self, BenchGEMM.self, BenchSpeechEmotion.self, BenchFaces.self, BenchNoise.self, BenchEngine.self])
 }
 
 struct BenchHuBERT: AsyncParsableCommand {
@@ -31,7 +31,7 @@ struct BenchHuBERT: AsyncParsableCommand {
         }
         let benchmark = HuBERTBenchmark(encoder: encoder, repeats: options.repeat)
         print("merd hubert: \(encoder.configuration.hiddenLayers) layers, width \(encoder.configuration.hiddenSize); "
-              + "OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) threads; RSS after load \(ProcessMemory.residentMiB) MiB")
+              + "compute \(Compute.default); \(ComputeThreads.summary); RSS after load \(ProcessMemory.residentMiB) MiB")
         var random = SystemRandomNumberGenerator()
         for length in lengths {
             let result = try benchmark.measure(seconds: length, using: &random)

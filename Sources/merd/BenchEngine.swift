@@ -52,7 +52,7 @@ struct BenchEngine: AsyncParsableCommand {
         guard utterances > 0, gap >= 0.3, window > overlap, overlap >= 0 else {
             throw CommandFailure.usage("--utterances positive, --gap ≥ 0.3 s, --window > --overlap ≥ 0")
         }
-        BLAS.threadCount = threads
+        ComputeThreads.configure(threads)
         let logger = Logger(label: "merd")
         let loaded = try EngineModels.load(root: models.map { $0 == "none" ? "/nonexistent" : $0 } ?? ModelsDirectory.resolve(nil),
                                            layers: layerList, hubertDirectory: model, faces: models != "none", logger: logger)

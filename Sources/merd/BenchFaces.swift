@@ -17,6 +17,7 @@ struct BenchFaces: AsyncParsableCommand {
             """)
 
     @OptionGroup var modelsOption: ModelsOption
+    @OptionGroup var computeOptions: ComputeOptions
 
     @Option(help: "A video whose frames are scaled to 640x480.")
     var input: String = "../shared/data/grid/bbaf2n.mpg"
@@ -31,6 +32,7 @@ struct BenchFaces: AsyncParsableCommand {
         print(MachineDescription.current())
         let threadCounts = try CommaSeparated.values(threads, option: "--threads", what: "positive whole numbers, e.g. 1,2") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
         guard `repeat` > 0 else { throw CommandFailure.usage("--repeat takes a positive integer") }
+        try computeOptions.apply()
         let visual: VisionModels
         do {
             visual = try VisionModels(directory: modelsOption.directory)
@@ -47,7 +49,7 @@ struct BenchFaces: AsyncParsableCommand {
         }
         let benchmark: FaceBenchmark
         do { benchmark = try FaceBenchmark(models: visual, frames: frames, repeats: `repeat`) } catch { throw CommandFailure.runtime(error.description) }
-        print("merd faces: \(frames.count) frames of 640x480 from \(input); OpenBLAS \(BLAS.coreName)")
+        print("merd faces: \(frames.count) frames of 640x480 from \(input); compute \(Compute.default); \(ComputeThreads.summary)")
         for count in threadCounts {
             let result: FaceBenchmarkResult
             do { result = try benchmark.run(threads: count) } catch { throw CommandFailure.runtime("\(input): \(error.description)") }

@@ -24,7 +24,7 @@ struct BenchSpeechEmotion: AsyncParsableCommand {
         }
         let configuration = loaded.encoder.configuration
         print("merd speech-emotion: \(configuration.hiddenLayers) layers, width \(configuration.hiddenSize); "
-              + "OpenBLAS \(BLAS.threadCount) threads; RSS after load \(ProcessMemory.residentMiB) MiB")
+              + "compute \(Compute.default); \(ComputeThreads.summary); RSS after load \(ProcessMemory.residentMiB) MiB")
         let benchmark = SpeechEmotionBenchmark(model: loaded, repeats: options.repeat)
         var random = SystemRandomNumberGenerator()
         for length in lengths {

@@ -48,7 +48,7 @@ struct FeaturesAudio: AsyncParsableCommand {
     func run() async throws {
         let layerList = try CommaSeparated.layers(layers)
         guard threads > 0 else { throw CommandFailure.usage("--threads must be positive") }
-        BLAS.threadCount = threads
+        ComputeThreads.configure(threads)
 
         let encoder: HuBERT
         do {

@@ -22,6 +22,7 @@ struct Merd: AsyncParsableCommand {
     /// Parses and runs, with the exit statuses the CLI contract promises: swift-argument-parser
     /// would exit 64 on a usage error, merd's users script against 2.
     static func main() async {
+        OpenMPWaitPolicy.ensurePassive()
         MemoryPolicy.apply()
         LoggingSystem.bootstrap { _ in JournalLogHandler(level: .info) }
         do {

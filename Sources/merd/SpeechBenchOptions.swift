@@ -10,17 +10,21 @@ struct SpeechBenchOptions: ParsableArguments {
     @Option(help: "Audio lengths in seconds, comma-separated.")
     var seconds: String = "1,4,10"
 
-    @Option(help: "Compute threads (OpenBLAS).")
+    @OptionGroup var compute: ComputeOptions
+
+    @Option(help: "Compute threads (OpenBLAS and oneDNN's OpenMP).")
     var threads: Int = 2
 
     @Option(help: "Timed repeats per length, after one warm-up.")
     var `repeat`: Int = 5
 
-    /// The lengths asked for, after checking every option; sets OpenBLAS's threads.
+    /// The lengths asked for, after checking every option; sets the compute threads and the
+    /// backend and precision models load with.
     func prepare() throws -> [Double] {
         let lengths = try CommaSeparated.values(seconds, option: "--seconds", what: "positive numbers, e.g. 1,4,10") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
         guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
-        BLAS.threadCount = threads
+        ComputeThreads.configure(threads)
+        try compute.apply()
         return lengths
     }
 }

@@ -18,6 +18,13 @@ enum Reference {
     }
 
     /// y = x Wᵀ + b for rows of x.
+    /// The cosine of the angle between two vectors (1 for parallel ones).
+    static func cosine(_ a: [Double], _ b: [Double]) -> Double {
+        var dot = 0.0, aa = 0.0, bb = 0.0
+        for (x, y) in zip(a, b) { dot += x * y; aa += x * x; bb += y * y }
+        return dot / (aa.squareRoot() * bb.squareRoot())
+    }
+
     static func linear(_ x: [Double], weight: [Double], bias: [Double]?, rows: Int, inputs: Int, outputs: Int) -> [Double] {
         var y = matmul(x, weight, m: rows, n: outputs, k: inputs, transposeB: true)
         if let bias { for r in 0..<rows { for o in 0..<outputs { y[r * outputs + o] += bias[o] } } }

@@ -1,5 +1,6 @@
 import CALSA
 import CFFmpeg
+import COneDNN
 import COpenBLAS
 import CV4L2
 import Testing
@@ -35,6 +36,15 @@ struct SystemLibraryTests {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1, a, 2, b, 2, 0, &c, 2)
         #expect(c == [19, 22, 43, 50])
         #expect(String(cString: openblas_get_corename()).isEmpty == false)
+    }
+
+    @Test("oneDNN creates a CPU engine and names its version")
+    func onednn() throws {
+        let version = dnnl_version()!.pointee
+        #expect(version.major >= 2, "oneDNN \(version.major).\(version.minor)")
+        var engine: dnnl_engine_t?
+        #expect(dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success)
+        #expect(dnnl_engine_destroy(engine) == dnnl_success)
     }
 
     @Test("V4L2 request numbers carry the kernel header's values")

@@ -54,10 +54,12 @@ enum EfficientNetFixtures {
 @Suite("EfficientNet (timm) and EmotiEffLib's encoders against PyTorch")
 struct EfficientNetTests {
     @Test("random-weight, reduced-width timm models (tf_efficientnet_b0 with 10 outputs, tf_efficientnet_b2 with a Sequential 8-class head, efficientnet_b0): features and outputs equal PyTorch's",
-          arguments: EfficientNetFixtures.models.map(\.folder))
-    func parity(_ folder: String) throws {
+          arguments: EfficientNetFixtures.models.map(\.folder), [Compute.openBLAS, .oneDNN])
+    func parity(_ folder: String, compute: Compute) throws {
         let model = try #require(EfficientNetFixtures.models.first { $0.folder == folder })
-        let encoder = try EmotiEffLibEncoder(path: EfficientNetFixtures.modelPath(folder), featureName: model.feature)
+        let encoder = try Compute.withSettings(compute) {
+            try EmotiEffLibEncoder(path: EfficientNetFixtures.modelPath(folder), featureName: model.feature)
+        }
         #expect(encoder.network.architecture.name == model.architecture)
         let crop = try EfficientNetFixtures.crop(model.feature)
         #expect(crop.size == encoder.inputSize)
@@ -66,7 +68,7 @@ struct EfficientNetTests {
         let featureError = expectClose(features, try reference.tensor("\(folder).features"), relativeToScale: VisionTolerance.network, "\(folder) features")
         let outputError = expectClose(outputs, try reference.tensor("\(folder).outputs"), relativeToScale: VisionTolerance.network, "\(folder) outputs")
         #expect(outputs.shape == [1, model.outputs])
-        print("\(folder): max error / scale, features \(featureError), outputs \(outputError)")
+        print("\(folder) on \(compute): max error / scale, features \(featureError), outputs \(outputError)")
     }
 
     @Test("enet_b0_8_va_mtl as EmotiEffLib publishes it (torch.save of the whole timm model, installed as model.pt): the same encoder as its safetensors export")

@@ -30,9 +30,10 @@ func expectParity(_ actual: Tensor, _ expected: Tensor, _ label: String, sourceL
 
 @Suite("HuBERT parity with transformers")
 struct HuBERTParityTests {
-    @Test("every hidden state and the front end, for each family and both inputs", arguments: ["base", "large", "wav2vec2"])
-    func parity(family: String) throws {
-        let model = try HuBERT(directory: HuBERTFixtures.path(family))
+    @Test("every hidden state and the front end, for each family and both inputs, on each backend",
+          arguments: ["base", "large", "wav2vec2"], [Compute.openBLAS, .oneDNN])
+    func parity(family: String, compute: Compute) throws {
+        let model = try Compute.withSettings(compute) { try HuBERT(directory: HuBERTFixtures.path(family)) }
         let reference = try HuBERTFixtures.reference(family)
         let layers = Array(0...model.hiddenLayers)
         for prefix in ["", "short."] {
@@ -51,8 +52,37 @@ struct HuBERTParityTests {
                 worst = max(worst, expectParity(states[k]!, try reference.tensor("\(prefix)hidden_states.\(k)"),
                                                 "\(family) \(prefix)hidden_states.\(k)"))
             }
-            print("HuBERT parity \(family) \(prefix.isEmpty ? "1 s" : "short"): worst max|error| / max|activation| over layers 0…\(model.hiddenLayers) = \(worst)")
+            print("HuBERT parity \(family) on \(compute) \(prefix.isEmpty ? "1 s" : "short"): worst max|error| / max|activation| over layers 0…\(model.hiddenLayers) = \(worst)")
         }
+    }
+
+    /// BF16 products (oneDNN, AVX512_BF16 or AMX) against transformers' F32 states: 8-bit
+    /// mantissas in every product of every layer, so the bound is loose and says so — each
+    /// hidden state within 5e-2 of its activation scale and a cosine ≥ 0.999 to the reference.
+    /// The test prints the measured figures.
+    @Test("BF16 hidden states stay within their stated error of transformers' F32 ones",
+          .enabled(if: ComputePrecision.bf16Available, "this CPU has neither AVX512_BF16 nor AMX: \(ComputePrecision.bf16Unavailability ?? "")"),
+          arguments: ["base", "large"])
+    func bf16(family: String) throws {
+        let model = try Compute.withSettings(.oneDNNBF16) { try HuBERT(directory: HuBERTFixtures.path(family)) }
+        let reference = try HuBERTFixtures.reference(family)
+        let layers = Array(0...model.hiddenLayers)
+        let states = try model.hiddenStates(audio: try reference.tensor("audio").scalars, layers: layers)
+        var worstError: Float = 0, worstCosine = 1.0
+        for k in layers {
+            let expected = try reference.tensor("hidden_states.\(k)")
+            let actual = try #require(states[k])
+            let scale = expected.scalars.map(abs).max() ?? 0
+            let error = actual.maxAbsoluteDifference(expected) / max(scale, .leastNormalMagnitude)
+            var dot = 0.0, aa = 0.0, bb = 0.0
+            for (a, b) in zip(actual.scalars, expected.scalars) { dot += Double(a) * Double(b); aa += Double(a * a); bb += Double(b * b) }
+            let cosine = dot / (aa.squareRoot() * bb.squareRoot())
+            #expect(error <= 5e-2, "\(family) BF16 hidden_states.\(k): max error \(error) of scale")
+            #expect(cosine >= 0.999, "\(family) BF16 hidden_states.\(k): cosine \(cosine)")
+            worstError = max(worstError, error)
+            worstCosine = min(worstCosine, cosine)
+        }
+        print("HuBERT BF16 \(family): worst max|error| / scale \(worstError), worst cosine to F32 \(worstCosine) over layers 0…\(model.hiddenLayers)")
     }
 
     @Test("padding rows (BLAS.efficientRows), whatever this process's kernel pads to, change no hidden state", arguments: ["base", "large"])

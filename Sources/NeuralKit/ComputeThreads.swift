@@ -1,0 +1,38 @@
+import COneDNN
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thread budget for both math libraries: OpenBLAS's pthreads and oneDNN's OpenMP team
+/// get the same count, so they never both spin on the same cores.
+///
+/// - Important: how idle OpenMP workers wait is fixed when libgomp initialises, which happens
+///   as the process loads (oneDNN links it), before any Swift code runs: `setenv` from merd is
+///   too late, so the `merd` executable re-executes itself with `OMP_WAIT_POLICY=passive` when
+///   no policy is set (`OpenMPWaitPolicy` there gives the measurements). GNU OpenMP's default
+///   spins a worker after each parallel region before it sleeps; with a core busy elsewhere
+///   that collapsed oneDNN's 2-thread products 7–30×. `summary` says which policy is in effect.
+public enum ComputeThreads {
+    /// Gives OpenBLAS and oneDNN's OpenMP runtime `count` threads each (at least one).
+    public static func configure(_ count: Int) {
+        let count = max(1, count)
+        BLAS.threadCount = count
+        omp_set_num_threads(Int32(count))
+    }
+
+    /// Threads OpenMP's parallel regions (oneDNN's) use.
+    public static var openMPThreads: Int { Int(omp_get_max_threads()) }
+
+    /// The wait policy GNU OpenMP read at start (`passive`, `active`, or its spinning default).
+    public static var waitPolicy: String {
+        if let policy = getenv("OMP_WAIT_POLICY") { return String(cString: policy).lowercased() }
+        if let spin = getenv("GOMP_SPINCOUNT") { return "spin \(String(cString: spin))" }
+        return "default (spin, then sleep)"
+    }
+
+    /// One line for benchmarks: both libraries' thread counts and OpenMP's wait policy.
+    public static var summary: String {
+        "OpenBLAS \(BLAS.threadCount) (\(BLAS.coreName)), oneDNN \(OneDNN.version) OpenMP \(openMPThreads) on \(OneDNN.isaName), wait policy \(waitPolicy)"
+    }
+}

@@ -1,0 +1,194 @@
+import COneDNN
+import Locking
+
+/// A dense layer's product on oneDNN's matmul primitive: `C[M, N] (+)= X[M, K] · W[K, N] + b`,
+/// F32 in and out, with the weight held only in the layout the primitive prefers (reordered
+/// once, at load), in F32 or BF16.
+///
+/// Primitives are made per row count and cached: rows vary per call (48-row windows live,
+/// 50–1000-row utterances), and a primitive built for its exact M beat one built with a
+/// runtime M (`DNNL_RUNTIME_DIM_VAL`), for which oneDNN 2.6 falls back from its brgemm
+/// kernels to `gemm:jit` (`merd bench gemm --runtime-rows`, EPYC Zen 4, 2 threads, GFLOP/s
+/// exact vs runtime M): M = 48, (N, K) = (4096, 1024): F32 188 vs 176, BF16 382 vs 243;
+/// (1024, 4096): F32 187 vs 190, BF16 425 vs 308; M = 200, (4096, 1024): F32 182 vs 162,
+/// BF16 364 vs 383; (1024, 1024): F32 224 vs 196, BF16 409 vs 390. A new M costs one primitive
+/// creation (JIT) once; oneDNN's own primitive cache (1024 entries) makes a repeat cheap.
+package final class OneDNNMatmul: @unchecked Sendable {
+    let inputFeatures: Int
+    let outputFeatures: Int
+    let precision: ComputePrecision
+    /// The weight in the primitive's layout and data type; the only copy this layer keeps.
+    let weights: AlignedBuffer
+    let weightsDescriptor: dnnl_memory_desc_t
+    /// [1, N] F32, added by the primitive.
+    let bias: Tensor?
+    /// How primitives treat the row count.
+    let rowsPolicy: RowsPolicy
+    private let primitives = Locked<[Key: Entry]>([:])
+    private let scratch = ScratchPool()
+
+    /// Whether primitives are built per row count or once with a runtime row count.
+    package enum RowsPolicy: Sendable {
+        /// One primitive per exact M (cached): the brgemm kernels, faster (type comment).
+        case exact
+        /// One primitive for every M (`DNNL_RUNTIME_DIM_VAL`), for comparison in benchmarks.
+        case runtime
+    }
+
+    /// Row counts (with or without accumulation) whose primitives a layer keeps.
+    static let cachedRowCounts = 32
+
+    private struct Key: Hashable {
+        let rows: Int
+        let accumulate: Bool
+    }
+
+    private struct Entry {
+        let matmul: Primitive
+        /// F32 → BF16 for the input rows (BF16 only).
+        let convert: Primitive?
+    }
+
+    /// - Parameter inputMajorWeight: [K, N] row-major F32 (the transposed `torch.nn.Linear` weight).
+    package init(inputMajorWeight: Tensor, bias: Tensor?, precision: ComputePrecision, rowsPolicy: RowsPolicy = .exact) throws(OneDNNError) {
+        let (k, n) = (inputMajorWeight.shape[0], inputMajorWeight.shape[1])
+        inputFeatures = k
+        outputFeatures = n
+        self.precision = precision
+        self.rowsPolicy = rowsPolicy
+        self.bias = bias?.reshaped([1, n]).contiguous()
+        // The layout the primitive wants for this weight, asked with a typical row count.
+        let probe = try Self.makeMatmul(rows: rowsPolicy == .runtime ? nil : 48, k: k, n: n, precision: precision,
+                                        weights: try OneDNN.descriptor([k, n], precision.dataType, dnnl_format_tag_any),
+                                        hasBias: bias != nil, accumulate: false)
+        weightsDescriptor = probe.weightsDescriptor
+        weights = AlignedBuffer(byteCount: dnnl_memory_desc_get_size([probe.weightsDescriptor]))
+        let plain = try OneDNN.descriptor([k, n], dnnl_f32, dnnl_ab)
+        let reorder = try OneDNN.reorder(from: plain, to: weightsDescriptor)
+        let source = inputMajorWeight.contiguous()
+        source.withUnsafeBufferPointer { w in
+            reorder.execute([(DNNL_ARG_FROM, plain, UnsafeMutableRawPointer(mutating: w.baseAddress!)),
+                             (DNNL_ARG_TO, weightsDescriptor, weights.pointer)])
+        }
+        let probeRows = rowsPolicy == .runtime ? nil : 48
+        let convert = precision == .bf16 ? try Self.makeConversion(rows: probeRows, columns: k) : nil
+        primitives.withLock { $0[Key(rows: probeRows ?? -1, accumulate: false)] = Entry(matmul: probe, convert: convert) }
+    }
+
+    /// The implementation oneDNN chose for `rows` rows (`brg:avx512_core_bf16`…).
+    package func implementation(rows: Int) throws(OneDNNError) -> String { try entry(rows: rows, accumulate: false).matmul.implementation }
+
+    /// How many primitives this layer holds now.
+    var cachedPrimitiveCount: Int { primitives.withLock { $0.count } }
+
+    /// The weight back in plain F32 [K, N] (rounded to BF16 when held so).
+    func inputMajorWeight() -> Tensor {
+        let plain = try! OneDNN.descriptor([inputFeatures, outputFeatures], dnnl_f32, dnnl_ab)
+        let reorder = try! OneDNN.reorder(from: weightsDescriptor, to: plain)
+        return Tensor(shape: [inputFeatures, outputFeatures]) { out in
+            reorder.execute([(DNNL_ARG_FROM, weightsDescriptor, weights.pointer), (DNNL_ARG_TO, plain, UnsafeMutableRawPointer(out.baseAddress!))])
+        }
+    }
+
+    /// `output[rows × N] (+)= input[rows × K] · W + b`.
+    package func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        guard rows > 0 else { return }
+        let entry: Entry
+        do { entry = try self.entry(rows: rows, accumulate: accumulate) } catch {
+            preconditionFailure("\(error)")
+        }
+        let (k, n) = (inputFeatures, outputFeatures)
+        let plainInput = try! OneDNN.descriptor([rows, k], dnnl_f32, dnnl_ab)
+        let destination = try! OneDNN.descriptor([rows, n], dnnl_f32, dnnl_ab)
+        var arguments: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)] = [
+            (DNNL_ARG_WEIGHTS, weightsDescriptor, weights.pointer),
+            (DNNL_ARG_DST, destination, UnsafeMutableRawPointer(output)),
+        ]
+        func run() {
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    let descriptor = try! OneDNN.descriptor([1, n], dnnl_f32, dnnl_ab)
+                    entry.matmul.execute(arguments + [(DNNL_ARG_BIAS, descriptor, UnsafeMutableRawPointer(mutating: b.baseAddress!))])
+                }
+            } else {
+                entry.matmul.execute(arguments)
+            }
+        }
+        if let convert = entry.convert {
+            let converted = try! OneDNN.descriptor([rows, k], dnnl_bf16, dnnl_ab)
+            scratch.withBuffer(byteCount: rows * k * 2) { buffer in
+                convert.execute([(DNNL_ARG_FROM, plainInput, UnsafeMutableRawPointer(mutating: input)), (DNNL_ARG_TO, converted, buffer)])
+                arguments.append((DNNL_ARG_SRC, converted, buffer))
+                run()
+            }
+        } else {
+            arguments.append((DNNL_ARG_SRC, plainInput, UnsafeMutableRawPointer(mutating: input)))
+            run()
+        }
+    }
+
+    private func entry(rows: Int, accumulate: Bool) throws(OneDNNError) -> Entry {
+        let key = Key(rows: rowsPolicy == .runtime ? -1 : rows, accumulate: accumulate)
+        if let entry = primitives.withLock({ $0[key] }) { return entry }
+        let matmul = try Self.makeMatmul(rows: rowsPolicy == .runtime ? nil : rows, k: inputFeatures, n: outputFeatures,
+                                         precision: precision, weights: weightsDescriptor, hasBias: bias != nil, accumulate: accumulate)
+        let convert = precision == .bf16 ? try Self.makeConversion(rows: rowsPolicy == .runtime ? nil : rows, columns: inputFeatures) : nil
+        let entry = Entry(matmul: matmul, convert: convert)
+        primitives.withLock { cache in
+            // Utterances bring new row counts for as long as the daemon runs: keep a bounded
+            // set (a dropped one is rebuilt from oneDNN's own primitive cache when it returns).
+            if cache.count >= Self.cachedRowCounts, let victim = cache.keys.first(where: { $0.rows != 48 }) {
+                cache.removeValue(forKey: victim)
+            }
+            cache[key] = entry
+        }
+        return entry
+    }
+
+    /// [M, columns] row-major; M nil is oneDNN's runtime dimension.
+    private static func rowsDescriptor(_ rows: Int?, _ columns: Int, _ type: dnnl_data_type_t) throws(OneDNNError) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let dims: [Int64] = [rows.map(Int64.init) ?? Int64.min, Int64(columns)]
+        try OneDNN.check(dnnl_memory_desc_init_by_tag(&md, 2, dims, type, dnnl_ab), "memory descriptor [\(rows.map(String.init) ?? "runtime"), \(columns)]")
+        return md
+    }
+
+    /// F32 → BF16 of [rows, columns] row-major.
+    private static func makeConversion(rows: Int?, columns: Int) throws(OneDNNError) -> Primitive {
+        try OneDNN.reorder(from: try rowsDescriptor(rows, columns, dnnl_f32), to: try rowsDescriptor(rows, columns, dnnl_bf16))
+    }
+
+    private static func makeMatmul(rows: Int?, k: Int, n: Int, precision: ComputePrecision, weights: dnnl_memory_desc_t,
+                                   hasBias: Bool, accumulate: Bool) throws(OneDNNError) -> Primitive {
+        var source = try rowsDescriptor(rows, k, precision.dataType)
+        var weights = weights
+        var destination = try rowsDescriptor(rows, n, dnnl_f32)
+        // A zero descriptor disables the bias term.
+        var bias = hasBias ? try OneDNN.descriptor([1, n], dnnl_f32, dnnl_ab) : dnnl_memory_desc_t()
+        var descriptor = dnnl_matmul_desc_t()
+        let shape = "matmul [\(rows.map(String.init) ?? "M"), \(k)]·[\(k), \(n)] \(precision.rawValue)"
+        try OneDNN.check(dnnl_matmul_desc_init(&descriptor, &source, &weights, &bias, &destination), shape)
+        return try OneDNN.withAttributes(accumulate: accumulate) { attributes throws(OneDNNError) in
+            try OneDNN.primitive(&descriptor, attributes: attributes, shape)
+        }
+    }
+}
+
+extension ComputePrecision {
+    var dataType: dnnl_data_type_t { self == .f32 ? dnnl_f32 : dnnl_bf16 }
+}
+
+/// Buffers reused across calls (BF16 copies of activations), so that a call does not map
+/// and fault in fresh pages.
+final class ScratchPool: Sendable {
+    private let free = Locked<[AlignedBuffer]>([])
+
+    func withBuffer<R>(byteCount: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+        let buffer = free.withLock { buffers in
+            if let index = buffers.firstIndex(where: { $0.byteCount >= byteCount }) { return buffers.remove(at: index) }
+            return nil
+        } ?? AlignedBuffer(byteCount: byteCount)
+        defer { free.withLock { $0.append(buffer) } }
+        return body(buffer.pointer)
+    }
+}

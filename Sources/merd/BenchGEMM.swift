@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import MerdBench
+import NeuralKit
+
+/// `merd bench gemm`: dense-layer products on each backend and precision, as a table.
+struct BenchGEMM: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "GFLOP/s of C[M,N] = X[M,K]·Wᵀ on OpenBLAS and oneDNN (F32, BF16) at HuBERT's shapes.")
+
+    @Option(help: "Row counts M, comma-separated.")
+    var rows: String = GEMMBenchmark.standardRows.map(String.init).joined(separator: ",")
+
+    @Option(help: "Compute threads (OpenBLAS and OpenMP).")
+    var threads: Int = 2
+
+    @Option(help: "Timed repeats per product, after one warm-up; the best is reported.")
+    var `repeat`: Int = 20
+
+    @Flag(help: "Also time oneDNN primitives built with a runtime row count (DNNL_RUNTIME_DIM_VAL).")
+    var runtimeRows = false
+
+    func run() async throws {
+        print(MachineDescription.current())
+        let rowCounts = try CommaSeparated.values(rows, option: "--rows", what: "positive integers, e.g. 12,48,200") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
+        ComputeThreads.configure(threads)
+        print("threads: \(ComputeThreads.summary)")
+        var choices: [Compute] = [.openBLAS, .oneDNN]
+        if let reason = ComputePrecision.bf16Unavailability {
+            print("bf16 skipped: \(reason)")
+        } else {
+            choices.append(.oneDNNBF16)
+        }
+        let benchmark = GEMMBenchmark(repeats: `repeat`)
+        print("| M | N | K | backend | GFLOP/s | × OpenBLAS | kernel |")
+        print("| ---: | ---: | ---: | --- | ---: | ---: | --- |")
+        for (outputs, inputs) in GEMMBenchmark.standardOutputsInputs {
+            for m in rowCounts {
+                let shape = GEMMBenchmark.Shape(rows: m, outputs: outputs, inputs: inputs)
+                var reference: Double?
+                var runs: [(Compute, Bool)] = choices.map { ($0, false) }
+                if runtimeRows { runs += choices.filter { $0.backend == .oneDNN }.map { ($0, true) } }
+                for (compute, runtime) in runs {
+                    let result = try benchmark.measure(shape, compute: compute, runtimeRows: runtime)
+                    if compute == .openBLAS { reference = result.gigaFLOPsPerSecond }
+                    let ratio = reference.map { String(format: "%.2f", result.gigaFLOPsPerSecond / $0) } ?? "–"
+                    let rate = String(format: "%.0f", result.gigaFLOPsPerSecond)
+                    print("| \(m) | \(outputs) | \(inputs) | \(compute) | \(rate) | \(ratio) | \(result.kernel) |")
+                }
+            }
+        }
+    }
+}
