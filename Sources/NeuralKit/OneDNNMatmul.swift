@@ -8,10 +8,10 @@ import Locking
 /// Primitives are made per row count and cached: rows vary per call (48-row windows live,
 /// 50–1000-row utterances), and a primitive built for its exact M beat one built with a
 /// runtime M (`DNNL_RUNTIME_DIM_VAL`), for which oneDNN 2.6 falls back from its brgemm
-/// kernels to `gemm:jit` (`merd bench gemm --runtime-rows`, EPYC Zen 4, 2 threads, GFLOP/s
-/// exact vs runtime M): M = 48, (N, K) = (4096, 1024): F32 188 vs 176, BF16 382 vs 243;
-/// (1024, 4096): F32 187 vs 190, BF16 425 vs 308; M = 200, (4096, 1024): F32 182 vs 162,
-/// BF16 364 vs 383; (1024, 1024): F32 224 vs 196, BF16 409 vs 390. A new M costs one primitive
+/// kernels to `gemm:jit` (`merd bench gemm --runtime-rows`, EPYC Zen 4, 2 threads with one core
+/// busy elsewhere, GFLOP/s exact vs runtime M): M = 48, (N, K) = (4096, 1024): F32 97 vs 97,
+/// BF16 204 vs 81; (1024, 4096): F32 99 vs 97, BF16 215 vs 34; M = 200, (4096, 1024): F32 108
+/// vs 98, BF16 215 vs 90; (1024, 1024): F32 112 vs 102, BF16 218 vs 36. A new M costs one primitive
 /// creation (JIT) once; oneDNN's own primitive cache (1024 entries) makes a repeat cheap.
 package final class OneDNNMatmul: @unchecked Sendable {
     let inputFeatures: Int
