@@ -50,6 +50,8 @@ public struct Daemon: Service {
     public func run() async throws {
         let settings = configuration
         ComputeThreads.configure(settings.threads)
+        if let fallback = Compute.standardFallback { logger.warning("\(fallback)") }
+        do { try Compute.default.validate() } catch { throw DaemonError.usage(error.description) }
         let (audioSpec, videoSpec) = try sourceSpecs()
         guard let loaded = try await loadUnlessShutdown(faces: videoSpec != nil) else {
             logger.info("stopped while starting (before the models were loaded)")

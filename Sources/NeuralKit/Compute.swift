@@ -43,6 +43,7 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
     /// Throws unless this machine can run this choice: BF16 needs oneDNN and a CPU with
     /// AVX512_BF16 or AMX (oneDNN would otherwise fall back to slow emulation without a word).
     public func validate() throws(ComputeError) {
+        if backend == .oneDNN, let problem = OneDNN.kernelProblem { throw .oneDNNUnavailable(reason: problem) }
         guard precision == .bf16 else { return }
         guard backend == .oneDNN else { throw .bf16NeedsOneDNN }
         if let reason = ComputePrecision.bf16Unavailability { throw .bf16Unavailable(reason: reason) }
@@ -71,7 +72,14 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
         self.init(backend: backend, precision: precision)
     }
 
-    private static let processWide = Locked(Compute.environment ?? Compute.standard)
+    /// What to tell the operator when the standard choice cannot run here and OpenBLAS stands
+    /// in (oneDNN's JIT refused, as under systemd's MemoryDenyWriteExecute=yes); nil otherwise.
+    public static let standardFallback: String? = {
+        guard environment == nil, standard.backend == .oneDNN, let problem = OneDNN.kernelProblem else { return nil }
+        return "\(ComputeError.oneDNNUnavailable(reason: problem)); using OpenBLAS"
+    }()
+
+    private static let processWide = Locked(Compute.environment ?? (standardFallback == nil ? Compute.standard : Compute.openBLAS))
     @TaskLocal private static var override: Compute?
 }
 
@@ -79,15 +87,35 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
 public enum ComputeError: Error, CustomStringConvertible, Equatable, Sendable {
     case bf16NeedsOneDNN
     case bf16Unavailable(reason: String)
+    /// oneDNN cannot create its kernels here: it writes them at run time for the CPU's ISA,
+    /// and a W^X policy forbids executing written memory.
+    case oneDNNUnavailable(reason: String)
 
     public var description: String {
         switch self {
+        case .oneDNNUnavailable(let reason):
+            "oneDNN cannot create its kernels here (\(reason)): its JIT writes code at run time, which a W^X policy such as"
+                + " systemd's MemoryDenyWriteExecute=yes forbids; allow it, or use the OpenBLAS backend (MERD_COMPUTE=openblas)"
         case .bf16NeedsOneDNN:
             "compute precision bf16 needs the oneDNN backend: set compute.backend = \"onednn\" or precision f32"
         case .bf16Unavailable(let reason):
             "compute precision bf16 is not available here: \(reason); use precision f32"
         }
     }
+}
+
+extension OneDNN {
+    /// Why oneDNN cannot run on this machine, found once by creating a small product's
+    /// primitives (where its JIT writes their code); nil when it can.
+    package static let kernelProblem: String? = {
+        do {
+            let probe = try OneDNNMatmul(inputMajorWeight: Tensor(shape: [64, 64], repeating: 0.5), bias: nil, precision: .f32)
+            _ = try probe.implementation(rows: 16)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }()
 }
 
 extension ComputePrecision {

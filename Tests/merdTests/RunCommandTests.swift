@@ -196,6 +196,48 @@ struct RunCommandTests {
         #expect(lines[..<recovered].filter { $0.contains("cannot accept a subscriber") }.count == 1, "said once: \(log)")
     }
 
+    /// Runs `merd` with `arguments` under the kernel's W^X policy (PR_SET_MDWE: what systemd's
+    /// MemoryDenyWriteExecute=yes applies), set by Python's ctypes before it execs merd.
+    static func underWriteXorExecute(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import ctypes, os, sys; libc = ctypes.CDLL(None); "
+                             + "sys.exit(3) if libc.prctl(65, 1, 0, 0, 0) != 0 else os.execv(sys.argv[1], sys.argv[1:])",
+                             MerdProcess.executable.path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        return process
+    }
+
+    @Test("under a W^X policy (systemd's MemoryDenyWriteExecute) oneDNN cannot make its kernels: the daemon says so and runs on OpenBLAS; asked for oneDNN, it stops with one line",
+          .enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/python3"), "needs python3 to set the policy"))
+    func writeXorExecute() throws {
+        let socketPath = NSTemporaryDirectory() + "merd-wx-\(UUID().uuidString.prefix(8)).sock"
+        let arguments = ["run", "--socket", socketPath, "--audio", "none", "--video", "none", "--models", NSTemporaryDirectory() + "merd-none"]
+        let fallback = try Self.underWriteXorExecute(arguments, environment: ["MERD_COMPUTE": ""])
+        let errors = Pipe()
+        fallback.standardError = errors
+        try fallback.run()
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) && fallback.isRunning { usleep(10_000) }
+        if !fallback.isRunning && fallback.terminationStatus == 3 {
+            withKnownIssue("this kernel has no PR_SET_MDWE (Linux 6.3 and later)") { throw CocoaError(.featureUnsupported) }
+            return
+        }
+        let reader = try TestSubscriber(path: socketPath)
+        #expect(reader.object()?["type"] as? String == "hello", "serving on OpenBLAS")
+        kill(fallback.processIdentifier, SIGTERM)
+        fallback.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("oneDNN cannot create its kernels here") && log.contains("MemoryDenyWriteExecute") && log.contains("using OpenBLAS"), "\(log)")
+
+        let explicit = try Self.underWriteXorExecute(arguments, environment: ["MERD_COMPUTE": "onednn"])
+        let explicitErrors = Pipe()
+        explicit.standardError = explicitErrors
+        try explicit.run()
+        explicit.waitUntilExit()
+        let line = String(decoding: explicitErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(explicit.terminationStatus == 2 && line.contains("oneDNN cannot create its kernels here") && line.split(separator: "\n").count == 1, "\(line)")
+    }
+
     @Test("flags are checked as their keys in the file are: one line naming the flag, exit status 2")
     func badFlags() throws {
         for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
