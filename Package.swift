@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS", "COneDNN"], swiftSettings: strict),
         .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "merdTests", dependencies: ["TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
+        .testTarget(name: "merdTests", dependencies: ["Locking", "TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -197,7 +197,10 @@ struct EventServerTests {
         defer { server.stop() }
         let client = try TestSubscriber(path: path)
         _ = client.line()
-        for _ in 0..<200 { client.send("not json") }
+        // One write, so the server reads all 200 lines at once (line by line, replies would drain
+        // between reads and the line budget, not the unread replies, would end it).
+        let burst = Array(String(repeating: "not json\n", count: 200).utf8)
+        #expect(burst.withUnsafeBytes { send(client.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == burst.count)
         var replies = 0, refusals = 0
         while let object = client.object(timeout: 1) {
             let message = object["message"] as? String ?? ""

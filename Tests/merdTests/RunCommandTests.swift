@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -129,7 +130,21 @@ struct RunCommandTests {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
-        for signal in [SIGHUP, SIGUSR1, SIGUSR2] {
+        // The log as it comes, read on its own thread.
+        let log = Locked("")
+        let reading = Thread {
+            let handle = errors.fileHandleForReading
+            while case let data = handle.availableData, !data.isEmpty { log.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        reading.start()
+        // Until the signal service runs, these signals are ignored without a word (never fatal):
+        // send SIGHUP until it is logged, then the others once each.
+        for _ in 0..<100 where !log.withLock({ $0.contains("SIGHUP") }) {
+            kill(process.processIdentifier, SIGHUP)
+            usleep(20_000)
+            #expect(process.isRunning, "SIGHUP must not end the daemon")
+        }
+        for signal in [SIGUSR1, SIGUSR2] {
             kill(process.processIdentifier, signal)
             usleep(100_000)
             #expect(process.isRunning, "signal \(signal) must not end the daemon")
@@ -149,8 +164,9 @@ struct RunCommandTests {
         process.waitUntilExit()
         #expect(Date().timeIntervalSince(stopping) < 2, "SIGTERM during a flood ends it within 2 s")
         #expect(process.terminationStatus == 0 && process.terminationReason == .exit)
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(log.contains("SIGHUP") && log.contains("SIGUSR1") && log.contains("SIGUSR2"), "\(log)")
+        while !reading.isFinished { usleep(10_000) }
+        let logged = log.withLock { $0 }
+        #expect(logged.contains("SIGHUP") && logged.contains("SIGUSR1") && logged.contains("SIGUSR2"), "\(logged)")
         #expect(!FileManager.default.fileExists(atPath: socketPath))
     }
 
