@@ -23,11 +23,18 @@ public final class HuBERT: Sendable {
     ///   - withoutPreprocessorFile: the preprocessing when the directory has no
     ///     `preprocessor_config.json`: by default none (a converted fairseq HuBERT does not
     ///     normalise); a model whose processor is known to normalise says so here.
-    public init(directory: String, highestLayer: Int? = nil,
-                withoutPreprocessorFile: HuBERTPreprocessing = HuBERTPreprocessing(normalize: false)) throws(HuBERTError) {
+    public convenience init(directory: String, highestLayer: Int? = nil,
+                            withoutPreprocessorFile: HuBERTPreprocessing = HuBERTPreprocessing(normalize: false)) throws(HuBERTError) {
+        try self.init(directory: directory, weights: nil, highestLayer: highestLayer, withoutPreprocessorFile: withoutPreprocessorFile)
+    }
+
+    /// As `init(directory:…)`, reading the weights from `file` when a caller has opened it
+    /// already (a task model reads its head from the same file): a PyTorch checkpoint's pickle
+    /// is then parsed once.
+    init(directory: String, weights file: (any CheckpointFile)?, highestLayer: Int? = nil,
+         withoutPreprocessorFile: HuBERTPreprocessing = HuBERTPreprocessing(normalize: false)) throws(HuBERTError) {
         self.directory = directory
         let configPath = directory + "/config.json"
-        let weightsPath = ModelWeights.path(in: directory)
         configuration = try Self.decode(HuBERTConfiguration.self, at: configPath)
         if let problem = configuration.unsupported().first {
             throw .unsupportedConfiguration(file: configPath, key: problem.key, found: problem.found, need: problem.need)
@@ -44,17 +51,23 @@ public final class HuBERT: Sendable {
         if let highestLayer, !(0...layers).contains(highestLayer) {
             throw .layerOutOfRange(layer: highestLayer, layers: layers)
         }
-        let file: any CheckpointFile
+        let opened: any CheckpointFile
+        if let file { opened = file } else { opened = try Self.openWeights(in: directory) }
+        var loader = HuBERTWeightLoader(file: opened, configuration: configuration)
+        weights = try loader.load(layers: highestLayer ?? layers)
+        encoder = HuBERTEncoder(weights: weights, configuration: configuration)
+    }
+
+    /// The weights of a model directory (``ModelWeights``), opened as their content says.
+    static func openWeights(in directory: String) throws(HuBERTError) -> any CheckpointFile {
+        let path = ModelWeights.path(in: directory)
         do {
-            file = try openCheckpoint(path: weightsPath)
+            return try openCheckpoint(path: path)
         } catch .notFound {
-            throw .missingFile(path: weightsPath)
+            throw .missingFile(path: path)
         } catch {
             throw .weights(error)
         }
-        var loader = HuBERTWeightLoader(file: file, configuration: configuration)
-        weights = try loader.load(layers: highestLayer ?? layers)
-        encoder = HuBERTEncoder(weights: weights, configuration: configuration)
     }
 
     /// Hidden states exist for 0…`hiddenLayers`.

@@ -30,7 +30,6 @@ public final class SpeechEmotionModel: Sendable {
     /// such a model fails before the slow part.
     public init(directory: String) throws(SpeechEmotionError) {
         let configPath = directory + "/config.json"
-        let weightsPath = ModelWeights.path(in: directory)
         do {
             configuration = try HuBERT.decode(SpeechEmotionConfiguration.self, at: configPath)
         } catch {
@@ -41,17 +40,12 @@ public final class SpeechEmotionModel: Sendable {
         }
         outputOrder = configuration.outputOrder!
         let file: any CheckpointFile
-        do {
-            file = try openCheckpoint(path: weightsPath)
-        } catch .notFound {
-            throw .missingFile(path: weightsPath)
-        } catch {
-            throw .weights(error)
-        }
+        do { file = try HuBERT.openWeights(in: directory) } catch { throw SpeechEmotionError(error) }
         var loader = RegressionHeadLoader(file: file, configuration: configuration)
         head = try loader.load()
         do {
-            encoder = try HuBERT(directory: directory, withoutPreprocessorFile: Self.defaultPreprocessing)
+            // The same open file: a PyTorch checkpoint's pickle is parsed once.
+            encoder = try HuBERT(directory: directory, weights: file, withoutPreprocessorFile: Self.defaultPreprocessing)
         } catch {
             throw SpeechEmotionError(error)
         }
