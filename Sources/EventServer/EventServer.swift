@@ -284,21 +284,29 @@ public final class EventServer: Sendable {
                 if paused <= .now { acceptPausedUntil = nil } else { timeout = min(timeout, Self.milliseconds(paused - .now)) }
             }
             let now = ContinuousClock.now
-            let expired = state.withLock { state in state.clients.values.filter { $0.disconnectAt.map { $0 <= now } ?? false }.map(\.descriptor) }
-            expired.forEach(drop)
             let accepting = running && acceptPausedUntil == nil
             var polls = [pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0),
                          pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
+            // One pass over the clients: those past their disconnection deadline are dropped
+            // after it, the others polled.
+            var expired: [Int32] = []
             polls += state.withLock { state in
-                state.clients.values.map { client in
+                state.clients.values.compactMap { client in
+                    if let deadline = client.disconnectAt {
+                        if deadline <= now {
+                            expired.append(client.descriptor)
+                            return nil
+                        }
+                        timeout = min(timeout, Self.milliseconds(deadline - now))
+                    }
                     // Ask for POLLOUT only with bytes to send: an idle, writable socket would
                     // otherwise wake the loop at once, forever. Likewise POLLIN once the client
                     // has shut its side: end of file would be readable forever.
                     let reading = running && !client.inputClosed && client.disconnectAt == nil ? Int16(POLLIN) : 0
-                    if let deadline = client.disconnectAt { timeout = min(timeout, Self.milliseconds(deadline - now)) }
                     return pollfd(fd: client.descriptor, events: reading | (client.hasOutput ? Int16(POLLOUT) : 0), revents: 0)
                 }
             }
+            expired.forEach(drop)
             let ready = poll(&polls, nfds_t(polls.count), timeout)
             if ready < 0 && errno != EINTR { return }
             if polls[1].revents != 0 {
