@@ -272,3 +272,10 @@ NK_CLONES void nk_depthwise_conv2d(const float *input, size_t channels, size_t h
         }
     }
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+int nk_release_free_heap(void) { return malloc_trim(0); }
+#else
+int nk_release_free_heap(void) { return 0; }
+#endif

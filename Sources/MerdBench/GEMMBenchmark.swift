@@ -2,7 +2,7 @@ import MediaTypes
 import NeuralKit
 
 /// Dense-layer products `C[M, N] = X[M, K] · Wᵀ` on each backend and precision, the shapes
-/// HuBERT-large runs (N, K = 4096, 1024 / 1024, 4096 / 1024, 1024) at the row counts live
+/// HuBERT-large runs (N, K = 4096, 1024 / 1024, 4096 / 3072, 1024 (fused Q, K, V) / 1024, 1024) at the row counts live
 /// windows and utterances give. Each rate is the best of `repeats` after one warm-up, so the
 /// backends are compared within one run (PERF.md: ratios, not absolute rates across runs).
 package struct GEMMBenchmark: Sendable {
@@ -60,5 +60,5 @@ package struct GEMMBenchmark: Sendable {
 
     /// The rows and (N, K) pairs of the standard table.
     package static let standardRows = [12, 24, 48, 100, 200]
-    package static let standardOutputsInputs = [(4096, 1024), (1024, 4096), (1024, 1024)]
+    package static let standardOutputsInputs = [(4096, 1024), (1024, 4096), (3072, 1024), (1024, 1024)]
 }

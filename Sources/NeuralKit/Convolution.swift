@@ -387,6 +387,11 @@ public struct Conv1d: Sendable {
     public var weight: Tensor { conv.weight.reshaped([conv.weight.shape[0], conv.weight.shape[1], conv.weight.shape[3]]) }
     public var bias: Tensor? { conv.bias }
 
+    /// oneDNN's implementation for an input of `length` samples, or OpenBLAS's kernel family.
+    public func implementation(length: Int) throws(OneDNNError) -> String {
+        try conv.implementation(height: 1, width: length)
+    }
+
     /// Output length for an input of `length` samples.
     public func outputLength(_ length: Int) -> Int { conv.outputSize(height: 1, width: length).width }
 

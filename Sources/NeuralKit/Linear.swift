@@ -58,6 +58,21 @@ public struct Linear: Sendable {
         matmul.map { Compute(backend: .oneDNN, precision: $0.precision) } ?? .openBLAS
     }
 
+    /// The row count, at least `rows`, at which this layer's product of `rows` independent
+    /// rows is done soonest: OpenBLAS's kernels finish sooner on whole row blocks
+    /// (`BLAS.efficientRows`); oneDNN's primitives are made for the exact row count, where
+    /// padding rows would be work for nothing.
+    public func efficientRows(_ rows: Int) -> Int {
+        matmul == nil ? BLAS.efficientRows(rows) : rows
+    }
+
+    /// What runs this layer's product for `rows` rows: oneDNN's implementation
+    /// (`brg:avx512_core_bf16`…) or OpenBLAS's kernel family.
+    public func implementation(rows: Int) -> String {
+        guard let matmul else { return "OpenBLAS sgemm \(BLAS.coreName)" }
+        do { return try matmul.implementation(rows: rows) } catch { return "oneDNN failed: \(error)" }
+    }
+
     /// The weight, input-major [inputFeatures, outputFeatures] (rebuilt from oneDNN's layout
     /// when the layer runs there, rounded to BF16 if it is held so).
     public var inputMajorWeight: Tensor { weightInputMajor ?? matmul!.inputMajorWeight() }

@@ -12,6 +12,8 @@ public struct MultiHeadSelfAttention: Sendable {
     public let inputProjection: Linear
     public let outputProjection: Linear
     public let heads: Int
+    /// The per-head products on oneDNN, all heads per call; nil on OpenBLAS.
+    let products: OneDNNAttention?
 
     public init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int) {
         let width = query.outputFeatures
@@ -29,11 +31,12 @@ public struct MultiHeadSelfAttention: Sendable {
             bias: biases.allSatisfy({ $0 == nil }) ? nil : stacked(biases.map { $0 ?? zeros }))
         outputProjection = output
         self.heads = heads
+        products = Self.products(heads: heads, width: width, compute: .current)
     }
 
     /// Attention whose Q, K, V projections are already fused: `inputProjection` maps D to
     /// 3D, Q first (as `torch.nn.MultiheadAttention.in_proj_weight` stacks them).
-    public init(fusedInputProjection: Linear, output: Linear, heads: Int) {
+    public init(fusedInputProjection: Linear, output: Linear, heads: Int, compute: Compute = .current) {
         let width = output.outputFeatures
         precondition(fusedInputProjection.inputFeatures == width && fusedInputProjection.outputFeatures == 3 * width
                      && output.inputFeatures == width, "fused projection must map \(width) to \(3 * width)")
@@ -41,6 +44,18 @@ public struct MultiHeadSelfAttention: Sendable {
         inputProjection = fusedInputProjection
         outputProjection = output
         self.heads = heads
+        products = Self.products(heads: heads, width: width, compute: compute)
+    }
+
+    private static func products(heads: Int, width: Int, compute: Compute) -> OneDNNAttention? {
+        compute.backend == .oneDNN ? OneDNNAttention(heads: heads, headWidth: width / heads) : nil
+    }
+
+    /// What runs the per-head products for a sequence of `length`.
+    public func implementation(length: Int) -> String {
+        guard let products else { return "OpenBLAS sgemm \(BLAS.coreName) per head" }
+        let (scores, context) = products.implementations(length: length)
+        return scores == context ? scores : "\(scores) (scores), \(context) (context)"
     }
 
     public var width: Int { outputProjection.outputFeatures }
@@ -82,23 +97,31 @@ public struct MultiHeadSelfAttention: Sendable {
         scratch.withBuffers { projected, scores, context in
             inputProjection.apply(rows: rows, input: input, output: projected)
             (context + length * width).update(repeating: 0, count: (rows - length) * width)
-            // The per-head products stay on OpenBLAS on either backend: they are small
-            // ([T, 64]·[64, T] and [T, T]·[T, 64], ~5 MFLOP at T = 200) and read strided
-            // columns of the fused projection, where a oneDNN primitive's fixed cost per call
-            // (memory objects, a stream, a primitive per T) weighs against its kernels'
-            // advantage. Not yet measured against oneDNN's matmul (issue 17 leaves it open);
-            // the dense layers (projections, feed-forward: ~97 % of a layer's FLOPs at 200 rows)
-            // run on the chosen backend.
-            for head in 0..<heads {
-                let query = projected + head * headWidth
-                let key = projected + width + head * headWidth
-                let value = projected + 2 * width + head * headWidth
-                BLAS.gemm(transposeB: true, m: length, n: length, k: headWidth, alpha: scale,
-                          a: query, lda: fused, b: key, ldb: fused, c: scores, ldc: length)
-                Activation.softmax(scores, rows: length, width: length)
-                BLAS.gemm(m: length, n: headWidth, k: length,
-                          a: scores, lda: length, b: value, ldb: fused,
-                          c: context + head * headWidth, ldc: width)
+            if let products {
+                // All heads in one product each way; the scores of every head at once
+                // (heads · T² floats: 16 MiB for 16 heads at T = 500) come from the shared pool.
+                let scoreCount = heads * length * length, packedCount = 3 * length * width
+                ScratchPool.shared.withBuffer(byteCount: (scoreCount + packedCount) * MemoryLayout<Float>.size) { buffer in
+                    let allScores = buffer.assumingMemoryBound(to: Float.self)
+                    let packed = allScores + scoreCount
+                    products.scores(length: length, projected: projected, packed: packed, scores: allScores)
+                    Activation.softmax(allScores, rows: heads * length, width: length)
+                    products.context(length: length, probabilities: allScores, packed: packed, context: context)
+                }
+            } else {
+                // OpenBLAS: one product per head each way, reading the head's columns of the
+                // fused projection in place.
+                for head in 0..<heads {
+                    let query = projected + head * headWidth
+                    let key = projected + width + head * headWidth
+                    let value = projected + 2 * width + head * headWidth
+                    BLAS.gemm(transposeB: true, m: length, n: length, k: headWidth, alpha: scale,
+                              a: query, lda: fused, b: key, ldb: fused, c: scores, ldc: length)
+                    Activation.softmax(scores, rows: length, width: length)
+                    BLAS.gemm(m: length, n: headWidth, k: length,
+                              a: scores, lda: length, b: value, ldb: fused,
+                              c: context + head * headWidth, ldc: width)
+                }
             }
             outputProjection.apply(rows: rows, input: context, output: output, accumulate: accumulate)
         }

@@ -21,7 +21,6 @@ package final class OneDNNConvolution: @unchecked Sendable {
     /// [outputChannels] F32, or nil.
     let bias: Tensor?
     private let primitives = Locked<[Key: Entry]>([:])
-    private let scratch = ScratchPool()
 
     /// How activations are laid out at the boundary.
     package enum Layout: Hashable, Sendable {
@@ -92,7 +91,7 @@ package final class OneDNNConvolution: @unchecked Sendable {
         }
         let sourceBytes = entry.sourceReorder == nil ? 0 : dnnl_memory_desc_get_size([entry.source])
         let destinationBytes = entry.destinationReorder == nil ? 0 : dnnl_memory_desc_get_size([entry.destination])
-        scratch.withBuffer(byteCount: sourceBytes + destinationBytes + 64) { buffer in
+        ScratchPool.shared.withBuffer(byteCount: sourceBytes + destinationBytes + 64) { buffer in
             var source = UnsafeMutableRawPointer(mutating: input)
             if let reorder = entry.sourceReorder {
                 source = buffer

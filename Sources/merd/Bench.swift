@@ -31,10 +31,13 @@ struct BenchHuBERT: AsyncParsableCommand {
         }
         let benchmark = HuBERTBenchmark(encoder: encoder, repeats: options.repeat)
         print("merd hubert: \(encoder.configuration.hiddenLayers) layers, width \(encoder.configuration.hiddenSize); "
-              + "compute \(Compute.default); \(ComputeThreads.summary); RSS after load \(ProcessMemory.residentMiB) MiB")
+              + "compute \(Compute.default); \(ComputeThreads.summary); RSS after load \(ProcessMemory.residentSummary), peak \(ProcessMemory.peakResidentMiB) MiB")
         var random = SystemRandomNumberGenerator()
         for length in lengths {
             let result = try benchmark.measure(seconds: length, using: &random)
+            let frames = encoder.configuration.frameCount(samples: Int(length * 16000))
+            print("merd hubert \(length.formatted()) s kernels: "
+                  + encoder.kernels(frames: frames).map { "\($0.part) \($0.kernel)" }.joined(separator: "; "))
             print(String(format: "merd hubert %g s: median %.0f ms, real-time factor %.3f, %.1f GFLOP at %.0f GFLOP/s (front end %.0f ms)",
                          length, result.medianSeconds * 1000, result.realTimeFactor, result.flops / 1e9, result.gigaFLOPsPerSecond,
                          result.frontEndSeconds * 1000))

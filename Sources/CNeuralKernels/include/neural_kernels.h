@@ -52,3 +52,7 @@ void nk_depthwise_conv2d(const float *input, size_t channels, size_t height, siz
 void nk_exp(const float *x, float *y, size_t count);
 void nk_erf(const float *x, float *y, size_t count);
 #endif
+
+// glibc's malloc_trim(0): returns the heap's free pages to the kernel, wherever they lie
+// (malloc.h is not part of Swift's Glibc module). Returns 1 when memory was released.
+int nk_release_free_heap(void);

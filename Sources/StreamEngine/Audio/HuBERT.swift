@@ -76,6 +76,23 @@ public final class HuBERT: Sendable {
     /// The highest hidden state this instance can compute (as loaded).
     public var highestLoadedLayer: Int { weights.layers.count }
 
+    /// Which kernels run each kind of product for `frames` frames (benchmarks print it):
+    /// the dense layers, the attention's per-head products, the front end's convolutions,
+    /// the positional convolution.
+    public func kernels(frames: Int) -> [(part: String, kernel: String)] {
+        var parts: [(String, String)] = []
+        if let layer = weights.layers.first {
+            parts.append(("dense", layer.feedForwardIn.implementation(rows: frames)))
+            parts.append(("attention", layer.attention.implementation(length: frames)))
+        }
+        if case .dense(let linear) = weights.frontEnd.last?.product {
+            parts.append(("front end", linear.implementation(rows: frames * 2)))
+        }
+        let positional = (try? weights.positionalConvolution.implementation(length: frames)) ?? "unknown"
+        parts.append(("positional conv", positional))
+        return parts
+    }
+
     /// The model input for `audio`: zero mean and unit variance over the utterance when the
     /// preprocessing asks for it (Wav2Vec2FeatureExtractor's `zero_mean_unit_var_norm`).
     public func inputValues(_ audio: [Float]) -> [Float] {

@@ -17,7 +17,7 @@ struct HuBERTEncoder: Sendable {
 
     /// Runs over `frames` [T, D] and returns the requested hidden states, each [T, D]; nil
     /// when `abandonIf` said so (it is asked before each layer). `rows` (≥ T) is what the
-    /// layers run on, `BLAS.efficientRows(T)` unless a test asks for other padding.
+    /// layers run on, `Linear.efficientRows(T)` unless a test asks for other padding.
     func hiddenStates(frames: Tensor, layers requested: Set<Int>, rows: Int? = nil,
                       abandonIf: () -> Bool = { false }) -> [Int: Tensor]? {
         let length = frames.shape[0], width = configuration.hiddenSize
@@ -35,7 +35,7 @@ struct HuBERTEncoder: Sendable {
         // Every step but attention treats rows alone, so the layers run on the row count the
         // GEMMs are fastest at (up to 40 % less time for a short window); the padding rows
         // start as zeros, are kept out of attention and are dropped from the states.
-        let rows = max(length, rows ?? BLAS.efficientRows(length))
+        let rows = max(length, rows ?? weights.projection.efficientRows(length))
         var workspace = HuBERTWorkspace(rows: rows, width: width, intermediate: configuration.intermediateSize)
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         defer { padded.deallocate() }
@@ -57,7 +57,7 @@ struct HuBERTEncoder: Sendable {
         return states
     }
 
-    /// The sequence's length, and the rows the layers run on (`BLAS.efficientRows`).
+    /// The sequence's length, and the rows the layers run on (`Linear.efficientRows`).
     private struct LayerStep {
         let length: Int
         let rows: Int

@@ -27,9 +27,19 @@ struct HuBERTWeights: Sendable {
     }
 
     struct ConvolutionLayer: Sendable {
-        /// Taps laid out for time-major GEMMs: `taps[j]` is [Cin, C] (the weight at tap j,
-        /// transposed), so frame rows times it give output rows.
-        let taps: [Tensor]
+        /// How the layer's convolution is computed.
+        enum Product: Sendable {
+            /// One input channel (conv 0): `taps[j]` is [1, C], the weight at tap j; a direct
+            /// loop, since K = kernel (10) is too small for a GEMM to pay.
+            case taps([Tensor])
+            /// Time-major frames make a strided convolution a dense layer: output frame t reads
+            /// input rows t·s … t·s + k − 1, which lie side by side in memory, so the layer's
+            /// weight laid out as [k · Cin, C] (tap-major rows) times those k·Cin values is the
+            /// frame. A `Linear`, so it runs on the chosen backend and precision like the rest.
+            case dense(Linear)
+        }
+        let product: Product
+        /// The convolution's bias, added by the direct loop (a `dense` product has it inside).
         let bias: Tensor?
         let norm: FrontEndNorm
         let kernel: Int
@@ -103,17 +113,21 @@ struct HuBERTWeightLoader {
             } else {
                 norm = .none
             }
-            let taps = weight.withUnsafeBufferPointer { w in
-                (0..<kernel).map { j in
-                    Tensor(shape: [inputChannels, channels]) { out in
-                        for o in 0..<channels {
-                            for i in 0..<inputChannels { out[i * channels + o] = w[(o * inputChannels + i) * kernel + j] }
+            // [k · Cin, C]: row j·Cin + i is input channel i at tap j, as the frames lie.
+            let tapMajor = weight.withUnsafeBufferPointer { w in
+                Tensor(shape: [kernel * inputChannels, channels]) { out in
+                    for j in 0..<kernel {
+                        for i in 0..<inputChannels {
+                            for o in 0..<channels { out[(j * inputChannels + i) * channels + o] = w[(o * inputChannels + i) * kernel + j] }
                         }
                     }
                 }
             }
-            frontEnd.append(.init(taps: taps, bias: bias, norm: norm, kernel: kernel, stride: c.convolutionStrides[l],
-                                  inputChannels: inputChannels, outputChannels: channels))
+            let product: HuBERTWeights.ConvolutionLayer.Product = inputChannels == 1
+                ? .taps((0..<kernel).map { j in tapMajor.rows(j..<(j + 1)).contiguous() })
+                : .dense(Linear(inputMajorWeight: tapMajor, bias: bias))
+            frontEnd.append(.init(product: product, bias: inputChannels == 1 ? bias : nil, norm: norm, kernel: kernel,
+                                  stride: c.convolutionStrides[l], inputChannels: inputChannels, outputChannels: channels))
             inputChannels = channels
         }
 
@@ -168,6 +182,9 @@ struct HuBERTWeightLoader {
                 feedForwardIn: try linear("\(base).feed_forward.intermediate_dense", out: c.intermediateSize, in: d),
                 feedForwardOut: try linear("\(base).feed_forward.output_dense", out: d, in: c.intermediateSize),
                 finalNorm: try layerNorm("\(base).final_layer_norm", d)))
+            // The layer's transient F32 copies are freed by now; glibc keeps such holes
+            // resident, and over 24 layers they added 620 MiB to the peak (HeapMemory).
+            HeapMemory.returnFreePages()
         }
         checkpoint.skip("masked_spec_embed")
         // A task model's head sits beside the base model, outside the prefix.

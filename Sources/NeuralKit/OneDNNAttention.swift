@@ -1,0 +1,131 @@
+import COneDNN
+import Locking
+
+/// The two per-head products of self-attention on oneDNN's matmul, every head in one call:
+/// scores[h] = Q[h] · K[h]ᵀ / √d, then context[h] = P[h] · V[h], where Q, K and V are the
+/// column blocks of the fused projection ([T, 3D], read in place through strides) and the
+/// context is written straight into its [T, D] rows.
+///
+/// On the oneDNN backend this replaced 2 · heads OpenBLAS calls per layer. Those also left
+/// OpenBLAS's worker threads spinning (`sched_yield`, ~10 % of a 2-core HuBERT pass as
+/// system time) while oneDNN's OpenMP team ran the next dense layer on the same cores.
+/// Scores and context stay F32 in either precision: they are ~8 % of a HuBERT layer's FLOPs
+/// at 10 s, and softmax's inputs are where BF16's 8 bits of mantissa would cost most.
+package final class OneDNNAttention: @unchecked Sendable {
+    let heads: Int
+    let headWidth: Int
+    private let primitives = Locked<[Int: Entry]>([:])
+
+    private struct Entry {
+        let scores: Primitive
+        let context: Primitive
+        let query, keyTransposed, probabilities, value, contextRows, scoresDescriptor: dnnl_memory_desc_t
+    }
+
+    /// Lengths whose primitives are kept (as `OneDNNMatmul.cachedRowCounts`).
+    static let cachedLengths = 32
+
+    package init(heads: Int, headWidth: Int) {
+        self.heads = heads
+        self.headWidth = headWidth
+    }
+
+    /// Scores for all heads: `scores` is [heads, length, length], each row softmaxed by the
+    /// caller before `context`. `projected` is [length, 3D] (Q, K, V blocks); `packed` holds
+    /// 3 · length · D floats, the heads' dense copies, which `context` reads again.
+    package func scores(length: Int, projected: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>,
+                        scores: UnsafeMutablePointer<Float>) {
+        let entry = self.entry(length: length)
+        let width = heads * headWidth
+        let block = length * width
+        // packed[p][h][t][j] = projected[t][p·D + h·d + j], for p = Q, K, V.
+        for t in 0..<length {
+            let row = projected + t * 3 * width
+            for part in 0..<3 {
+                for head in 0..<heads {
+                    (packed + part * block + (head * length + t) * headWidth)
+                        .update(from: row + part * width + head * headWidth, count: headWidth)
+                }
+            }
+        }
+        entry.scores.execute([
+            (DNNL_ARG_SRC, entry.query, UnsafeMutableRawPointer(packed)),
+            (DNNL_ARG_WEIGHTS, entry.keyTransposed, UnsafeMutableRawPointer(packed + block)),
+            (DNNL_ARG_DST, entry.scoresDescriptor, UnsafeMutableRawPointer(scores)),
+        ])
+    }
+
+    /// context[t, h·d + j] = Σ_s P[h, t, s] · V[s, h·d + j], into [length, D] rows; `packed`
+    /// is what `scores` left there (its Q block is overwritten).
+    package func context(length: Int, probabilities: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>,
+                         context: UnsafeMutablePointer<Float>) {
+        let entry = self.entry(length: length)
+        let width = heads * headWidth
+        let block = length * width
+        entry.context.execute([
+            (DNNL_ARG_SRC, entry.probabilities, UnsafeMutableRawPointer(mutating: probabilities)),
+            (DNNL_ARG_WEIGHTS, entry.value, UnsafeMutableRawPointer(packed + 2 * block)),
+            (DNNL_ARG_DST, entry.contextRows, UnsafeMutableRawPointer(packed)),
+        ])
+        for t in 0..<length {
+            for head in 0..<heads {
+                (context + t * width + head * headWidth).update(from: packed + (head * length + t) * headWidth, count: headWidth)
+            }
+        }
+    }
+
+    /// The implementations oneDNN chose for a sequence of `length` (scores, context).
+    package func implementations(length: Int) -> (scores: String, context: String) {
+        let entry = self.entry(length: length)
+        return (entry.scores.implementation, entry.context.implementation)
+    }
+
+    private func entry(length: Int) -> Entry {
+        if let entry = primitives.withLock({ $0[length] }) { return entry }
+        let entry: Entry
+        do { entry = try makeEntry(length: length) } catch {
+            preconditionFailure("attention products on oneDNN, \(heads) heads × \(headWidth), length \(length): \(error)")
+        }
+        primitives.withLock { cache in
+            if cache.count >= Self.cachedLengths, let victim = cache.keys.first { cache.removeValue(forKey: victim) }
+            cache[length] = entry
+        }
+        return entry
+    }
+
+    private func makeEntry(length: Int) throws(OneDNNError) -> Entry {
+        let (h, t, d) = (Int64(heads), Int64(length), Int64(headWidth))
+        // Dense head-major copies [H, T, d] of Q, K and V (the caller packs them), so that
+        // oneDNN picks its brgemm kernels; on the strided columns of the fused projection it
+        // ran `gemm:jit`.
+        let query = try Self.strided([h, t, d], [t * d, d, 1])
+        let keyTransposed = try Self.strided([h, d, t], [t * d, 1, d])
+        let scoresDescriptor = try Self.strided([h, t, t], [t * t, t, 1])
+        let value = try Self.strided([h, t, d], [t * d, d, 1])
+        let contextRows = try Self.strided([h, t, d], [t * d, d, 1])
+        let scale = 1 / Float(headWidth).squareRoot()
+        let scores = try Self.matmul(query, keyTransposed, scoresDescriptor, scale: scale, "attention scores [\(heads), \(length), \(length)]")
+        let context = try Self.matmul(scoresDescriptor, value, contextRows, scale: nil, "attention context [\(heads), \(length), \(headWidth)]")
+        return Entry(scores: scores, context: context, query: query, keyTransposed: keyTransposed,
+                     probabilities: scoresDescriptor, value: value, contextRows: contextRows, scoresDescriptor: scoresDescriptor)
+    }
+
+    private static func strided(_ dims: [Int64], _ strides: [Int64]) throws(OneDNNError) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        try OneDNN.check(dnnl_memory_desc_init_by_strides(&md, Int32(dims.count), dims, dnnl_f32, strides), "memory descriptor \(dims) strides \(strides)")
+        return md
+    }
+
+    private static func matmul(_ source: dnnl_memory_desc_t, _ weights: dnnl_memory_desc_t, _ destination: dnnl_memory_desc_t,
+                               scale: Float?, _ operation: String) throws(OneDNNError) -> Primitive {
+        var source = source, weights = weights, destination = destination
+        var descriptor = dnnl_matmul_desc_t()
+        try OneDNN.check(dnnl_matmul_desc_init(&descriptor, &source, &weights, nil, &destination), operation)
+        return try OneDNN.withAttributes(accumulate: false) { attributes throws(OneDNNError) in
+            if var scale {
+                try OneDNN.check(dnnl_primitive_attr_set_output_scales(attributes, 1, 0, &scale), "\(operation): output scale")
+            }
+            return try OneDNN.primitive(&descriptor, attributes: attributes, operation)
+        }
+    }
+}
