@@ -33,6 +33,12 @@ public enum ComputeThreads {
 
     /// One line for benchmarks: both libraries' thread counts and OpenMP's wait policy.
     public static var summary: String {
-        "OpenBLAS \(BLAS.threadCount) (\(BLAS.coreName)), oneDNN \(OneDNN.version) OpenMP \(openMPThreads) on \(OneDNN.isaName), wait policy \(waitPolicy)"
+        "OpenBLAS \(BLAS.threadCount) (\(BLAS.coreName), spin timeout \(openBLASTimeout)), oneDNN \(OneDNN.version) OpenMP \(openMPThreads) on \(OneDNN.isaName), wait policy \(waitPolicy)"
+    }
+
+    /// How long OpenBLAS's idle workers spin before sleeping, as read at start.
+    public static var openBLASTimeout: String {
+        guard let value = getenv("OPENBLAS_THREAD_TIMEOUT") else { return "default 2^28 cycles" }
+        return "2^\(String(cString: value)) cycles"
     }
 }
