@@ -42,6 +42,26 @@ public struct Daemon: Service {
         self.started = started
     }
 
+    /// Makes the configured backend and precision the process's, before models load. BF16
+    /// on a CPU without it falls back to F32 with a warning (the same models, slower); an
+    /// explicit oneDNN that cannot run here is an error, as is anything unknown.
+    private func chooseCompute(_ settings: DaemonConfiguration) throws {
+        var compute: Compute
+        do { compute = try settings.compute(over: Compute.default) } catch { throw DaemonError.usage("compute: \(error.description)") }
+        if compute.precision == .bf16, let reason = ComputePrecision.bf16Unavailability {
+            logger.warning("compute.precision bf16 is not available here (\(reason)); running in f32")
+            compute.precision = .f32
+        }
+        if settings.computeBackend == nil, let fallback = Compute.standardFallback {
+            // oneDNN was only the default (or implied by bf16): OpenBLAS stands in.
+            logger.warning("\(fallback)")
+            compute = .openBLAS
+        }
+        do { try compute.validate() } catch { throw DaemonError.usage(error.description) }
+        Compute.default = compute
+        logger.info("compute \(compute): \(ComputeThreads.summary)")
+    }
+
     /// The models of the models directory the configuration names (EngineModels' rules).
     public static func loadModels(_ configuration: DaemonConfiguration, faces: Bool, logger: Logger) throws -> EngineModels {
         try EngineModels.load(root: ModelsDirectory.resolve(configuration.models), layers: configuration.layers, faces: faces, logger: logger)
@@ -50,8 +70,7 @@ public struct Daemon: Service {
     public func run() async throws {
         let settings = configuration
         ComputeThreads.configure(settings.threads)
-        if let fallback = Compute.standardFallback { logger.warning("\(fallback)") }
-        do { try Compute.default.validate() } catch { throw DaemonError.usage(error.description) }
+        try chooseCompute(settings)
         let (audioSpec, videoSpec) = try sourceSpecs()
         guard let loaded = try await loadUnlessShutdown(faces: videoSpec != nil) else {
             logger.info("stopped while starting (before the models were loaded)")

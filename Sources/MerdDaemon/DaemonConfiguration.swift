@@ -1,4 +1,5 @@
 import Foundation
+import NeuralKit
 import StreamEngine
 import TOMLKit
 
@@ -28,6 +29,10 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public var videoHeight = 480
     public var videoFramesPerSecond = 30
     public var logLevel = "info"
+    /// `compute.backend`, or nil for the process's default (`MERD_COMPUTE`, else oneDNN).
+    public var computeBackend: ComputeBackend?
+    /// `compute.precision`, or nil for the process's default (F32).
+    public var computePrecision: ComputePrecision?
 
     public init() {}
 
@@ -78,6 +83,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
             "socket": ["path", "mode", "allow_others", "queue", "send_buffer"],
             "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds"],
             "video": ["width", "height", "fps"],
+            "compute": ["backend", "precision"],
             "log": ["level"],
         ]
         for key in table.keys.sorted() {
@@ -118,6 +124,14 @@ public struct DaemonConfiguration: Equatable, Sendable {
                     throw Problem(file: file, key: "engine.speech_overlap_seconds", found: String(speechOverlapSeconds),
                                   allowed: "it must be less than engine.speech_window_seconds (\(speechWindowSeconds))")
                 }
+            case "compute":
+                if let value = try reader.string("backend") {
+                    computeBackend = try Self.check(file: file, key: "compute.backend") { () throws(Invalid) in try Self.computeBackend(value) }
+                }
+                if let value = try reader.string("precision") {
+                    computePrecision = try Self.check(file: file, key: "compute.precision") { () throws(Invalid) in try Self.computePrecision(value) }
+                }
+                _ = try Self.check(file: file, key: "compute.precision") { () throws(Invalid) in try compute(over: .openBLAS) }
             case "video":
                 if let value = try reader.integer("width", range: 16...8192) { videoWidth = value }
                 if let value = try reader.integer("height", range: 16...8192) { videoHeight = value }
@@ -270,6 +284,34 @@ public struct DaemonConfiguration: Equatable, Sendable {
             throw Invalid(found: String(value), allowed: "it must be a whole number in \(queueSizes.lowerBound)…\(queueSizes.upperBound)")
         }
         return value
+    }
+
+    /// `compute.backend` / `--backend`.
+    public static func computeBackend(_ value: String) throws(Invalid) -> ComputeBackend {
+        guard let backend = ComputeBackend(rawValue: value) else {
+            throw Invalid(found: "\"\(value)\"", allowed: "it must be one of \(ComputeBackend.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+        }
+        return backend
+    }
+
+    /// `compute.precision` / `--precision`.
+    public static func computePrecision(_ value: String) throws(Invalid) -> ComputePrecision {
+        guard let precision = ComputePrecision(rawValue: value) else {
+            throw Invalid(found: "\"\(value)\"", allowed: "it must be one of \(ComputePrecision.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+        }
+        return precision
+    }
+
+    /// The compute choice these settings make over `base` (the process's default): a key
+    /// left out keeps `base`'s value, except that BF16 alone implies oneDNN, the only
+    /// backend that has it. BF16 named together with OpenBLAS is an error.
+    public func compute(over base: Compute) throws(Invalid) -> Compute {
+        let precision = computePrecision ?? (computeBackend == .openBLAS ? .f32 : base.precision)
+        let backend = computeBackend ?? (precision == .bf16 ? .oneDNN : base.backend)
+        if precision == .bf16 && backend == .openBLAS {
+            throw Invalid(found: "\"bf16\" with backend \"openblas\"", allowed: "BF16 runs on oneDNN only: set backend \"onednn\" or precision \"f32\"")
+        }
+        return Compute(backend: backend, precision: precision)
     }
 
     /// A file key's check, its failure as a ``Problem`` naming the file and key.

@@ -37,6 +37,10 @@ struct Run: AsyncParsableCommand {
     var layers: String?
     @Option(name: .customLong("queue-size"), help: "Events queued per subscriber before the oldest are dropped.")
     var queueSize: Int?
+    @Option(help: "Matrix and convolution backend: openblas or onednn (compute.backend; default $MERD_COMPUTE, else onednn).")
+    var backend: String?
+    @Option(help: "f32, or bf16 on a CPU with AVX512_BF16 or AMX (compute.precision; default f32).")
+    var precision: String?
 
     /// The file's settings with the flags over them; a flag is checked as its key in the
     /// file is.
@@ -65,6 +69,9 @@ struct Run: AsyncParsableCommand {
             settings.layers = try flag("--layers") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.layers(parsed) }
         }
         if let queueSize { settings.queueSize = try flag("--queue-size") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.queueSize(queueSize) } }
+        if let backend { settings.computeBackend = try flag("--backend") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.computeBackend(backend) } }
+        if let precision { settings.computePrecision = try flag("--precision") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.computePrecision(precision) } }
+        _ = try flag(precision != nil ? "--precision" : "--backend") { () throws(DaemonConfiguration.Invalid) in try settings.compute(over: .openBLAS) }
         return settings
     }
 

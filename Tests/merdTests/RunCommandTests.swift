@@ -258,7 +258,10 @@ struct RunCommandTests {
     func badFlags() throws {
         for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
                                     (["--layers", "99"], "--layers 99 is not valid; layers are distinct whole numbers in 0…48"),
-                                    (["--queue-size", "0"], "--queue-size 0 is not valid")] {
+                                    (["--queue-size", "0"], "--queue-size 0 is not valid"),
+                                    (["--backend", "cuda"], "--backend \"cuda\" is not valid; it must be one of \"openblas\", \"onednn\""),
+                                    (["--precision", "fp16"], "--precision \"fp16\" is not valid"),
+                                    (["--backend", "openblas", "--precision", "bf16"], "BF16 runs on oneDNN only")] {
             let result = try MerdProcess.run(["run", "--audio", "none", "--video", "none"] + arguments)
             #expect(result.status == 2 && result.stderr.contains(needle) && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }
@@ -292,6 +295,8 @@ struct RunCommandTests {
                                ("[socket]\nmode = \"0666\"\n", "socket.allow_others = true"), ("[socket]\npath = \"\"\n", "no abstract sockets"),
                                ("[socket]\npath = \"events.sock\"\n", "socket.path"), ("[socket]\nallow_others = \"yes\"\n", "socket.allow_others"),
                                ("[models]\nlayers = [18, 99]\n", "models.layers"),
+                               ("[compute]\nbackend = \"cuda\"\n", "compute.backend"), ("[compute]\nprecision = 16\n", "compute.precision"),
+                               ("[compute]\nbackend = \"openblas\"\nprecision = \"bf16\"\n", "BF16 runs on oneDNN only"),
                                // Table names toml++ asserts on rather than reporting (found by scripts/fuzz).
                                ("[ ?a]\n", "line 1, column 3"), ("[socket]\n[\n", "line 2, column 2"), ("[[#x]]\n", "(syntax)"),
                                ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with"),
