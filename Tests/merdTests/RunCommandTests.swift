@@ -254,6 +254,33 @@ struct RunCommandTests {
         #expect(explicit.terminationStatus == 2 && line.contains("oneDNN cannot create its kernels here") && line.split(separator: "\n").count == 1, "\(line)")
     }
 
+    @Test("compute.precision = bf16 from the file and --backend from the flags are what the models load with; BF16 without the CPU's support falls back to F32 and says so")
+    func computeChoice() throws {
+        let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
+        let socketPath = NSTemporaryDirectory() + "merd-compute-\(UUID().uuidString.prefix(8)).sock"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "[compute]\nprecision = \"bf16\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let hasBF16 = cpuinfo.contains(" avx512_bf16") || cpuinfo.contains(" amx_bf16")
+        for (arguments, expected) in [([String](), hasBF16 ? "compute onednn/bf16" : "compute onednn/f32"),
+                                      (["--precision", "f32", "--backend", "openblas"], "compute openblas/f32")] {
+            let process = Process()
+            process.executableURL = MerdProcess.executable
+            process.arguments = ["run", "--config", config, "--socket", socketPath, "--audio", "none", "--video", "none",
+                                 "--models", NSTemporaryDirectory() + "merd-none"] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(["MERD_COMPUTE": ""]) { $1 }
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) && process.isRunning { usleep(10_000) }
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 0 && log.contains(expected), "\(arguments): \(log)")
+            if arguments.isEmpty && !hasBF16 { #expect(log.contains("bf16 is not available here"), "\(log)") }
+        }
+    }
+
     @Test("flags are checked as their keys in the file are: one line naming the flag, exit status 2")
     func badFlags() throws {
         for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
