@@ -4,10 +4,11 @@ import Locking
 /// A 2-D convolution on oneDNN's convolution primitive, NCHW F32 at its boundary, with the
 /// weight reordered into the layout the primitive prefers, in F32 or BF16.
 ///
-/// Primitives, and the weight in each one's layout, are made per input shape on first use and
-/// cached: the layout a convolution wants depends on the image size (a weight laid out for a
-/// small probe image left oneDNN only its reference loops at 56×56, 1000× slower), and a
-/// model's convolutions see one or a few shapes (224×224 crops; MTCNN's pyramid). The
+/// Primitives are made per input shape on first use and cached, and the weight is laid out
+/// once per layout they ask for: the layout a convolution wants depends on the image size (a
+/// weight laid out for a small probe image left oneDNN only its reference loops at 56×56,
+/// 1000× slower), and a model's convolutions see one or a few shapes (224×224 crops; MTCNN's
+/// pyramid), a sequence model's one per length. The
 /// primitive also chooses its activation layouts (`format_tag any`, NHWC on AVX-512): the
 /// input is reordered into it and the output back to NCHW in each call (the BF16 conversion
 /// rides on the input's reorder).
@@ -21,6 +22,18 @@ package final class OneDNNConvolution: @unchecked Sendable {
     /// [outputChannels] F32, or nil.
     let bias: Tensor?
     private let primitives = Locked<[Key: Entry]>([:])
+    /// Each weight layout the primitives asked for, laid out once and shared by every entry
+    /// that wants it. Cached per shape, HuBERT's positional convolution (33 MiB in F32) kept a
+    /// copy for every utterance length it saw: the live engine grew by 800 MiB over
+    /// 4 utterances (`merd bench engine --models none`), and without bound over weeks.
+    private let layouts = Locked<[(descriptor: dnnl_memory_desc_t, weights: AlignedBuffer)]>([])
+
+    /// Input shapes whose primitives a convolution keeps (as `OneDNNMatmul.cachedRowCounts`):
+    /// an image model sees one or a few, a sequence model one per length.
+    static let cachedShapes = 32
+
+    /// Primitives and weight layouts held now (tests).
+    var cachedCounts: (primitives: Int, layouts: Int) { (primitives.withLock { $0.count }, layouts.withLock { $0.count }) }
 
     /// How activations are laid out at the boundary.
     package enum Layout: Hashable, Sendable {
@@ -128,9 +141,37 @@ package final class OneDNNConvolution: @unchecked Sendable {
         let entry = try Self.makeConvolution(
             batch: batch, height: height, width: width, inputChannels: inputChannels, outputChannels: outputChannels, kernel: kernel,
             geometry: geometry, precision: precision, weight: weight, groups: groups, hasBias: bias != nil,
-            activatingOutput: activatingOutput, accumulate: accumulate, layout: layout)
-        primitives.withLock { $0[key] = entry }
+            activatingOutput: activatingOutput, accumulate: accumulate, layout: layout, laidOut: laidOutWeights)
+        primitives.withLock { cache in
+            if cache.count >= Self.cachedShapes, let victim = cache.keys.first { cache.removeValue(forKey: victim) }
+            cache[key] = entry
+        }
         return entry
+    }
+
+    /// The weight in the layout `descriptor`, reordered the first time a primitive asks for it.
+    private func laidOutWeights(_ descriptor: dnnl_memory_desc_t) throws(OneDNNError) -> AlignedBuffer {
+        func find(_ layouts: [(descriptor: dnnl_memory_desc_t, weights: AlignedBuffer)]) -> AlignedBuffer? {
+            var wanted = descriptor
+            return layouts.first { layout in
+                var known = layout.descriptor
+                return dnnl_memory_desc_equal(&known, &wanted) != 0
+            }?.weights
+        }
+        if let shared = layouts.withLock({ find($0) }) { return shared }
+        let plainWeight = try Self.weightDescriptor(weight.shape, groups: groups, type: dnnl_f32, tag: nil)
+        let laidOut = AlignedBuffer(byteCount: dnnl_memory_desc_get_size([descriptor]))
+        let reorder = try OneDNN.reorder(from: plainWeight, to: descriptor)
+        weight.withUnsafeBufferPointer { w in
+            reorder.execute([(DNNL_ARG_FROM, plainWeight, UnsafeMutableRawPointer(mutating: w.baseAddress!)),
+                             (DNNL_ARG_TO, descriptor, laidOut.pointer)])
+        }
+        return layouts.withLock { layouts in
+            // Another thread may have laid it out meanwhile: keep one.
+            if let shared = find(layouts) { return shared }
+            layouts.append((descriptor, laidOut))
+            return laidOut
+        }
     }
 
     /// [out, in/g, kh, kw] as oneDNN's weights: `oihw`, or `goihw` [g, out/g, in/g, kh, kw]
@@ -143,7 +184,7 @@ package final class OneDNNConvolution: @unchecked Sendable {
     private static func makeConvolution(
         batch: Int, height: Int, width: Int, inputChannels: Int, outputChannels: Int, kernel: (height: Int, width: Int),
         geometry: ConvolutionGeometry, precision: ComputePrecision, weight: Tensor, groups: Int, hasBias: Bool, activatingOutput: Bool,
-        accumulate: Bool, layout: Layout
+        accumulate: Bool, layout: Layout, laidOut: (dnnl_memory_desc_t) throws(OneDNNError) -> AlignedBuffer
     ) throws(OneDNNError) -> Entry {
         var weights = try weightDescriptor(weight.shape, groups: groups, type: precision.dataType, tag: dnnl_format_tag_any)
         let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
@@ -174,14 +215,7 @@ package final class OneDNNConvolution: @unchecked Sendable {
         var plainSourceCopy = plainSource, plainDestinationCopy = plainDestination
         let sourceReorder = dnnl_memory_desc_equal(&chosenSource, &plainSourceCopy) != 0 ? nil : try OneDNN.reorder(from: plainSource, to: chosenSource)
         let destinationReorder = dnnl_memory_desc_equal(&chosenDestination, &plainDestinationCopy) != 0 ? nil : try OneDNN.reorder(from: chosenDestination, to: plainDestination)
-        let plainWeight = try weightDescriptor(weight.shape, groups: groups, type: dnnl_f32, tag: nil)
-        let laidOut = AlignedBuffer(byteCount: dnnl_memory_desc_get_size([convolution.weightsDescriptor]))
-        let reorder = try OneDNN.reorder(from: plainWeight, to: convolution.weightsDescriptor)
-        weight.withUnsafeBufferPointer { w in
-            reorder.execute([(DNNL_ARG_FROM, plainWeight, UnsafeMutableRawPointer(mutating: w.baseAddress!)),
-                             (DNNL_ARG_TO, convolution.weightsDescriptor, laidOut.pointer)])
-        }
-        return Entry(convolution: convolution, weights: laidOut, source: chosenSource, destination: chosenDestination,
+        return Entry(convolution: convolution, weights: try laidOut(convolution.weightsDescriptor), source: chosenSource, destination: chosenDestination,
                      plainSource: plainSource, plainDestination: plainDestination,
                      sourceReorder: sourceReorder, destinationReorder: destinationReorder,
                      destinationLoad: accumulate && destinationReorder != nil ? try OneDNN.reorder(from: plainDestination, to: chosenDestination) : nil)

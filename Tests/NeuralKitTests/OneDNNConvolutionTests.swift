@@ -37,6 +37,28 @@ struct OneDNNConvolutionTests {
         expectClose(conv(x, activatingOutput: true), activated.doubles, shape: expected.shape, .oneDNNAccumulation, "\(name) + SiLU")
     }
 
+    /// HuBERT's positional convolution (grouped, kernel 128, "same") sees one input length per
+    /// window and utterance for as long as the daemon runs: one weight layout serves them all,
+    /// and the primitives kept stay bounded, each length still computed right.
+    @Test("a 1-D convolution over many lengths keeps one weight layout and a bounded set of primitives")
+    func manyLengths() throws {
+        var random = SeededRandom(seed: 17)
+        let weight = random.tensor([32, 4, 1, 16]), bias = random.tensor([32])
+        let geometry = ConvolutionGeometry(padding: .explicit(top: 0, bottom: 0, left: 8, right: 8), groups: 8)
+        let reference = Conv2d(weight: weight, bias: bias, geometry: geometry, compute: .openBLAS)
+        let conv = Conv2d(weight: weight, bias: bias, geometry: geometry, compute: .oneDNN)
+        let oneDNN = try #require(conv.oneDNN)
+        let lengths = Array(20..<(20 + OneDNNConvolution.cachedShapes + 8))
+        for length in lengths {
+            let x = random.tensor([1, 32, 1, length])
+            let expected = reference(x)
+            expectClose(conv(x), expected.doubles, shape: expected.shape, .oneDNNAccumulation, "length \(length)")
+        }
+        let counts = oneDNN.cachedCounts
+        #expect(counts.primitives <= OneDNNConvolution.cachedShapes, "\(counts.primitives) primitives after \(lengths.count) lengths")
+        #expect(counts.layouts == 1, "\(counts.layouts) weight layouts for \(lengths.count) lengths")
+    }
+
     @Test("the fused depthwise pass and channel scaling equal NeuralKit's")
     func fusedPasses() {
         var random = SeededRandom(seed: 21)
