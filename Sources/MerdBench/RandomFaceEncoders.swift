@@ -46,6 +46,12 @@ package enum RandomFaceEncoders {
 
     /// EmotiEffLib's `enet_b0_8_va_mtl` layout: timm's `tf_efficientnet_b0`, ten outputs.
     package static func emotiEffLibB0() throws(BenchmarkError) -> EmotiEffLibEncoder {
+        try emotiEffLibB0(loadedWith: [.current])[0]
+    }
+
+    /// One random B0, loaded once per compute choice: the same weights on each, so that
+    /// their outputs can be compared.
+    package static func emotiEffLibB0(loadedWith computes: [Compute]) throws(BenchmarkError) -> [EmotiEffLibEncoder] {
         let architecture = EfficientNet.Architecture(variant: .b0, family: .tensorFlow)
         var c = RandomCheckpoint()
         for (name, shape) in architecture.tensorShapes(outputs: 10) where !name.hasSuffix("num_batches_tracked") {
@@ -56,7 +62,11 @@ package enum RandomFaceEncoders {
             labelNames: EmotiEffLibEncoder.affectNetLabels + ["valence", "arousal"],
             preprocessing: .init(inputSize: [3, 224, 224], mean: [0.485, 0.456, 0.406], standardDeviation: [0.229, 0.224, 0.225],
                                  interpolation: "bilinear", cropFraction: 1))
-        return try c.loaded { try EmotiEffLibEncoder(path: $0, configuration: configuration, featureName: "EN") }
+        return try c.loaded { path in
+            try computes.map { compute in
+                try Compute.withSettings(compute) { try EmotiEffLibEncoder(path: path, configuration: configuration, featureName: "EN") }
+            }
+        }
     }
 
     /// ResNet-50 of resnet50_ferplus_dag's layout.

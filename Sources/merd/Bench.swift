@@ -10,7 +10,7 @@ import StreamEngine
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time a stage in-process: median of repeats after a warm-up.",
-        subcommands: [BenchHuBERT.self, BenchGEMM.self, BenchSpeechEmotion.self, BenchFaces.self, BenchNoise.self, BenchEngine.self])
+        subcommands: [BenchHuBERT.self, BenchGEMM.self, BenchPrecision.self, BenchSpeechEmotion.self, BenchFaces.self, BenchNoise.self, BenchEngine.self])
 }
 
 struct BenchHuBERT: AsyncParsableCommand {

@@ -41,8 +41,9 @@ struct BenchEngine: AsyncParsableCommand {
     var speculateAfter = EngineConfiguration().speculateAfterPauseMilliseconds ?? 0
     @Option(name: .customLong("face-fps"), help: "Frames the face pipeline analyses per second.")
     var faceFramesPerSecond: Double = 10
-    @Option(help: "Compute threads (OpenBLAS).")
+    @Option(help: "Compute threads (oneDNN's OpenMP and OpenBLAS).")
     var threads = 2
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "HuBERT layers pooled (the highest one bounds the work).")
     var layers: String = "18,19,20"
 
@@ -53,9 +54,11 @@ struct BenchEngine: AsyncParsableCommand {
             throw CommandFailure.usage("--utterances positive, --gap ≥ 0.3 s, --window > --overlap ≥ 0")
         }
         ComputeThreads.configure(threads)
+        try computeOptions.apply()
         let logger = Logger(label: "merd")
         let loaded = try EngineModels.load(root: models.map { $0 == "none" ? "/nonexistent" : $0 } ?? ModelsDirectory.resolve(nil),
                                            layers: layerList, hubertDirectory: model, faces: models != "none", logger: logger)
+        print("merd engine: RSS after loading the models \(ProcessMemory.residentSummary), peak \(ProcessMemory.peakResidentMiB) MiB")
         var settings = EngineConfiguration()
         settings.layers = layerList
         settings.windowing = HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap)
@@ -75,11 +78,14 @@ struct BenchEngine: AsyncParsableCommand {
         do { frames = try BenchmarkVideo.frames(clip) } catch { throw CommandFailure.usage(error.description) }
         guard !frames.isEmpty else { throw CommandFailure.runtime(BenchmarkError.noVideoFrames(path: clip).description) }
         let spans = speech.spanSeconds
-        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; OpenBLAS %@, %d threads",
+        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; compute %@; %@",
                      spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, speech.seconds, window, overlap,
-                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", BLAS.coreName, threads))
+                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", Compute.default.description, ComputeThreads.summary))
+        print("merd engine kernels: " + (loaded.hubert.map { $0.kernels(frames: 48).map { "\($0.part) \($0.kernel)" }.joined(separator: "; ") } ?? "no HuBERT"))
         let stages = EngineStages(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
+        let cpuBefore = ProcessCPU.seconds
         let result = try await EngineBenchmark(stages: stages, configuration: settings, speech: speech, video: loaded.vision == nil ? nil : frames).run()
+        let cpuSeconds = ProcessCPU.seconds - cpuBefore
         guard let latency = result.latency else { throw CommandFailure.runtime("no utterance was found in the stream") }
         print("merd engine latencies (ms, in order): \(result.latenciesMilliseconds.map(String.init).joined(separator: " "))")
         print(String(format: "merd engine: %d utterance events, %d face events; latency median %d ms, p90 %d ms, max %d ms; mean first half %d ms, second half %d ms%@",
@@ -92,6 +98,8 @@ struct BenchEngine: AsyncParsableCommand {
             print(String(format: "merd engine: from the end of the speech itself (%d events matched): median %d ms, p90 %d ms",
                          fromSpeech.count, fromSpeech.medianMilliseconds, fromSpeech.p90Milliseconds))
         }
+        print(String(format: "merd engine: CPU %.2f s per second of the stream (%.0f %% of one core; speech, silence and video at %.0f face fps, as paced)",
+                     cpuSeconds / speech.seconds, 100 * cpuSeconds / speech.seconds, faceFramesPerSecond))
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
     }
 }

@@ -48,6 +48,8 @@ struct CommandLineTests {
             (["bench", "faces", "--threads", "2,0"], "--threads takes positive whole numbers, e.g. 1,2; '0' in '2,0'"),
             (["bench", "speech-emotion", "--model", "/nonexistent", "--seconds", "4,-1"], "--seconds takes positive numbers, e.g. 1,4,10; '-1' in '4,-1'"),
             (["bench", "speech-emotion", "--model", "/nonexistent"], "/nonexistent/config.json: not found"),
+            (["bench", "precision", "--layers", "18,x"], "--layers takes distinct whole numbers, e.g. 18,19,20; 'x' in '18,x'"),
+            (["bench", "engine", "--model", "/nonexistent", "--precision", "fp8"], "--precision takes f32 or bf16, got fp8"),
         ]
         for (arguments, message) in cases {
             let result = try MerdProcess.run(arguments)
