@@ -1,0 +1,71 @@
+import Foundation
+import NeuralKit
+@testable import FusionTraining
+import StreamEngine
+import Testing
+
+/// Valence that follows the emotion class: each class has its own mean valence and each clip
+/// scatters around it (σ 0.8), while the class is easy to read from the features. The best
+/// any model can do is the class means, an MSE of σ² = 0.64; a model that reads the class
+/// (weighted F1 ~1) should come near it.
+@Suite("Fusion training: valence learns", .serialized)
+struct ValenceLearningTests {
+    static let classValence: [Float] = [0, -3, 3, -2.5, -1.5, 1.5]  // neutral, angry, happy, sad, worried, surprise
+
+    /// `count` clips of three 32-wide inputs (HL19, HL20, RF): each a class centre plus unit
+    /// noise, the centres ~3 apart, so the class is clear from every input.
+    static func dataset(count: Int, seed: UInt64) -> FusionDataset {
+        var random = SplitMix64(seed: seed)
+        func normal() -> Float {
+            let u1 = max(Float.random(in: 0..<1, using: &random), 1e-7), u2 = Float.random(in: 0..<1, using: &random)
+            return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+        }
+        let width = 32
+        var centres: [String: [[Float]]] = [:]
+        for input in ["HL19", "HL20", "RF"] {
+            centres[input] = (0..<6).map { _ in (0..<width).map { _ in 0.6 * normal() } }
+        }
+        var labels: [Int] = [], valence: [Float] = [], features: [String: [Float]] = [:]
+        for _ in 0..<count {
+            let label = Int(random.next() % 6)
+            labels.append(label)
+            valence.append(Self.classValence[label] + 0.8 * normal())
+            for (input, centre) in centres {
+                features[input, default: []] += centre[label].map { $0 + normal() }
+            }
+        }
+        return FusionDataset(names: (0..<count).map { "clip\($0)" }, labels: labels, valence: valence, features: features,
+                             sizes: Dictionary(uniqueKeysWithValues: centres.keys.map { ($0, width) }))
+    }
+
+    @Test("valence per class plus noise: out-of-fold MSE near the class-mean bound while the class is read", arguments: [FusionHead.jdev, .plain])
+    func classMeans(head: FusionHead) throws {
+        let threads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = threads }
+        let data = Self.dataset(count: 900, seed: 7)
+        var options = FusionTrainingOptions()
+        options.epochs = 40
+        options.folds = 3
+        let architecture = FusionArchitecture(inputs: data.inputs, structure: .parallel, head: head)
+        let results = try FusionTrainer.crossValidate(architecture, dataset: data, options: options)
+        let oof = FusionTrainer.outOfFold(results, count: data.count, labels: 6)
+        let merd = FusionMetrics(trueLabels: data.labels, predictedLabels: oof.probabilities.argmaxRows, trueValence: data.valence,
+                                 predictedValence: oof.valence, labelCount: 6)
+        // The bound: each clip's own class mean.
+        let bound = zip(data.labels, data.valence).map { (label, value) in Double((value - Self.classValence[label]) * (value - Self.classValence[label])) }
+            .reduce(0, +) / Double(data.count)
+        print(String(format: "valence learning, %@ head, 900 clips, 3 folds × 40 epochs: F1 %.3f, valence MSE %.3f (class-mean bound %.3f)",
+                     head.rawValue, merd.weightedF1, merd.valenceMSE, bound))
+        #expect(merd.weightedF1 > 0.9, "the class is easy here: \(merd)")
+        // Issue 21: measured 1.13–1.16 (JDEV) and 0.99–1.01 (plain) against 0.62. Tried on
+        // this data, none enough: valence targets standardised per fold (1.06 / 1.02), and on
+        // top of that uncertainty weights held at their start (1.05 / 0.95), weight decay 1e-2
+        // (0.99 / 1.01), 10 epochs (1.24 / 1.08), no dropout (worse: 1.30 / 1.19, which points
+        // at the shared layers fitting the valence noise). When a fix lands, this known issue
+        // is no longer recorded and the test fails to say so.
+        withKnownIssue("valence does not reach the class means (issue 21)") {
+            #expect(merd.valenceMSE < bound * 1.35, "valence MSE \(merd.valenceMSE) against the bound \(bound)")
+        }
+    }
+}
