@@ -3,8 +3,10 @@ import Locking
 
 /// The two per-head products of self-attention on oneDNN's matmul, every head in one call:
 /// scores[h] = Q[h] · K[h]ᵀ / √d, then context[h] = P[h] · V[h], where Q, K and V are the
-/// column blocks of the fused projection ([T, 3D], read in place through strides) and the
-/// context is written straight into its [T, D] rows.
+/// column blocks of the fused projection ([T, 3D]), copied head-major first, and the context
+/// is copied back into its [T, D] rows. Read in place through strides, the same products ran
+/// on oneDNN's `gemm:jit`; on dense copies they run on its brgemm kernels, and the copies are
+/// 4 · T · D floats a layer.
 ///
 /// On the oneDNN backend this replaced 2 · heads OpenBLAS calls per layer. Those also left
 /// OpenBLAS's worker threads spinning (`sched_yield`, ~10 % of a 2-core HuBERT pass as
@@ -19,7 +21,7 @@ package final class OneDNNAttention: @unchecked Sendable {
     private struct Entry {
         let scores: Primitive
         let context: Primitive
-        let query, keyTransposed, probabilities, value, contextRows, scoresDescriptor: dnnl_memory_desc_t
+        let query, keyTransposed, value, contextRows, scoresDescriptor: dnnl_memory_desc_t
     }
 
     /// Lengths whose primitives are kept (as `OneDNNMatmul.cachedRowCounts`).
@@ -63,7 +65,7 @@ package final class OneDNNAttention: @unchecked Sendable {
         let width = heads * headWidth
         let block = length * width
         entry.context.execute([
-            (DNNL_ARG_SRC, entry.probabilities, UnsafeMutableRawPointer(mutating: probabilities)),
+            (DNNL_ARG_SRC, entry.scoresDescriptor, UnsafeMutableRawPointer(mutating: probabilities)),
             (DNNL_ARG_WEIGHTS, entry.value, UnsafeMutableRawPointer(packed + 2 * block)),
             (DNNL_ARG_DST, entry.contextRows, UnsafeMutableRawPointer(packed)),
         ])
@@ -95,9 +97,8 @@ package final class OneDNNAttention: @unchecked Sendable {
 
     private func makeEntry(length: Int) throws(OneDNNError) -> Entry {
         let (h, t, d) = (Int64(heads), Int64(length), Int64(headWidth))
-        // Dense head-major copies [H, T, d] of Q, K and V (the caller packs them), so that
-        // oneDNN picks its brgemm kernels; on the strided columns of the fused projection it
-        // ran `gemm:jit`.
+        // Dense head-major copies [H, T, d] of Q, K and V (`scores` packs them); K read as
+        // [H, d, T] through its strides is Kᵀ.
         let query = try Self.strided([h, t, d], [t * d, d, 1])
         let keyTransposed = try Self.strided([h, d, t], [t * d, 1, d])
         let scoresDescriptor = try Self.strided([h, t, t], [t * t, t, 1])
@@ -107,7 +108,7 @@ package final class OneDNNAttention: @unchecked Sendable {
         let scores = try Self.matmul(query, keyTransposed, scoresDescriptor, scale: scale, "attention scores [\(heads), \(length), \(length)]")
         let context = try Self.matmul(scoresDescriptor, value, contextRows, scale: nil, "attention context [\(heads), \(length), \(headWidth)]")
         return Entry(scores: scores, context: context, query: query, keyTransposed: keyTransposed,
-                     probabilities: scoresDescriptor, value: value, contextRows: contextRows, scoresDescriptor: scoresDescriptor)
+                     value: value, contextRows: contextRows, scoresDescriptor: scoresDescriptor)
     }
 
     private static func strided(_ dims: [Int64], _ strides: [Int64]) throws(OneDNNError) -> dnnl_memory_desc_t {
