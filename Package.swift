@@ -87,7 +87,7 @@ let package = Package(
             swiftSettings: numeric),
         // Training apart from serving: the tape, the trainer, datasets, metrics, augmentation,
         // evaluation corpora.
-        .target(name: "FusionTraining", dependencies: ["StreamEngine", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "CaptureFile"],
+        .target(name: "FusionTraining", dependencies: ["Locking", "StreamEngine", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "CaptureFile"],
                 swiftSettings: numeric),
         // The daemon as a library: configuration, sources, model store, systemd, services.
         .target(

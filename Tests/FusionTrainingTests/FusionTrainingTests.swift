@@ -70,6 +70,26 @@ struct FusionTrainingTests {
         #expect(jdev.accuracy >= torchJDEV.accuracy - 0.06 && plain.accuracy >= torchPlain.accuracy - 0.06)
     }
 
+    @Test("folds trained side by side, each on one BLAS thread, give exactly the folds trained one after another")
+    func parallelFolds() throws {
+        var options = FusionTrainingOptions()
+        options.epochs = 3
+        options.folds = 3
+        let architecture = FusionArchitecture(inputs: Self.dataset.inputs, structure: .parallel, head: .jdev)
+        options.parallelFolds = 1
+        let threads = BLAS.threadCount
+        BLAS.threadCount = 1
+        let sequential = try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
+        BLAS.threadCount = threads
+        options.parallelFolds = 3
+        let parallel = try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
+        #expect(BLAS.threadCount == threads, "the BLAS thread count is restored")
+        #expect(parallel.map(\.bestEpoch) == sequential.map(\.bestEpoch))
+        #expect(parallel.map(\.validationIndices) == sequential.map(\.validationIndices))
+        #expect(parallel.map(\.valence) == sequential.map(\.valence), "bit for bit: same seeds, one BLAS thread each")
+        #expect(parallel.map(\.probabilities) == sequential.map(\.probabilities))
+    }
+
     @Test("ensemble weights sum to one and do no worse than the best member on the data they were chosen on")
     func ensemble() throws {
         let threads = BLAS.threadCount
