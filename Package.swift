@@ -23,12 +23,16 @@ let package = Package(
         // For the fuzz harnesses (Fuzz/): the events protocol and the daemon's configuration.
         .library(name: "MerdEvents", targets: ["MerdEvents"]),
         .library(name: "MerdDaemon", targets: ["MerdDaemon"]),
+        .library(name: "EventHistory", targets: ["EventHistory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System-library shims: each names its pkg-config module so the flags come from the system.
@@ -70,9 +74,11 @@ let package = Package(
         // v1 events as Codable types: the one model of the protocol the engine, the server,
         // `merd subscribe` and the tests share.
         .target(name: "MerdEvents", swiftSettings: strict),
+        // Every event kept in SQLite (WAL) for replay after a reconnect and for `merd history`.
+        .target(name: "EventHistory", dependencies: ["Locking", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .target(
             name: "EventServer",
-            dependencies: ["Locking", "MerdEvents", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["Locking", "MerdEvents", "EventHistory", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
         .target(name: "NeuralKit", dependencies: ["Locking", "COpenBLAS", "COneDNN", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["Locking", "CALSA", "MediaTypes"], swiftSettings: strict),
@@ -83,7 +89,8 @@ let package = Package(
         // Inference only: the stages, the engine that runs them, the events it makes.
         .target(
             name: "StreamEngine",
-            dependencies: ["Locking", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "NeuralKit", "CNeuralKernels", "MediaTypes", "MediaCodec", "MerdEvents", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: numeric),
         // Training apart from serving: the tape, the trainer, datasets, metrics, augmentation,
         // evaluation corpora.
@@ -93,8 +100,10 @@ let package = Package(
         .target(
             name: "MerdDaemon",
             dependencies: [
-                "Locking", "StreamEngine", "MerdEvents", "EventServer", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto",
+                "Locking", "StreamEngine", "MerdEvents", "EventServer", "EventHistory", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -135,7 +144,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "CaptureALSATests", dependencies: ["CaptureALSA", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
-        .testTarget(name: "EventServerTests", dependencies: ["EventServer", "Locking", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EventServerTests", dependencies: ["EventServer", "EventHistory", "MerdEvents", "Locking", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EventHistoryTests", dependencies: ["EventHistory"], swiftSettings: strict),
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS", "COneDNN"], swiftSettings: strict),

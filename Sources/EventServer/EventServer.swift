@@ -1,4 +1,5 @@
 import Locking
+import EventHistory
 import Foundation
 import MerdEvents
 import ServiceLifecycle
@@ -14,6 +15,12 @@ import Glibc
 /// eventfd; all sockets are non-blocking. `publish` only appends to bounded per-subscriber
 /// queues and wakes the loop, so the engine never waits on a subscriber, and a stuck one
 /// loses its oldest events (and is told how many) without delaying the others.
+///
+/// With an `archive` (the history), a subscriber may ask for the events after a `seq` it saw
+/// (`since`): it gets them from the archive, paced by how fast it reads (a replay never
+/// overflows its queue), and then the live ones, each `seq` once. Live events are not queued
+/// for it while it replays; they are in the archive, which the daemon writes before it
+/// publishes.
 ///
 /// As a `Service` it serves until graceful shutdown, then sends what each subscriber can still
 /// take (for at most `Configuration.flushMilliseconds`) and closes; an event published after
@@ -39,6 +46,11 @@ public final class EventServer: Sendable {
         /// Told of trouble the server handles by itself (out of file descriptors), once per
         /// episode: the daemon logs it.
         public var report: (@Sendable (String) -> Void)?
+        /// Where `since` replays read from; nil: history is off, and `since` is refused.
+        public var archive: (any EventArchive)?
+        /// The answer to `{"metrics": true}` (Prometheus text), given the server's own counts;
+        /// nil: metrics are off.
+        public var metrics: (@Sendable (Counts) -> String)?
 
         public init(path: String, mode: mode_t = 0o660, queueCapacity: Int = 1024,
                     types: Set<String> = ["utterance", "face", "status"], sendBufferBytes: Int? = nil,
@@ -77,6 +89,27 @@ public final class EventServer: Sendable {
         var input: [UInt8] = []
         var output: [UInt8] = []
         var outputOffset = 0
+        /// The `seq` of the event in `output`.
+        var outputSeq: Int?
+        /// Events sent before the client subscribed (the latest status, live events): a
+        /// replay it then asks for does not repeat them. Bounded: a client that never
+        /// subscribes keeps the last ``sentSeqLimit``.
+        var sentBeforeSubscribing: [Int] = []
+        /// Replaying from the archive: live events wait in the archive meanwhile.
+        var replay: Replay?
+        /// Live events up to this `seq` came in the replay, and are not queued again.
+        var liveAfter = 0
+        /// The latest `status`, sent after `hello` once the client has said what it wants or
+        /// at `greetingDue`: a client resuming with `since` gets it in its replay instead
+        /// (or has it already), so it never arrives twice.
+        var greeting: SubscriberQueue.Entry?
+        var greetingDue = ContinuousClock.Instant.now
+
+        /// Queues the greeting, if it is still to be sent, for a client that wants statuses.
+        mutating func sendGreeting() {
+            if let greeting, types.contains("status") { queue.push(greeting.line, seq: greeting.seq) }
+            greeting = nil
+        }
         /// The client shut down its sending side (`shutdown(SHUT_WR)`, `nc -N`): nothing more
         /// to read, but it still receives.
         var inputClosed = false
@@ -86,6 +119,23 @@ public final class EventServer: Sendable {
 
         var hasOutput: Bool { outputOffset < output.count || !queue.isEmpty }
     }
+
+    /// Where a client's replay has got to.
+    private struct Replay {
+        /// Every stored event up to this `seq` was considered.
+        var cursor: Int
+        /// Events after the cursor the client already has (sent before it subscribed).
+        var skip: Set<Int>
+    }
+
+    /// How long the latest `status` waits for a new client's subscription line (a client
+    /// that sends one sends it at once after connecting).
+    static let greetingWait: Duration = .milliseconds(200)
+
+    /// `Client.sentBeforeSubscribing`'s bound.
+    static let sentSeqLimit = 4096
+    /// Events read from the archive at once for one client (fewer when its queue has less room).
+    static let replayBatch = 256
 
     /// Bytes read from one client per turn of the poll loop: a client that keeps writing is
     /// read again on the next turn, after every other ready socket has had its turn.
@@ -99,7 +149,10 @@ public final class EventServer: Sendable {
         var hello = ""
         /// The latest `status` line: a new subscriber gets it right after `hello`, so it knows
         /// the sources' state without waiting for the next change.
-        var lastStatus: String?
+        var lastStatus: SubscriberQueue.Entry?
+        /// The highest `seq` published that the archive holds: a replay that has read past it
+        /// has caught up.
+        var lastStored = 0
         var running = true
         var publishedAfterClose = 0
         /// accept() is failing for want of descriptors (reported once until it recovers).
@@ -143,25 +196,51 @@ public final class EventServer: Sendable {
         thread.start()
     }
 
-    /// Number of connected subscribers.
-    public var subscriberCount: Int { state.withLock { $0.clients.count } }
+    /// What the server counts, for the metrics.
+    public struct Counts: Sendable {
+        public var subscribers: Int
+        public var dropped: Int
+    }
+
+    /// Number of connected subscribers (read without the server's lock: the metrics ask).
+    public var subscriberCount: Int { subscribers.load(ordering: .relaxed) }
+    private let subscribers = Atomic<Int>(0)
+
+    /// Events dropped from subscribers' queues (they read too slowly), or not delivered to a
+    /// replaying one (not stored), since the server started.
+    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+    private let dropped = Atomic<Int>(0)
 
     /// Events published after the server closed (none, when the daemon shuts down in order).
     public var publishedAfterClose: Int { state.withLock { $0.publishedAfterClose } }
 
-    /// Queues `line` (one JSON object, no newline) for every subscriber of `type`.
-    public func publish(type: String, line: String) {
-        let open = state.withLock { state -> Bool in
+    /// Queues `line` (one JSON object, no newline) for every subscriber of `type`. `seq` is
+    /// the event's number; `stored`, whether the archive holds it already (then a replaying
+    /// subscriber reads it there; else the replaying ones are told they missed it).
+    public func publish(type: String, line: String, seq: Int? = nil, stored: Bool = false) {
+        let (open, overflowed) = state.withLock { state -> (Bool, Int) in
             guard state.running else {
                 state.publishedAfterClose += 1
-                return false
+                return (false, 0)
             }
-            if type == "status" { state.lastStatus = line }
+            if type == "status" { state.lastStatus = SubscriberQueue.Entry(line: line, seq: seq) }
+            if stored, let seq { state.lastStored = max(state.lastStored, seq) }
+            var overflowed = 0
             for (descriptor, client) in state.clients where client.types.contains(type) {
-                state.clients[descriptor]!.queue.push(line)
+                if client.replay != nil {
+                    if !stored {
+                        state.clients[descriptor]!.queue.missed(1)
+                        overflowed += 1
+                    }
+                    continue
+                }
+                if let seq, seq <= client.liveAfter { continue }
+                state.clients[descriptor]!.sendGreeting()  // the older status first
+                if state.clients[descriptor]!.queue.push(line, seq: seq) { overflowed += 1 }
             }
-            return true
+            return (true, overflowed)
         }
+        if overflowed > 0 { dropped.add(overflowed, ordering: .relaxed) }
         if open { signal() }
     }
 
@@ -258,6 +337,7 @@ public final class EventServer: Sendable {
             return all
         }
         for descriptor in descriptors { Glibc.close(descriptor) }
+        subscribers.subtract(descriptors.count, ordering: .relaxed)
         Glibc.close(listener)
         Glibc.close(wakeup.read)
         Glibc.close(wakeup.write)
@@ -271,6 +351,8 @@ public final class EventServer: Sendable {
         while true {
             let running = state.withLock { $0.running }
             var timeout: Int32 = 1000
+            // A replay with room in its client's queue reads on at once.
+            if running && pumpReplays() { timeout = 0 }
             if !running {
                 // Closing: only the queued lines still go out, to whoever takes them in time.
                 let deadline = flushDeadline ?? .now + .milliseconds(configuration.flushMilliseconds)
@@ -288,8 +370,17 @@ public final class EventServer: Sendable {
             var polls = [pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0),
                          pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
             // One pass over the clients: those past their disconnection deadline are dropped
-            // after it, the others polled.
+            // after it, the others polled; a greeting that has waited long enough is queued.
             var expired: [Int32] = []
+            state.withLock { state in
+                for (descriptor, client) in state.clients where client.greeting != nil {
+                    if client.greetingDue <= now {
+                        state.clients[descriptor]!.sendGreeting()
+                    } else {
+                        timeout = min(timeout, Self.milliseconds(client.greetingDue - now))
+                    }
+                }
+            }
             polls += state.withLock { state in
                 state.clients.values.compactMap { client in
                     if let deadline = client.disconnectAt {
@@ -361,11 +452,13 @@ public final class EventServer: Sendable {
                 var client = Client(descriptor: descriptor, queue: SubscriberQueue(capacity: configuration.queueCapacity),
                                     types: configuration.types, budget: ClientInputBudget(limits: configuration.inputLimits, now: .now))
                 client.output = Array((state.hello + "\n").utf8)
-                if let status = state.lastStatus { client.queue.push(status) }
+                client.greeting = state.lastStatus
+                client.greetingDue = .now + Self.greetingWait
                 state.clients[descriptor] = client
                 defer { state.acceptFailing = false }
                 return state.acceptFailing
             }
+            subscribers.add(1, ordering: .relaxed)
             if recovered { configuration.report?("events socket: accepting subscribers again") }
         }
     }
@@ -424,19 +517,98 @@ public final class EventServer: Sendable {
         }
     }
 
-    /// A subscriber's line: `{"subscribe":[types]}` once; anything else gets an error reply.
+    /// A subscriber's line: `{"subscribe":[types], "since": SEQ}` once, `{"metrics": true}`
+    /// any time; anything else gets an error reply (and changes nothing).
     private func handle(_ line: [UInt8], client: inout Client) -> String? {
         if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { return nil }
-        guard let request = try? SubscribeRequest(jsonLine: line) else {
-            return Self.error("expected one line {\"subscribe\": [\"utterance\", \"face\", \"status\"]}")
+        let request: SubscribeRequest
+        switch try? ClientRequest(jsonLine: line) {
+        case .metrics:
+            guard let metrics = configuration.metrics else { return Self.error("metrics are off in this daemon") }
+            return MetricsReply(text: metrics(Counts(subscribers: subscriberCount, dropped: droppedCount))).jsonLine()
+        case .subscribe(let subscription):
+            request = subscription
+        case nil:
+            return Self.error("expected one line {\"subscribe\": [\"utterance\", \"face\", \"status\"], \"since\": SEQ} or {\"metrics\": true}")
         }
         if client.subscribed { return Self.error("already subscribed; reconnect to change the subscription") }
-        if let unknown = request.types.first(where: { !configuration.types.contains($0) }) {
+        if let unknown = request.types?.first(where: { !configuration.types.contains($0) }) {
             return Self.error("unknown subscribe type '\(unknown)' (known: \(configuration.types.sorted().joined(separator: ", ")))")
         }
-        client.types = Set(request.types)
+        if request.since != nil && configuration.archive == nil {
+            return Self.error("\"since\" needs the history, which is off in this daemon (history.path)")
+        }
+        client.types = request.types.map(Set.init) ?? configuration.types
+        if let since = request.since {
+            // What is queued comes again from the archive, in order; what was sent does not.
+            client.queue.removeEvents()
+            let sent = client.sentBeforeSubscribing + [client.outputSeq].compactMap { $0 }
+            client.replay = Replay(cursor: since, skip: Set(sent.filter { $0 > since }))
+        }
+        if request.since == nil { client.sendGreeting() } else { client.greeting = nil }
+        client.sentBeforeSubscribing = []
         client.subscribed = true
         return nil
+    }
+
+    /// Reads the next events from the archive for each replaying client whose queue has room,
+    /// and switches a client to live events once it has read all there is. True when a
+    /// replay read a batch and is not done (the loop then polls without waiting).
+    ///
+    /// The archive is read on the serving thread, outside the lock: a read of a batch takes
+    /// well under a millisecond from SQLite's page cache.
+    private func pumpReplays() -> Bool {
+        guard let archive = configuration.archive else { return false }
+        let capacity = configuration.queueCapacity
+        let wanting = state.withLock { state in
+            state.clients.values.compactMap { client -> (descriptor: Int32, cursor: Int, types: Set<String>, limit: Int)? in
+                guard let replay = client.replay, client.disconnectAt == nil else { return nil }
+                let room = capacity - client.queue.count
+                guard room >= max(1, min(64, capacity / 2)) else { return nil }  // until it reads
+                return (client.descriptor, replay.cursor, client.types, min(room, Self.replayBatch))
+            }
+        }
+        var more = false
+        for wanted in wanting {
+            let batch: ReplayBatch
+            do {
+                batch = try archive.replay(after: wanted.cursor, types: wanted.types, limit: wanted.limit)
+            } catch {
+                // The client learns why its replay stopped, and goes on with live events.
+                state.withLock { state in
+                    guard var client = state.clients[wanted.descriptor], client.replay != nil else { return }
+                    client.queue.pushControl(Self.error("the replay stopped after seq \(wanted.cursor): \(error); live events follow"))
+                    client.replay = nil
+                    client.liveAfter = state.lastStored
+                    state.clients[wanted.descriptor] = client
+                }
+                configuration.report?("events socket: a replay failed: \(error)")
+                continue
+            }
+            let done = state.withLock { state -> Bool in
+                guard var client = state.clients[wanted.descriptor], var replay = client.replay, replay.cursor == wanted.cursor else { return true }
+                defer { state.clients[wanted.descriptor] = client }
+                // Older events than the oldest kept were deleted by retention: counted, once.
+                if let oldest = batch.oldest, oldest > wanted.cursor + 1 { client.queue.missed(oldest - 1 - wanted.cursor) }
+                for event in batch.events where !replay.skip.contains(event.seq) {
+                    client.queue.push(event.line, seq: event.seq)
+                }
+                replay.cursor = batch.through
+                replay.skip = replay.skip.filter { $0 > batch.through }
+                // Caught up: everything the archive held when last published was read, so
+                // every later event is published after this point and queued live (one read
+                // here and published later is not queued twice: `liveAfter`).
+                if batch.events.count < wanted.limit && batch.through >= state.lastStored {
+                    client.replay = nil
+                    client.liveAfter = batch.through
+                    return true
+                }
+                client.replay = replay
+                return false
+            }
+            if !done { more = true }
+        }
+        return more
     }
 
     private static func error(_ message: String) -> String { ErrorReply(message: message).jsonLine() }
@@ -451,8 +623,13 @@ public final class EventServer: Sendable {
                 if client.outputOffset == client.output.count {
                     if client.disconnectAt != nil && client.queue.controlCount == 0 { return true }
                     guard let next = client.queue.pop() else { return false }
-                    client.output = Array((next + "\n").utf8)
+                    client.output = Array((next.line + "\n").utf8)
                     client.outputOffset = 0
+                    client.outputSeq = next.seq
+                    if !client.subscribed, let seq = next.seq {
+                        client.sentBeforeSubscribing.append(seq)
+                        if client.sentBeforeSubscribing.count > Self.sentSeqLimit { client.sentBeforeSubscribing.removeFirst() }
+                    }
                 }
                 let written = client.output[client.outputOffset...].withUnsafeBytes {
                     send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
@@ -467,7 +644,10 @@ public final class EventServer: Sendable {
 
     /// Forgets a client and closes its socket (once: a descriptor no client holds is left alone).
     private func drop(_ descriptor: Int32) {
-        if state.withLock({ $0.clients.removeValue(forKey: descriptor) }) != nil { Glibc.close(descriptor) }
+        if state.withLock({ $0.clients.removeValue(forKey: descriptor) }) != nil {
+            Glibc.close(descriptor)
+            subscribers.subtract(1, ordering: .relaxed)
+        }
     }
 }
 
@@ -496,3 +676,11 @@ public enum EventServerError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// What `since` replays read: the stored events after a `seq` (the daemon's history).
+public protocol EventArchive: Sendable {
+    /// Up to `limit` events after `seq` of `types`, in order, and how far the read looked.
+    func replay(after seq: Int, types: Set<String>?, limit: Int) throws -> ReplayBatch
+}
+
+extension EventHistory: EventArchive {}

@@ -2,9 +2,16 @@ import MerdEvents
 
 /// One subscriber's pending events: bounded, oldest dropped first, with the count of what was
 /// dropped so the subscriber can be told before its next event (EVENTS.md, "Slow clients").
+/// Each event keeps its `seq`, so that a replay (`since`) can tell what was already sent.
 struct SubscriberQueue {
+    /// A line to send and the `seq` of the event in it (nil for replies and notices).
+    struct Entry {
+        let line: String
+        let seq: Int?
+    }
+
     let capacity: Int
-    private var lines: [String] = []
+    private var lines: [Entry] = []
     private var head = 0
     /// Events dropped since the subscriber was last told.
     private(set) var dropped = 0
@@ -17,16 +24,32 @@ struct SubscriberQueue {
     var isEmpty: Bool { head == lines.count && dropped == 0 && control.isEmpty }
     var count: Int { lines.count - head }
 
-    mutating func push(_ line: String) {
-        if count == capacity {
+    /// Queues an event; true when the oldest queued one was dropped for it.
+    @discardableResult
+    mutating func push(_ line: String, seq: Int? = nil) -> Bool {
+        let full = count == capacity
+        if full {
             head += 1
             dropped += 1
         }
-        lines.append(line)
+        lines.append(Entry(line: line, seq: seq))
         if head > 1024 && head * 2 > lines.count {
             lines.removeFirst(head)
             head = 0
         }
+        return full
+    }
+
+    /// Events the subscriber will not get though it should have (not stored for its replay,
+    /// or deleted by retention before it got there): told in the next `dropped` notice.
+    mutating func missed(_ count: Int) {
+        dropped += count
+    }
+
+    /// Forgets the queued events (not replies): a replay sends them again, in order.
+    mutating func removeEvents() {
+        lines.removeAll()
+        head = 0
     }
 
     /// A reply to the subscriber itself (an error): never dropped, sent before queued events.
@@ -40,11 +63,11 @@ struct SubscriberQueue {
     var controlCount: Int { control.count }
 
     /// The next line to send: control replies, then a `dropped` notice when events were lost.
-    mutating func pop() -> String? {
-        if !control.isEmpty { return control.removeFirst() }
+    mutating func pop() -> Entry? {
+        if !control.isEmpty { return Entry(line: control.removeFirst(), seq: nil) }
         if dropped > 0 {
             defer { dropped = 0 }
-            return DroppedNotice(count: dropped).jsonLine()
+            return Entry(line: DroppedNotice(count: dropped).jsonLine(), seq: nil)
         }
         guard head < lines.count else { return nil }
         defer { head += 1 }

@@ -1,5 +1,6 @@
 import Locking
 import CaptureV4L2
+import EventHistory
 import EventServer
 import Foundation
 import Logging
@@ -29,15 +30,20 @@ public struct Daemon: Service {
     private let loadModels: ModelLoader
     /// Told once the socket listens and the services start (tests hold the server here).
     private let started: (@Sendable (EventServer, Engine) -> Void)?
+    /// Where the metrics are kept (`merd run` bootstraps swift-metrics with the same
+    /// registry, so the engine's land there too).
+    public let metrics: DaemonMetrics
 
     public init(configuration: DaemonConfiguration, logger: Logger, notifier: SystemdNotifier = SystemdNotifier(),
                 environment: [String: String] = ProcessInfo.processInfo.environment,
+                metrics: DaemonMetrics = DaemonMetrics(),
                 loadModels: @escaping ModelLoader = Daemon.loadModels,
                 started: (@Sendable (EventServer, Engine) -> Void)? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.notifier = notifier
         self.environment = environment
+        self.metrics = metrics
         self.loadModels = loadModels
         self.started = started
     }
@@ -72,6 +78,9 @@ public struct Daemon: Service {
         ComputeThreads.configure(settings.threads)
         try chooseCompute(settings)
         let (audioSpec, videoSpec) = try sourceSpecs()
+        // Opened before the models load: a history another daemon holds is a usage error at
+        // once, not after a minute of loading.
+        let history = try openHistory()
         guard let loaded = try await loadUnlessShutdown(faces: videoSpec != nil) else {
             logger.info("stopped while starting (before the models were loaded)")
             return
@@ -101,16 +110,22 @@ public struct Daemon: Service {
         do {
             var serverConfiguration = EventServer.Configuration(path: settings.socketPath, mode: settings.socketMode, queueCapacity: settings.queueSize,
                                                                 sendBufferBytes: settings.sendBufferBytes)
-            let logger = logger
+            let (logger, metrics) = (logger, metrics)
             serverConfiguration.report = { logger.warning("\($0)") }
-            server = try EventServer(
-                configuration: serverConfiguration,
-                hello: Event.hello(loaded.hello(sources: sources, stages: stages)).jsonLine(), environment: environment)
+            serverConfiguration.archive = history
+            serverConfiguration.metrics = { counts in metrics.text(subscribers: counts.subscribers, subscriberDropped: counts.dropped) }
+            var hello = loaded.hello(sources: sources, stages: stages)
+            hello.run = runID
+            server = try EventServer(configuration: serverConfiguration, hello: Event.hello(hello).jsonLine(), environment: environment)
         } catch {
             throw DaemonError.usage(error.description)
         }
-        let engine = Engine(stages: stages, configuration: engineSettings, logger: logger) { event in
-            server.publish(type: event.type, line: event.jsonLine())
+        let recorder = EventRecorder(history: history, run: runID, server: server, metrics: metrics, logger: logger)
+        let lastSeq: Int
+        do { lastSeq = try history?.lastSeq() ?? 0 } catch { throw DaemonError.usage(error.description) }
+        if let history { logger.info("history \(history.path): seq continues after \(lastSeq); run \(runID)") }
+        let engine = Engine(stages: stages, configuration: engineSettings, logger: logger, continuingAfter: lastSeq) { event in
+            recorder.record(event)
         }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -125,6 +140,13 @@ public struct Daemon: Service {
         if let video, let videoSpec {
             services.append(.init(service: SourceSupervisor(source: .video(video), engine: engine, reopen: videoSpec.isDevice, logger: logger),
                                   successTerminationBehavior: .ignore))
+        }
+        if let textfile = settings.metricsTextfile {
+            let metrics = metrics
+            services.append(.init(service: MetricsTextfileService(
+                path: textfile, interval: .milliseconds(Int(settings.metricsTextfileSeconds * 1000)),
+                text: { metrics.text(subscribers: server.subscriberCount, subscriberDropped: server.droppedCount) }, logger: logger),
+                successTerminationBehavior: .ignore))
         }
         services.append(.init(service: WatchdogService(notifier: notifier), successTerminationBehavior: .ignore))
         services.append(.init(service: SignalLogService(logger: logger), successTerminationBehavior: .ignore))
@@ -150,6 +172,15 @@ public struct Daemon: Service {
             notifier.notify("STOPPING=1")
             logger.info("stopping")
         }
+    }
+
+    /// This run's id (`hello.run`, and each stored event's `run`).
+    private let runID = UUID().uuidString.lowercased()
+
+    /// The history the configuration names, opened for writing; nil when it is off.
+    private func openHistory() throws(DaemonError) -> EventHistory? {
+        guard let path = HistoryLocation.resolve(configuration.historyPath, environment: environment) else { return nil }
+        do { return try EventHistory(path: path, retention: configuration.historyRetention) } catch { throw .usage(error.description) }
     }
 
     /// The two sources, `input` (a recording as both) over the others; a missing recording

@@ -1,3 +1,4 @@
+import EventHistory
 import Foundation
 import NeuralKit
 import StreamEngine
@@ -33,6 +34,15 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public var computeBackend: ComputeBackend?
     /// `compute.precision`, or nil for the process's default (F32).
     public var computePrecision: ComputePrecision?
+    /// `history.path`: nil for the default place (``HistoryLocation``), "" for no history.
+    public var historyPath: String?
+    /// `history.keep_days`, `history.max_mb`.
+    public var historyRetention = HistoryRetention()
+    /// `metrics.textfile`: where the metrics are also written for node_exporter's textfile
+    /// collector (a `.prom` file), or nil.
+    public var metricsTextfile: String?
+    /// `metrics.textfile_seconds`: how often that file is rewritten.
+    public var metricsTextfileSeconds = 15.0
 
     public init() {}
 
@@ -84,6 +94,8 @@ public struct DaemonConfiguration: Equatable, Sendable {
             "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds"],
             "video": ["width", "height", "fps"],
             "compute": ["backend", "precision"],
+            "history": ["path", "keep_days", "max_mb"],
+            "metrics": ["textfile", "textfile_seconds"],
             "log": ["level"],
         ]
         for key in table.keys.sorted() {
@@ -132,6 +144,17 @@ public struct DaemonConfiguration: Equatable, Sendable {
                     computePrecision = try Self.check(file: file, key: "compute.precision") { () throws(Invalid) in try Self.computePrecision(value) }
                 }
                 _ = try Self.check(file: file, key: "compute.precision") { () throws(Invalid) in try compute(over: .openBLAS) }
+            case "history":
+                if let value = try reader.string("path") {
+                    historyPath = try Self.check(file: file, key: "history.path") { () throws(Invalid) in try Self.historyPath(value) }
+                }
+                if let value = try reader.number("keep_days", range: Self.keepDays) { historyRetention.keepDays = value }
+                if let value = try reader.integer("max_mb", range: Self.historyMegabytes) { historyRetention.maxBytes = value << 20 }
+            case "metrics":
+                if let value = try reader.string("textfile") {
+                    metricsTextfile = try Self.check(file: file, key: "metrics.textfile") { () throws(Invalid) in try Self.metricsTextfile(value) }
+                }
+                if let value = try reader.number("textfile_seconds", range: 1...3600) { metricsTextfileSeconds = value }
             case "video":
                 if let value = try reader.integer("width", range: 16...8192) { videoWidth = value }
                 if let value = try reader.integer("height", range: 16...8192) { videoHeight = value }
@@ -282,6 +305,30 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public static func queueSize(_ value: Int) throws(Invalid) -> Int {
         guard queueSizes.contains(value) else {
             throw Invalid(found: String(value), allowed: "it must be a whole number in \(queueSizes.lowerBound)…\(queueSizes.upperBound)")
+        }
+        return value
+    }
+
+    /// `history.keep_days`: from a quarter of an hour to a hundred years.
+    public static let keepDays = 0.01...36_500.0
+    /// `history.max_mb`: at least 1 MiB (the write-ahead log takes a quarter of it).
+    public static let historyMegabytes = 1...1_000_000
+
+    /// `history.path` / `--history`: an absolute path, or "" / "none" for no history.
+    public static func historyPath(_ value: String) throws(Invalid) -> String {
+        if value.isEmpty || value == "none" { return "" }
+        guard value.hasPrefix("/"), !value.hasSuffix("/") else {
+            throw Invalid(found: "\"\(value)\"", allowed: "the history must be an absolute path of a file (e.g. \"/var/lib/merd/history.sqlite\"), or \"\" to keep none")
+        }
+        return value
+    }
+
+    /// `metrics.textfile`: an absolute path ending in `.prom` (node_exporter's textfile
+    /// collector reads only those), or "" for none.
+    public static func metricsTextfile(_ value: String) throws(Invalid) -> String? {
+        if value.isEmpty { return nil }
+        guard value.hasPrefix("/"), value.hasSuffix(".prom") else {
+            throw Invalid(found: "\"\(value)\"", allowed: "an absolute path ending in .prom, in node_exporter's --collector.textfile.directory (e.g. \"/var/lib/prometheus/node-exporter/merd.prom\")")
         }
         return value
     }

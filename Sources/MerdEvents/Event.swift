@@ -21,6 +21,16 @@ public enum Event: Sendable, Equatable, Encodable {
         }
     }
 
+    /// The event's sequence number (nil for hello).
+    public var seq: Int? {
+        switch self {
+        case .hello: return nil
+        case .utterance(let e): return e.seq
+        case .face(let e): return e.seq
+        case .status(let e): return e.seq
+        }
+    }
+
     /// The event with sequence number `seq` (hello has none).
     public func numbered(_ seq: Int) -> Event {
         switch self {

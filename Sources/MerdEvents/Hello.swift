@@ -16,9 +16,12 @@ public struct Hello: Sendable, Equatable, Codable {
     public var visualModels: [String]?
     /// Every model loaded, with its role, licence and sha256 (v1 addition, `model_details`).
     public var loadedModels: [LoadedModel]
+    /// This daemon run's id (v1 addition, `run`): with history on, `seq` continues across
+    /// runs, and a client that resumes with `since` can tell that the daemon restarted.
+    public var run: String?
 
     public init(version: String, labels: [String], sources: [String: String], models: [String: String?], visualModels: [String]? = nil,
-                loadedModels: [LoadedModel] = []) {
+                loadedModels: [LoadedModel] = [], run: String? = nil) {
         schema = 1
         self.version = version
         self.labels = labels
@@ -27,11 +30,13 @@ public struct Hello: Sendable, Equatable, Codable {
         self.models = models
         self.visualModels = visualModels
         self.loadedModels = loadedModels
+        self.run = run
     }
 
     private enum CodingKeys: String, CodingKey {
         case type, schema, version, labels, valenceRange = "valence_range", sources, models
         case loadedModels = "model_details"
+        case run
     }
 
     /// The key of `visualModels` inside `models`.
@@ -56,6 +61,7 @@ public struct Hello: Sendable, Equatable, Codable {
         self.models = names
         visualModels = try models.decodeIfPresent([String].self, forKey: Self.visualKey)
         loadedModels = try container.decodeIfPresent([LoadedModel].self, forKey: .loadedModels) ?? []
+        run = try container.decodeIfPresent(String.self, forKey: .run)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,5 +76,6 @@ public struct Hello: Sendable, Equatable, Codable {
         for (name, model) in self.models { try models.encodeOrNull(model, forKey: AnyCodingKey(name)) }
         try models.encodeOrNull(visualModels, forKey: Self.visualKey)
         try container.encode(loadedModels, forKey: .loadedModels)
+        try container.encodeIfPresent(run, forKey: .run)
     }
 }

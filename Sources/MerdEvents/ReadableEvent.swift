@@ -23,14 +23,14 @@ public enum ReadableEvent {
         case .utterance(let e): e.time
         case .face(let e): e.time
         case .status(let e): e.time
-        case .hello, .dropped, .error, .unknown: nil
+        case .hello, .dropped, .error, .metrics, .unknown: nil
         }
         let date = time.flatMap(WallClock.date(rfc3339:)) ?? received
         return "\(WallClock.timeOfDay(date, in: timeZone))  \(text(of: message))"
     }
 
     /// The message without the time.
-    static func text(of message: ServerMessage) -> String {
+    public static func text(of message: ServerMessage) -> String {
         switch message {
         case .utterance(let e):
             var parts = [String(format: "utterance %.2f–%.2f s", e.start, e.end), emotion(e.emotion)]
@@ -57,6 +57,8 @@ public enum ReadableEvent {
             return "dropped \(notice.count) \(notice.count == 1 ? "event" : "events") (this client read too slowly)"
         case .error(let reply):
             return "error: \(reply.message)"
+        case .metrics(let reply):
+            return "metrics\n" + reply.text
         case .unknown(_, let raw):
             return raw
         }

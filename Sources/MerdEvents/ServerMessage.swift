@@ -9,6 +9,8 @@ public enum ServerMessage: Sendable, Equatable {
     case status(StatusEvent)
     case dropped(DroppedNotice)
     case error(ErrorReply)
+    /// The answer to `{"metrics": true}`.
+    case metrics(MetricsReply)
     /// A type this version does not know: its name and the line as received.
     case unknown(type: String, raw: String)
 
@@ -26,6 +28,7 @@ public enum ServerMessage: Sendable, Equatable {
             case "status": self = .status(try EventCoding.decode(StatusEvent.self, from: bytes))
             case "dropped": self = .dropped(try EventCoding.decode(DroppedNotice.self, from: bytes))
             case "error": self = .error(try EventCoding.decode(ErrorReply.self, from: bytes))
+            case "metrics": self = .metrics(try EventCoding.decode(MetricsReply.self, from: bytes))
             default: self = .unknown(type: type, raw: line)
             }
         } catch {
@@ -42,6 +45,7 @@ public enum ServerMessage: Sendable, Equatable {
         case .status: return EventType.status.rawValue
         case .dropped: return "dropped"
         case .error: return "error"
+        case .metrics: return "metrics"
         case .unknown(let type, _): return type
         }
     }
@@ -53,7 +57,7 @@ public enum ServerMessage: Sendable, Equatable {
         case .utterance(let e): return .utterance(e)
         case .face(let e): return .face(e)
         case .status(let e): return .status(e)
-        case .dropped, .error, .unknown: return nil
+        case .dropped, .error, .metrics, .unknown: return nil
         }
     }
 

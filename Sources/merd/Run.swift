@@ -41,6 +41,8 @@ struct Run: AsyncParsableCommand {
     var backend: String?
     @Option(help: "f32, or bf16 on a CPU with AVX512_BF16 or AMX (compute.precision; default f32).")
     var precision: String?
+    @Option(help: "The events history, a SQLite file, or none (history.path; default $STATE_DIRECTORY/history.sqlite under systemd, else ~/.local/state/merd/history.sqlite).")
+    var history: String?
 
     /// The file's settings with the flags over them; a flag is checked as its key in the
     /// file is.
@@ -68,6 +70,7 @@ struct Run: AsyncParsableCommand {
             let parsed = try CommaSeparated.layers(layers)
             settings.layers = try flag("--layers") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.layers(parsed) }
         }
+        if let history { settings.historyPath = try flag("--history") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.historyPath(history) } }
         if let queueSize { settings.queueSize = try flag("--queue-size") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.queueSize(queueSize) } }
         if let backend { settings.computeBackend = try flag("--backend") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.computeBackend(backend) } }
         if let precision { settings.computePrecision = try flag("--precision") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.computePrecision(precision) } }
@@ -88,7 +91,9 @@ struct Run: AsyncParsableCommand {
         // services run (SignalLogService), and until then, while models load, they must not
         // end it either (seen under AddressSanitizer, whose slower start widened the window).
         for ignored in [SIGHUP, SIGUSR1, SIGUSR2] { signal(ignored, SIG_IGN) }
-        let daemon = Daemon(configuration: settings, logger: logger)
+        // swift-metrics' backend for the whole process: the engine's metrics and the daemon's
+        // share one Prometheus registry.
+        let daemon = Daemon(configuration: settings, logger: logger, metrics: DaemonMetrics(registry: DaemonMetrics.bootstrap()))
         // The group takes SIGTERM and SIGINT from the start, so a stop during model loading is
         // a clean exit too.
         let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

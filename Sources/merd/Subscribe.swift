@@ -16,27 +16,18 @@ struct Subscribe: AsyncParsableCommand {
     var types: String?
     @Flag(help: "Print the JSON lines exactly as they come.")
     var json = false
+    @Option(help: "First the stored events after this seq (the daemon's history), then the live ones.")
+    var since: Int?
 
     func run() async throws {
         // Parsed before connecting: a typo is a usage error, not a line the server refuses.
-        let request = try types.map { text in
-            SubscribeRequest(types: try CommaSeparated.values(text, option: "--types", what: "event types, e.g. utterance,face,status") {
-                EventType(rawValue: $0)
-            })
+        let typeList = try types.map { text in
+            try CommaSeparated.values(text, option: "--types", what: "event types, e.g. utterance,face,status") { EventType(rawValue: $0) }
         }
-        let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(socket.utf8).prefix(107)) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            throw CommandFailure.runtime("\(socket): cannot connect (\(String(cString: strerror(errno)))); is `merd run` running, and may this user open the socket?")
-        }
-        if let request {
-            let line = Array((request.jsonLine() + "\n").utf8)
-            _ = line.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if let since, since < 0 { throw CommandFailure.usage("--since takes a seq, 0 or more; got \(since)") }
+        let descriptor = try EventsSocket.connect(socket)
+        if typeList != nil || since != nil {
+            EventsSocket.send(SubscribeRequest(types: typeList, since: since).jsonLine(), to: descriptor)
         }
         let output: SubscriberOutput = json ? .json : .readable(.current)
         var pending: [UInt8] = []
@@ -51,5 +42,31 @@ struct Subscribe: AsyncParsableCommand {
                 writeLine(output.line(for: line, received: Date()))
             }
         }
+    }
+}
+
+/// The client side of the events socket, for merd's own commands.
+enum EventsSocket {
+    /// A connected stream socket, or a runtime failure that says what to check.
+    static func connect(_ path: String) throws -> Int32 {
+        let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8).prefix(107)) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw CommandFailure.runtime("\(path): cannot connect (\(reason)); is `merd run` running, and may this user open the socket?")
+        }
+        return descriptor
+    }
+
+    /// Sends one line (a newline is added).
+    static func send(_ line: String, to descriptor: Int32) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 }

@@ -26,7 +26,8 @@ struct ReadableEventTests {
             #"{"count":17,"type":"dropped"}"#: "16:20:05.500  dropped 17 events (this client read too slowly)",
             #"{"type":"dropped","count":1}"#: "16:20:05.500  dropped 1 event (this client read too slowly)",
             #"{"message":"unknown subscribe type 'faces'","type":"error"}"#: "16:20:05.500  error: unknown subscribe type 'faces'",
-            #"{"type":"metrics","text":"x"}"#: #"16:20:05.500  {"type":"metrics","text":"x"}"#,
+            #"{"type":"metrics","text":"x 1\n"}"#: "16:20:05.500  metrics\nx 1\n",
+            #"{"type":"tracks","tracks":[]}"#: #"16:20:05.500  {"type":"tracks","tracks":[]}"#,
             "not json": "16:20:05.500  not json",
         ]
         for (line, readable) in expected {

@@ -50,8 +50,10 @@ struct ServerMessageTests {
 
     @Test("a type added later decodes as unknown, with the line as it came")
     func unknownType() throws {
-        let line = #"{"type":"metrics","text":"merd_events_total 3\n"}"#
-        #expect(try ServerMessage(line: line) == .unknown(type: "metrics", raw: line))
+        let line = #"{"type":"tracks","tracks":[{"id":3}]}"#
+        #expect(try ServerMessage(line: line) == .unknown(type: "tracks", raw: line))
+        let metrics = #"{"type":"metrics","text":"merd_events_total 3\n"}"#
+        #expect(try ServerMessage(line: metrics) == .metrics(MetricsReply(text: "merd_events_total 3\n")))
     }
 
     @Test("fields this build does not know (EVENTS.md, Additions still to come) are ignored; lines without the newer ones still decode")
@@ -64,7 +66,9 @@ struct ServerMessageTests {
             .replacingOccurrences(of: #""source":{"arousal":null,"emotion":null,"valence":null},"#, with: "")
         #expect(try ServerMessage(line: older) == .utterance(Samples.bareUtterance))
         let hello = Samples.helloLine.replacingOccurrences(of: #""schema":1"#, with: #""run":"a1b2","schema":1"#)
-        #expect(try ServerMessage(line: hello) == .hello(Samples.hello))
+        var withRun = Samples.hello
+        withRun.run = "a1b2"
+        #expect(try ServerMessage(line: hello) == .hello(withRun))
         #expect(try ServerMessage(line: #"{"count":2,"since":40,"type":"dropped"}"#) == .dropped(DroppedNotice(count: 2)))
     }
 
@@ -98,11 +102,21 @@ struct SubscribeRequestTests {
         #expect(try SubscribeRequest(jsonLine: Array(#"{"subscribe":[]}"#.utf8)).types == [])
     }
 
-    @Test("anything but one subscribe list is refused (the server then replies with an error)", arguments: [
-        "hello?", #"{"subscribe":"face"}"#, #"{"subscribe":["face",1]}"#, #"{"subscribe":["face"],"since":3}"#, #"{"Subscribe":["face"]}"#, "{}",
-        #"["face"]"#,
+    @Test("since, alone or with a subscribe list; the metrics request", arguments: [
+        (#"{"subscribe":["face"],"since":3}"#, ClientRequest.subscribe(SubscribeRequest(types: [.face], since: 3))),
+        (#"{"since":0}"#, ClientRequest.subscribe(SubscribeRequest(types: nil, since: 0))),
+        (#"{"metrics":true}"#, ClientRequest.metrics),
+    ])
+    func resumeAndMetrics(_ line: String, _ expected: ClientRequest) throws {
+        #expect(try ClientRequest(jsonLine: Array(line.utf8)) == expected)
+        #expect(try ClientRequest(jsonLine: Array(expected.jsonLine().utf8)) == expected)
+    }
+
+    @Test("anything but a subscribe list and a seq is refused (the server then replies with an error)", arguments: [
+        "hello?", #"{"subscribe":"face"}"#, #"{"subscribe":["face",1]}"#, #"{"subscribe":["face"],"since":-3}"#, #"{"since":"3"}"#,
+        #"{"subscribe":["face"],"until":3}"#, #"{"Subscribe":["face"]}"#, "{}", #"["face"]"#, #"{"metrics":false}"#, #"{"metrics":true,"since":1}"#,
     ])
     func refused(_ line: String) {
-        #expect(throws: MessageDecodingError.self) { try SubscribeRequest(jsonLine: Array(line.utf8)) }
+        #expect(throws: MessageDecodingError.self) { try ClientRequest(jsonLine: Array(line.utf8)) }
     }
 }

@@ -58,7 +58,7 @@ public final class Engine: Sendable {
     private let logger: Logger
     /// The last sequence number given; numbering and handing on happen under this lock, so
     /// events leave in the order of their numbers whichever loop made them.
-    private let sequence = Locked<Int>(0)
+    private let sequence: Locked<Int>
     /// The speech stage, in utterance order.
     private let compute = ComputeQueue(label: "merd.compute")
     /// The face stage, frame after frame.
@@ -75,18 +75,23 @@ public final class Engine: Sendable {
     /// is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
     private let speculationCounts = Locked<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
+    private let metrics = EngineMetrics()
 
     /// Last windows run ahead of a confirmed end so far, how many of them became an
     /// utterance's features (the rest were spent on pauses inside speech), and how many were
     /// dropped on the way because speech resumed (each costs at most a layer).
     public var speculations: (run: Int, used: Int, dropped: Int) { speculationCounts.withLock { $0 } }
 
+    /// - Parameter lastSeq: the `seq` numbering continues after (the history's last, so that
+    ///   `seq` goes on across daemon runs).
     public init(stages: EngineStages, configuration: EngineConfiguration = EngineConfiguration(),
-                logger: Logger = Logger(label: "merd.engine"), emit: @escaping @Sendable (Event) -> Void) {
+                logger: Logger = Logger(label: "merd.engine"), continuingAfter lastSeq: Int = 0,
+                emit: @escaping @Sendable (Event) -> Void) {
         self.stages = stages
         self.configuration = configuration
         self.logger = logger
         self.emitNumbered = emit
+        sequence = Locked<Int>(lastSeq)
     }
 
     /// An engine over loaded models (each optional), set up by `configuration`.
@@ -226,7 +231,7 @@ public final class Engine: Sendable {
                 if let encoding = stages.speech?.beginUtterance() { encodings[id] = encoding }
             case .push(let id, let samples):
                 guard let encoding = encodings[id] else { continue }
-                compute.submit { encoding.push(samples) }
+                compute.submit { EngineMetrics.timed(self.metrics.speechWindow) { encoding.push(samples) } }
             case .speculate(let id, let rest, let end):
                 guard let encoding = encodings[id] else { continue }
                 compute.submit {
@@ -255,14 +260,14 @@ public final class Engine: Sendable {
         var pooled: [Int: Tensor]?
         if let encoding = utterance.encoding {
             pooled = (try? await compute.run {
-                let features = encoding.finish(rest: utterance.rest)
+                let features = EngineMetrics.timed(self.metrics.speechFinish) { encoding.finish(rest: utterance.rest) }
                 if encoding.usedSpeculation { self.speculationCounts.withLock { $0.used += 1 } }
                 return features
             }) ?? nil
         }
         var voice: AffectEstimate?
         if let speech = utterance.speech, let stage = stages.speechAffect {
-            voice = (try? await compute.run { stage.affect(ofSpeech: speech) }) ?? nil
+            voice = (try? await compute.run { EngineMetrics.timed(self.metrics.speechAffect) { stage.affect(ofSpeech: speech) } }) ?? nil
         }
         if stages.faces != nil && timeline.isActive {
             let timeout: Duration? = configuration.liveClock ? .milliseconds(configuration.videoWaitMilliseconds) : nil
@@ -314,7 +319,7 @@ public final class Engine: Sendable {
         }
         for input in fusion.inputs where features[input.name]?.count != input.size { return nil }
         let inputs = features
-        let decision = try await compute.run { fusion.predict(inputs, rows: 1) }
+        let decision = try await compute.run { EngineMetrics.timed(self.metrics.fusion) { fusion.predict(inputs, rows: 1) } }
         return (EmotionEstimate(labels: fusion.labels, probabilities: decision.probabilities[0]), max(-5, min(5, decision.valence[0])))
     }
 
@@ -346,6 +351,7 @@ public final class Engine: Sendable {
         var lastAnalysed = -Double.infinity
         var lastEvent = -Double.infinity
         for try await frame in frames {
+            metrics.framesReceived.increment()
             if let counts = reporter.due(video.statusCounts) {
                 emit(status("video", .running, describe(video.name, video.negotiatedFormat), counts: counts))
             }
@@ -357,7 +363,8 @@ public final class Engine: Sendable {
                 continue
             }
             lastAnalysed = time
-            let seen = try await sight.run { session.analyze(image) }
+            metrics.framesAnalysed.increment()
+            let seen = try await sight.run { EngineMetrics.timed(self.metrics.face) { session.analyze(image) } }
             timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
                                   probabilities: seen.probabilities, labels: faces.labels, box: seen.box,
                                   valence: seen.valence, arousal: seen.arousal))
