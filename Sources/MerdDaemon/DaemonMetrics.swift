@@ -96,6 +96,33 @@ public final class DaemonMetrics: Sendable {
             return max(0, droppedTotal - last.serverDropped)
         }
         if newly > 0 { subscriberDropped.increment(by: newly) }
-        return registry.emitToString()
+        return Self.withHelp(registry.emitToString())
+    }
+
+    /// What each metric means, as `# HELP` lines (swift-metrics' API carries no help text,
+    /// and Prometheus' linter asks for it).
+    static let help: [String: String] = [
+        "merd_events_total": "Events emitted, by type.",
+        "merd_utterance_latency_seconds": "From the end of speech to the utterance event.",
+        "merd_audio_overruns_total": "Audio capture overruns (samples the microphone lost).",
+        "merd_video_frames_dropped_total": "Video frames the camera source dropped.",
+        "merd_video_frames_total": "Video frames received.",
+        "merd_video_frames_analysed_total": "Video frames the face stage analysed (the rest are sampled out: engine.face_fps).",
+        "merd_inference_seconds": "Time of each model stage as it runs, by stage.",
+        "merd_subscribers": "Subscribers connected to the events socket.",
+        "merd_subscriber_dropped_events_total": "Events dropped from subscribers' queues (they read too slowly) or missed by a replay.",
+        "merd_history_write_errors_total": "Events the history could not store (they were still sent live).",
+    ]
+
+    /// `text` with a `# HELP` line before each known family's `# TYPE` line.
+    static func withHelp(_ text: String) -> String {
+        var lines: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), let name = line.dropFirst(7).split(separator: " ").first, let help = help[String(name)] {
+                lines.append("# HELP \(name) \(help)")
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -21,6 +21,8 @@ struct DaemonShutdownTests {
         configuration.input = TestPaths.sharedData("grid/bbaf2n.mpg")
         configuration.socketPath = socket
         configuration.threads = 1
+        // Each daemon its own history (beside its socket): the default one is the user's.
+        configuration.historyPath = socket + ".history.sqlite"
         return configuration
     }
 

@@ -288,7 +288,8 @@ struct RunCommandTests {
                                     (["--queue-size", "0"], "--queue-size 0 is not valid"),
                                     (["--backend", "cuda"], "--backend \"cuda\" is not valid; it must be one of \"openblas\", \"onednn\""),
                                     (["--precision", "fp16"], "--precision \"fp16\" is not valid"),
-                                    (["--backend", "openblas", "--precision", "bf16"], "BF16 runs on oneDNN only")] {
+                                    (["--backend", "openblas", "--precision", "bf16"], "BF16 runs on oneDNN only"),
+                                    (["--history", "history.sqlite"], "--history \"history.sqlite\" is not valid; the history must be an absolute path")] {
             let result = try MerdProcess.run(["run", "--audio", "none", "--video", "none"] + arguments)
             #expect(result.status == 2 && result.stderr.contains(needle) && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }
@@ -324,6 +325,10 @@ struct RunCommandTests {
                                ("[models]\nlayers = [18, 99]\n", "models.layers"),
                                ("[compute]\nbackend = \"cuda\"\n", "compute.backend"), ("[compute]\nprecision = 16\n", "compute.precision"),
                                ("[compute]\nbackend = \"openblas\"\nprecision = \"bf16\"\n", "BF16 runs on oneDNN only"),
+                               ("[history]\npath = \"history.sqlite\"\n", "history.path"), ("[history]\nmax_mb = 0\n", "history.max_mb"),
+                               ("[history]\nkeep_days = -1\n", "history.keep_days"), ("[history]\nkeep = 3\n", "history.keep"),
+                               ("[metrics]\ntextfile = \"/tmp/merd.txt\"\n", "an absolute path ending in .prom"),
+                               ("[metrics]\ntextfile_seconds = 0\n", "metrics.textfile_seconds"),
                                // Table names toml++ asserts on rather than reporting (found by scripts/fuzz).
                                ("[ ?a]\n", "line 1, column 3"), ("[socket]\n[\n", "line 2, column 2"), ("[[#x]]\n", "(syntax)"),
                                ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with"),
