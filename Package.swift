@@ -51,6 +51,10 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        // libmosquitto, the MQTT client of `merd bridge mqtt`.
+        .systemLibrary(
+            name: "CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
         // oneDNN's C API: matmul and convolution primitives (Debian ships no pkg-config file).
         .systemLibrary(
             name: "COneDNN",
@@ -109,13 +113,20 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // `merd bridge mqtt`: the events socket to an MQTT broker, its own process.
+        .target(
+            name: "MerdBridge",
+            dependencies: ["Locking", "MerdEvents", "CMosquitto",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict),
         // `merd bench`'s measurements as a library, so that tests run them in-process.
         .target(name: "MerdBench", dependencies: ["Locking", "StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "MerdEvents"],
                 swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "MerdBench",
+                "MerdBench", "MerdBridge", "EventHistory",
                 "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "FusionTraining", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
                 "EventServer", "MerdEvents", "MerdDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -146,12 +157,13 @@ let package = Package(
         .testTarget(name: "CaptureV4L2Tests", dependencies: ["CaptureV4L2", "MediaTypes"], swiftSettings: strict),
         .testTarget(name: "EventServerTests", dependencies: ["EventServer", "EventHistory", "MerdEvents", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EventHistoryTests", dependencies: ["EventHistory"], swiftSettings: strict),
+        .testTarget(name: "MerdBridgeTests", dependencies: ["MerdBridge"], swiftSettings: strict),
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS", "COneDNN"], swiftSettings: strict),
         .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "merdTests", dependencies: ["Locking", "TestSupport", "merd", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
+        .testTarget(name: "merdTests", dependencies: ["Locking", "TestSupport", "merd", "EventServer", "EventHistory", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,2 @@
+// libmosquitto: the MQTT client library of the Mosquitto project (Debian libmosquitto-dev).
+#include <mosquitto.h>
