@@ -113,10 +113,12 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // A client of the events socket, for merd's own commands and processes.
+        .target(name: "EventsClient", dependencies: ["MerdEvents"], swiftSettings: strict),
         // `merd bridge mqtt`: the events socket to an MQTT broker, its own process.
         .target(
             name: "MerdBridge",
-            dependencies: ["Locking", "MerdEvents", "CMosquitto",
+            dependencies: ["Locking", "MerdEvents", "EventsClient", "CMosquitto",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
@@ -126,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "merd",
             dependencies: [
-                "MerdBench", "MerdBridge", "EventHistory",
+                "MerdBench", "MerdBridge", "EventHistory", "EventsClient",
                 "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "FusionTraining", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
                 "EventServer", "MerdEvents", "MerdDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

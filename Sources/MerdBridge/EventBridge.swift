@@ -1,3 +1,4 @@
+import EventsClient
 import Foundation
 import Locking
 import Logging
@@ -188,7 +189,7 @@ final class BridgeWorker: Sendable {
 
     /// Reads events and publishes them until the socket ends, the daemon reports dropped
     /// events (then the caller resumes from the history), or the bridge stops.
-    private func read(_ connection: SocketLines, warnedNoHistory: inout Bool) -> ReadOutcome {
+    private func read(_ connection: EventsConnection, warnedNoHistory: inout Bool) -> ReadOutcome {
         while !isStopping {
             // Backpressure: while the broker acknowledges nothing, stop taking events.
             if progress.withLock({ $0.pendingCount }) >= configuration.maxPending {
@@ -254,8 +255,8 @@ final class BridgeWorker: Sendable {
         logger.info("bridge: stopped\(left > 0 ? "; \(left) events unacknowledged are sent again at the next start" : "")")
     }
 
-    private func connect() -> SocketLines? {
-        do { return try SocketLines(path: configuration.socketPath) } catch {
+    private func connect() -> EventsConnection? {
+        do { return try EventsConnection(path: configuration.socketPath) } catch {
             let first = daemon.withLock { state -> Bool in
                 defer { state.connected = false }
                 return state.connected || state.run == nil

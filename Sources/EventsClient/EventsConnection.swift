@@ -3,22 +3,24 @@ import Foundation
 import Glibc
 #endif
 
-/// A client connection to the events socket, read line by line with a timeout.
-final class SocketLines {
+/// A client of the events socket (merd's own: `merd subscribe`, `merd metrics`, the bridge,
+/// the dashboard), read line by line with a timeout. Used by one thread at a time.
+public final class EventsConnection {
     private let descriptor: Int32
     private var pending: [UInt8] = []
 
-    enum Next {
+    public enum Next: Sendable {
         case line(String)
         case timeout
         case closed(String)
     }
 
-    struct ConnectError: Error, CustomStringConvertible {
-        let description: String
+    public struct ConnectError: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    init(path: String) throws(ConnectError) {
+    /// Connects to the socket at `path`.
+    public init(path: String) throws(ConnectError) {
         descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw ConnectError(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -30,17 +32,18 @@ final class SocketLines {
         guard connected == 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(descriptor)
-            throw ConnectError(description: "events socket \(path): cannot connect (\(reason)); is `merd run` running, and may this user open it?")
+            throw ConnectError(description: "\(path): cannot connect (\(reason)); is `merd run` running, and may this user open the socket?")
         }
     }
 
-    func send(_ line: String) {
+    /// Sends one line (a newline is added).
+    public func send(_ line: String) {
         let bytes = Array((line + "\n").utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// The next whole line, or `timeout` after that long without one, or `closed`.
-    func next(timeoutMilliseconds: Int32) -> Next {
+    public func next(timeoutMilliseconds: Int32) -> Next {
         while true {
             if let newline = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
@@ -59,5 +62,14 @@ final class SocketLines {
         }
     }
 
-    func close() { Glibc.close(descriptor) }
+    /// Closes the connection (once).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(descriptor)
+    }
+
+    private var closed = false
+
+    deinit { close() }
 }
