@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // System-library shims: each names its pkg-config module so the flags come from the system.
@@ -122,13 +123,20 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
+        // `merd dashboard`: the live page, its own process (Hummingbird).
+        .target(
+            name: "MerdDashboard",
+            dependencies: ["Locking", "MerdEvents", "EventsClient", "EventHistory",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         // `merd bench`'s measurements as a library, so that tests run them in-process.
         .target(name: "MerdBench", dependencies: ["Locking", "StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "MerdEvents"],
                 swiftSettings: strict),
         .executableTarget(
             name: "merd",
             dependencies: [
-                "MerdBench", "MerdBridge", "EventHistory", "EventsClient",
+                "MerdBench", "MerdBridge", "MerdDashboard", "EventHistory", "EventsClient",
                 "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "FusionTraining", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
                 "EventServer", "MerdEvents", "MerdDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

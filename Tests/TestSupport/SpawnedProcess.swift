@@ -11,8 +11,10 @@ public final class SpawnedProcess: @unchecked Sendable {
     public let pid: pid_t
     private var status: Int32?
 
-    /// Starts `executable` with `arguments`, stdout and stderr appended to `log` (or discarded).
-    public init(_ executable: String, _ arguments: [String], log: String? = nil) throws {
+    /// Starts `executable` with `arguments`, stdout and stderr appended to `log` (or discarded),
+    /// and the parent's descriptors `descriptors[n]` as the child's `n` (Chromium's
+    /// `--remote-debugging-pipe` talks on 3 and 4).
+    public init(_ executable: String, _ arguments: [String], log: String? = nil, descriptors: [Int32: Int32] = [:]) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -31,6 +33,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) { posix_spawn_file_actions_adddup2(&actions, parent, child) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
