@@ -20,8 +20,11 @@ enum BridgeState {
         return stored.seq
     }
 
-    /// Writes a temporary file beside `path`, flushes it to disk and renames it over `path`:
-    /// rename(2) replaces atomically, so a kill at any moment leaves the old file or the new.
+    /// Writes a temporary file beside `path` and renames it over `path`: rename(2) replaces
+    /// atomically, so a kill at any moment leaves the old file or the new. Not flushed to disk
+    /// (written after every acknowledgement, an fsync each would cost more than the event): a
+    /// process that dies leaves it in the page cache; only a power cut may lose the latest
+    /// writes, and then events are sent again, never lost.
     static func save(_ seq: Int, to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
@@ -30,9 +33,8 @@ enum BridgeState {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
         close(descriptor)
-        guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
+        guard written == bytes.count, rename(temporary, path) == 0 else {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
     }

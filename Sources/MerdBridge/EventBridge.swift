@@ -81,8 +81,8 @@ final class BridgeWorker: Sendable {
     private let progress: Locked<BridgeProgress>
     private let stopping = Locked(false)
     private let daemon = Locked<(connected: Bool, run: String?)>((false, nil))
-    /// When the state file was last written: at most every 100 ms while acknowledgements pour in.
-    private let saved = Locked<(at: ContinuousClock.Instant, seq: Int?)>((.now, nil))
+    /// The seq in the state file.
+    private let saved = Locked<Int?>(nil)
 
     init(configuration: EventBridge.Configuration, logger: Logger) throws {
         self.configuration = configuration
@@ -123,20 +123,22 @@ final class BridgeWorker: Sendable {
 
     private func acknowledged(_ id: Int32) {
         let moved = progress.withLock { $0.acknowledged(id: id) }
-        if moved { saveProgress(force: false) }
+        if moved { saveProgress() }
     }
 
-    /// Writes the acknowledged seq, at most every 100 ms unless `force`.
-    private func saveProgress(force: Bool) {
-        guard let seq = progress.withLock({ $0.lastAcknowledged }) else { return }
-        let due = saved.withLock { saved -> Bool in
-            guard saved.seq != seq, force || ContinuousClock.now - saved.at >= .milliseconds(100) else { return false }
-            saved = (.now, seq)
-            return true
-        }
-        guard due else { return }
-        do { try BridgeState.save(seq, to: configuration.statePath) } catch {
-            logger.error("bridge: cannot store progress in \(configuration.statePath) (\(error.localizedDescription)); a restart may send events again")
+    /// Writes the acknowledged seq after each acknowledgement that moves it: a bridge killed
+    /// then sends again only what was in flight (a rename of a few bytes; the events come at
+    /// tens a second at most).
+    private func saveProgress() {
+        // Under one lock, so the file only ever moves forward, written by one thread at a time.
+        saved.withLock { saved in
+            guard let seq = progress.withLock({ $0.lastAcknowledged }), saved != seq else { return }
+            do {
+                try BridgeState.save(seq, to: configuration.statePath)
+                saved = seq
+            } catch {
+                logger.error("bridge: cannot store progress in \(configuration.statePath) (\(error.localizedDescription)); a restart may send events again")
+            }
         }
     }
 
@@ -227,7 +229,7 @@ final class BridgeWorker: Sendable {
                 guard let seq = envelope.seq else { continue }
                 do {
                     let id = try client.publish(line, topic: "\(configuration.topic)/events/\(envelope.type)")
-                    if progress.withLock({ $0.published(seq: seq, id: id) }) { saveProgress(force: false) }
+                    if progress.withLock({ $0.published(seq: seq, id: id) }) { saveProgress() }
                 } catch {
                     logger.error("bridge: \(error.description)")
                     return .lost("publishing failed")
@@ -249,7 +251,7 @@ final class BridgeWorker: Sendable {
             let deadline = ContinuousClock.now + .seconds(1)
             while progress.withLock({ $0.pending[id] != nil }), ContinuousClock.now < deadline { sleep(seconds: 0.01) }
         }
-        saveProgress(force: true)
+        saveProgress()
         client.disconnect()
         let left = progress.withLock { $0.pendingCount }
         logger.info("bridge: stopped\(left > 0 ? "; \(left) events unacknowledged are sent again at the next start" : "")")

@@ -210,6 +210,7 @@ struct BridgeCommandTests {
 
         // The broker goes down and comes back on the same port.
         #expect(Self.waitUntil(20) { (consumer.seqs.max() ?? 0) > atKill + total / 4 })
+        let atRestart = consumer.seqs.max() ?? 0
         broker.stop()
         usleep(500_000)
         try broker.start()
@@ -225,7 +226,7 @@ struct BridgeCommandTests {
         // (at most --max-pending events), and what the broker had sent the consumer but not
         // seen acknowledged when it stopped, may come twice; nothing else does.
         #expect(repeated.count <= 2 * maxPending, "\(repeated.count) repeated: \(repeated.prefix(40))")
-        print("bridge: \(total) events, \(repeated.count) repeated (in flight at the kill or the broker restart)")
+        print("bridge: \(total) events, \(repeated.count) repeated: \(repeated) (killed after \(atKill), broker restarted after \(atRestart))")
         #expect(counts.keys.allSatisfy { (1...total).contains($0) })
 
         // A graceful stop: acknowledged progress stored, status offline (retained).
@@ -283,7 +284,8 @@ struct BridgeCommandTests {
             let log = folder + "/refused.log"
             try? FileManager.default.removeItem(atPath: log)
             let refused = try Self.bridge(["--broker", "mqtts://127.0.0.1:\(broker.port)", "--state", folder + "/refused.json"] + common + extra, log: log)
-            #expect(Self.waitUntil(5) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(needle) }, "\(extra)")
+            #expect(Self.waitUntil(10) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(needle) },
+                    "\(extra): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             refused.terminate()
             refused.waitUntilExit()
             #expect(refused.terminationStatus == 0, "a refusing broker is retried, not fatal")
