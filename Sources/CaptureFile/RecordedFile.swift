@@ -71,6 +71,8 @@ public final class RecordedFile: Sendable {
 public struct FileAudioSource: AudioSource {
     let file: RecordedFile
     public var name: String { file.path }
+    /// The recording's damage once its streams have ended (`RecordedFile.damageReport`).
+    public var damageReport: String? { file.damageReport }
 
     public func chunks() throws(CaptureError) -> AsyncThrowingStream<AudioChunk, any Error> {
         let reader = Unshared(try AudioFileReader(path: file.path))
@@ -93,6 +95,8 @@ public struct FileAudioSource: AudioSource {
 public struct FileVideoSource: VideoSource {
     let file: RecordedFile
     public var name: String { file.path }
+    /// The recording's damage once its streams have ended (`RecordedFile.damageReport`).
+    public var damageReport: String? { file.damageReport }
 
     public func frames() throws(CaptureError) -> AsyncThrowingStream<VideoFrame, any Error> {
         let reader = Unshared(try VideoFileReader(path: file.path))

@@ -1,3 +1,4 @@
+import CaptureFile
 import Logging
 import MediaTypes
 import ServiceLifecycle
@@ -42,6 +43,14 @@ public struct SourceSupervisor: Service {
         }
     }
 
+    /// What a recording's reading met that a whole file would not have, once it ended.
+    private var damageReport: String? {
+        switch source {
+        case .audio(let audio): return (audio as? FileAudioSource)?.damageReport
+        case .video(let video): return (video as? FileVideoSource)?.damageReport
+        }
+    }
+
     private func superviseUntilCancelled() async {
         var backoff = Backoff()
         while !Task.isCancelled {
@@ -51,7 +60,12 @@ public struct SourceSupervisor: Service {
                 case .video(let video): try await engine.runVideo(video)
                 }
                 backoff.reset()
-                if !reopen || Task.isCancelled { return }  // a recording ends; a device is opened again
+                if !reopen {
+                    // A recording ends; one that ended early says so, as `merd analyze` does.
+                    if let damage = damageReport { logger.warning("\(kind) \(name): \(damage)") }
+                    return
+                }
+                if Task.isCancelled { return }  // a device is opened again
             } catch is CancellationError {
                 return
             } catch let error as CaptureError {

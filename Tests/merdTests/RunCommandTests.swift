@@ -311,6 +311,34 @@ struct RunCommandTests {
         #expect(process.terminationStatus == 0)
     }
 
+    @Test("a truncated recording replayed by merd run: its sources stop, and the log says the file is truncated or damaged")
+    func truncatedRecording() throws {
+        let folder = NSTemporaryDirectory() + "merd-truncated-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let models = try DaemonModels.make()
+        defer { for path in [folder, models] { try? FileManager.default.removeItem(atPath: path) } }
+        let clip = try Data(contentsOf: URL(fileURLWithPath: TestPaths.sharedData("grid/bbaf2n.mpg")))
+        let cut = folder + "/cut.mpg"
+        try clip.prefix(clip.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
+        let (socket, log, config) = (folder + "/events.sock", folder + "/daemon.log", folder + "/merd.toml")
+        try "[models]\nlayers = [2, 3]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try SpawnedProcess(MerdProcess.executable.path, ["run", "--config", config, "--input", cut, "--socket", socket,
+                                                                      "--models", models, "--history", "none"], log: log)
+        defer { daemon.stop() }
+        for _ in 0..<1000 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
+        let reader = try TestSubscriber(path: socket)
+        var stopped = Set<String>()
+        let expected: Set<String> = DaemonModels.pretrained == nil ? ["audio"] : ["audio", "video"]
+        while stopped != expected, let event = reader.object(timeout: 10) {
+            if event["type"] as? String == "status", event["state"] as? String == "stopped" { stopped.insert(event["source"] as? String ?? "") }
+        }
+        #expect(stopped == expected)
+        usleep(200_000)
+        let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(said.contains("audio \(cut): audio: ") && said.contains("the file is truncated or damaged"), "\(said)")
+        daemon.stop()
+    }
+
     @Test("a bad key in the configuration file: exit status 2, one line naming the key, the value and what is allowed")
     func badConfiguration() throws {
         let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
