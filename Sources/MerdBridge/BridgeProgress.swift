@@ -23,6 +23,16 @@ struct BridgeProgress: Equatable {
         lastAcknowledged = seq
     }
 
+    /// The broker is known to hold every event up to `seq` (its retained marker): resume
+    /// after it when that is further than the stored progress. True when it was.
+    @discardableResult
+    mutating func brokerHolds(_ seq: Int) -> Bool {
+        guard pending.isEmpty, seq > (lastPublished ?? 0) else { return false }
+        lastPublished = seq
+        lastAcknowledged = seq
+        return true
+    }
+
     /// Events handed to MQTT and not yet acknowledged.
     var pendingCount: Int { pending.values.count { $0 != nil } }
 

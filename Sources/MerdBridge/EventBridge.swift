@@ -16,8 +16,14 @@ import Glibc
 /// acknowledged and resumes the socket after it (`since`, from the daemon's history); while the
 /// broker is away, libmosquitto keeps what is unacknowledged and the bridge stops reading
 /// (after `maxPending`), and a `dropped` notice from the daemon makes it resume from the
-/// history. QoS 1 is at-least-once: after the bridge is killed, the events it had sent but
-/// not yet seen acknowledged are sent again, so consumers drop repeats by `seq`.
+/// history.
+///
+/// After each event the bridge also publishes, retained, `{"seq": N}` on `TOPIC/bridge/seq`.
+/// One connection delivers in order, so when the broker holds that marker it holds every
+/// event up to N: a bridge that starts again (after a kill, with acknowledgements it did not
+/// live to store) reads the marker first and resumes after it, and sends nothing twice. QoS 1
+/// is still at-least-once where libmosquitto resends what a broker that went away had not
+/// acknowledged; consumers drop such repeats by `seq`.
 ///
 /// `TOPIC/status` holds, retained, `{"state":"online",…}` while the bridge runs and
 /// `{"state":"offline",…}` after it stops or vanishes (the broker's last will).
@@ -165,6 +171,7 @@ final class BridgeWorker: Sendable {
     // MARK: Socket side
 
     func serve() {
+        resumeAfterBrokersMarker()
         var backoff = 0.25
         var warnedNoHistory = false
         while !isStopping {
@@ -230,6 +237,8 @@ final class BridgeWorker: Sendable {
                 do {
                     let id = try client.publish(line, topic: "\(configuration.topic)/events/\(envelope.type)")
                     if progress.withLock({ $0.published(seq: seq, id: id) }) { saveProgress() }
+                    let marker = try client.publish(EventCoding.line(["seq": seq]), topic: markerTopic, retain: true)
+                    _ = progress.withLock { $0.published(seq: nil, id: marker) }
                 } catch {
                     logger.error("bridge: \(error.description)")
                     return .lost("publishing failed")
@@ -255,6 +264,36 @@ final class BridgeWorker: Sendable {
         client.disconnect()
         let left = progress.withLock { $0.pendingCount }
         logger.info("bridge: stopped\(left > 0 ? "; \(left) events unacknowledged are sent again at the next start" : "")")
+    }
+
+    /// Where the broker keeps, retained, the newest seq it has of this bridge.
+    private var markerTopic: String { "\(configuration.topic)/bridge/seq" }
+
+    /// Waits for the broker (reading the socket before it would only fill libmosquitto's
+    /// queue), then reads the retained marker and resumes after it when it is further than
+    /// the stored progress. A broker without retained messages, or none yet: the stored
+    /// progress stands (after 2 s). An explicit `--since` is kept as given.
+    private func resumeAfterBrokersMarker() {
+        while !client.isConnected && !isStopping { sleep(seconds: 0.05) }
+        guard configuration.since == nil, !isStopping else { return }
+        let marker = Locked<Int?>(nil)
+        do {
+            try client.subscribe(markerTopic) { _, payload, _ in
+                guard let seq = (try? JSONDecoder().decode([String: Int].self, from: Data(payload)))?["seq"] else { return }
+                marker.withLock { $0 = max($0 ?? 0, seq) }
+            }
+        } catch {
+            logger.warning("bridge: \(error.description); resuming from the stored progress")
+            return
+        }
+        let deadline = ContinuousClock.now + .seconds(2)
+        while marker.withLock({ $0 }) == nil, ContinuousClock.now < deadline, !isStopping { sleep(seconds: 0.02) }
+        client.unsubscribe(markerTopic)
+        guard let seq = marker.withLock({ $0 }) else { return }
+        if progress.withLock({ $0.brokerHolds(seq) }) {
+            logger.info("bridge: the broker already has events up to seq \(seq) (\(markerTopic)); resuming after it")
+            saveProgress()
+        }
     }
 
     private func connect() -> EventsConnection? {

@@ -45,6 +45,7 @@ public final class MQTTClient: @unchecked Sendable {
         var lastProblem: String?
         var onPublished: (@Sendable (Int32) -> Void)?
         var onConnection: (@Sendable (Bool, String) -> Void)?
+        var onMessage: (@Sendable (String, [UInt8], Bool) -> Void)?
     }
 
     /// libmosquitto's global set-up, once per process.
@@ -105,6 +106,13 @@ public final class MQTTClient: @unchecked Sendable {
             let client = Unmanaged<MQTTClient>.fromOpaque(object).takeUnretainedValue()
             client.problem(String(cString: message))
         }
+        mosquitto_message_callback_set(handle) { _, object, message in
+            guard let object, let message, let topic = message.pointee.topic else { return }
+            let client = Unmanaged<MQTTClient>.fromOpaque(object).takeUnretainedValue()
+            let count = Int(message.pointee.payloadlen)
+            let payload = message.pointee.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+            client.state.withLock { $0.onMessage }?(String(cString: topic), payload, message.pointee.retain)
+        }
         mosquitto_publish_callback_set(handle) { _, object, messageID in
             guard let object else { return }
             let client = Unmanaged<MQTTClient>.fromOpaque(object).takeUnretainedValue()
@@ -164,6 +172,19 @@ public final class MQTTClient: @unchecked Sendable {
             throw .publish(topic: topic, reason: Self.describe(code))
         }
         return messageID
+    }
+
+    /// Subscribes to `topic` at QoS 1; its messages (topic, payload, retained) go to `handler`
+    /// on libmosquitto's thread.
+    public func subscribe(_ topic: String, handler: @escaping @Sendable (String, [UInt8], Bool) -> Void) throws(MQTTError) {
+        state.withLock { $0.onMessage = handler }
+        let code = mosquitto_subscribe(handle, nil, topic, 1)
+        guard code == MOSQ_ERR_SUCCESS.rawValue else { throw .setup("subscribe \(topic): \(Self.describe(code))") }
+    }
+
+    /// Ends a subscription.
+    public func unsubscribe(_ topic: String) {
+        _ = mosquitto_unsubscribe(handle, nil, topic)
     }
 
     /// Ends the connection cleanly (the broker then does not send the will). Messages not yet
