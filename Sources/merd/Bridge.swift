@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MerdBridge
+import MerdDaemon
 import ServiceLifecycle
 
 /// `merd bridge`: the events, carried to where a fleet collects them.
@@ -80,11 +81,7 @@ struct BridgeMQTT: AsyncParsableCommand {
         mqtt.keyFile = keyFile
         guard maxPending >= 1 else { throw CommandFailure.usage("--max-pending must be 1 or more") }
         if let since, since < 0 { throw CommandFailure.usage("--since takes a seq, 0 or more; got \(since)") }
-        let environment = ProcessInfo.processInfo.environment
-        let statePath = state ?? {
-            if let directory = environment["STATE_DIRECTORY"]?.split(separator: ":").first { return "\(directory)/bridge-mqtt.json" }
-            return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/merd/bridge-mqtt.json"
-        }()
+        let statePath = state ?? HistoryLocation.stateDirectory() + "/bridge-mqtt.json"
         var configuration = EventBridge.Configuration(socketPath: socket, topic: prefix, mqtt: mqtt, statePath: statePath)
         configuration.maxPending = maxPending
         configuration.since = since

@@ -27,12 +27,7 @@ struct Dashboard: AsyncParsableCommand {
             throw CommandFailure.usage("--listen \"\(listen)\" is not valid; give HOST:PORT, e.g. 127.0.0.1:8080")
         }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let historyPath: String? = {
-            if let history { return history == "none" ? nil : history }
-            let packaged = "/var/lib/merd/history.sqlite"
-            if FileManager.default.fileExists(atPath: packaged) { return packaged }
-            return HistoryLocation.resolve(nil)
-        }()
+        let historyPath = history.map { $0 == "none" ? nil : $0 } ?? HistoryLocation.forReading()
         var logger = Logger(label: "merd.dashboard")
         logger.logLevel = .notice
         let server = DashboardServer(configuration: .init(host: host, port: port, socketPath: socket, historyPath: historyPath), logger: logger)

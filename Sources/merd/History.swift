@@ -74,9 +74,7 @@ struct History: ParsableCommand {
             guard !configured.isEmpty else { throw CommandFailure.usage("history is off in the configuration (history.path = \"\"); give --history FILE") }
             return configured
         }
-        let packaged = "/var/lib/merd/history.sqlite"
-        if FileManager.default.fileExists(atPath: packaged) { return packaged }
-        return HistoryLocation.resolve(nil) ?? packaged
+        return HistoryLocation.forReading()
     }
 
     /// An RFC 3339 time, or a date (local midnight).
