@@ -35,6 +35,15 @@ public enum TestPaths {
         }
     }()
 
+    /// Silero VAD's weights in that models directory (`silero-vad/model.safetensors`, also
+    /// installed by `tools/fetch-default-models`), or nil when they are not there.
+    public static let sileroVAD: String? = {
+        let environment = ProcessInfo.processInfo.environment
+        let roots = environment["MERD_MODELS"].flatMap { $0.isEmpty ? nil : [$0] }
+            ?? ["/var/lib/merd/models", (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/merd/models"]
+        return roots.map { $0 + "/silero-vad/model.safetensors" }.first { FileManager.default.fileExists(atPath: $0) }
+    }()
+
     /// `../shared/data/<relative>`: the real media beside every checkout (CI too).
     public static func sharedData(_ relative: String) -> String {
         repository.deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(relative).path
