@@ -89,11 +89,15 @@ package struct NoiseBenchmark: Sendable {
 
     // MARK: Speech
 
-    /// One noise level's row of the speech table.
+    /// One detector's row of the speech table at one noise level.
     package struct SpeechRow: Sendable {
+        /// `energy`, `silero`, or `silero, no level gate`.
+        package let detector: String
         /// Speech-to-noise ratio on the speech, dB; nil for the clean signal.
         package let snr: Double?
         package let score: SegmentationScore
+        /// The segmenter's time per second of audio, milliseconds (one thread).
+        package let millisecondsPerSecond: Double
     }
 
     package struct SpeechResult: Sendable {
@@ -101,7 +105,7 @@ package struct NoiseBenchmark: Sendable {
         package let utterances: Int
         /// Length of the noise recording (looped), seconds.
         package let noiseSeconds: Double
-        /// Clean first, then 20, 10 and 5 dB.
+        /// Per detector (energy, then Silero VAD when given): clean first, then 20, 10 and 5 dB.
         package let rows: [SpeechRow]
     }
 
@@ -109,8 +113,9 @@ package struct NoiseBenchmark: Sendable {
     package static let speechNoiseRatios: [Double] = [20, 10, 5]
 
     /// EmoDB utterances and the aligned GRID clip with 0.3–2 s gaps, mixed with other EmoDB
-    /// speakers (speech noise, as MUSAN's) at each SNR, through the default segmenter.
-    package func speech() throws -> SpeechResult {
+    /// speakers (speech noise, as MUSAN's) at each SNR, through the energy segmenter and, given
+    /// its model, Silero VAD's.
+    package func speech(voiceDetector: SileroVAD? = nil) throws -> SpeechResult {
         let emodb = dataFolder + "/emodb/wav"
         let files = try DataFolder.files(in: emodb, endingIn: ".wav")
         // Speakers 03, 08, 09, 10 talk; speaker 11 is the crowd behind them.
@@ -123,9 +128,25 @@ package struct NoiseBenchmark: Sendable {
         for file in files where file.hasPrefix("11") { babble += try AudioFileReader.decodeMono16k(emodb + "/" + file) }
         let corpus = SegmentationCorpus(pieces: pieces, seed: seed)
         let levels: [Double?] = [nil] + Self.speechNoiseRatios.map(Optional.some)
-        let rows = levels.map { snr in
-            let signal = snr.map { corpus.withNoise(babble, snr: $0, offset: 4321) } ?? corpus.clean
-            return SpeechRow(snr: snr, score: SegmentationScore(detected: SegmentationScore.segment(signal), truths: corpus.truths))
+        let signals = levels.map { snr in snr.map { corpus.withNoise(babble, snr: $0, offset: 4321) } ?? corpus.clean }
+        var detectors: [(String, @Sendable () -> any UtteranceSegmenting)] = [("energy", { EnergySegmenter() })]
+        if let voiceDetector {
+            var ungated = SegmenterParameters()
+            ungated.foregroundStartDecibels = .infinity
+            ungated.foregroundContinueDecibels = .infinity
+            detectors.append(("silero", { SileroSegmenter(model: voiceDetector) }))
+            detectors.append(("silero, no level gate", { [ungated] in SileroSegmenter(model: voiceDetector, parameters: ungated) }))
+        }
+        var rows: [SpeechRow] = []
+        for (detector, makeSegmenter) in detectors {
+            for (snr, signal) in zip(levels, signals) {
+                let clock = ContinuousClock()
+                var detected: [Utterance] = []
+                let elapsed = clock.measure { detected = SegmentationScore.segment(signal, segmenter: makeSegmenter()) }
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                rows.append(SpeechRow(detector: detector, snr: snr, score: SegmentationScore(detected: detected, truths: corpus.truths),
+                                      millisecondsPerSecond: 1000 * seconds / (Double(signal.count) / 16000)))
+            }
         }
         return SpeechResult(utterances: corpus.truths.count, noiseSeconds: Double(babble.count) / 16000, rows: rows)
     }

@@ -70,7 +70,8 @@ public struct Daemon: Service {
 
     /// The models of the models directory the configuration names (EngineModels' rules).
     public static func loadModels(_ configuration: DaemonConfiguration, faces: Bool, logger: Logger) throws -> EngineModels {
-        try EngineModels.load(root: ModelsDirectory.resolve(configuration.models), layers: configuration.layers, faces: faces, logger: logger)
+        try EngineModels.load(root: ModelsDirectory.resolve(configuration.models), layers: configuration.layers, faces: faces,
+                              speechDetector: configuration.speechDetector, logger: logger)
     }
 
     public func run() async throws {
@@ -88,6 +89,7 @@ public struct Daemon: Service {
 
         var engineSettings = EngineConfiguration()
         engineSettings.layers = settings.layers
+        engineSettings.segmenter = settings.segmenter
         engineSettings.liveClock = true
         engineSettings.faceFramesPerSecond = settings.faceFramesPerSecond
         engineSettings.faceEventSeconds = settings.faceEventSeconds

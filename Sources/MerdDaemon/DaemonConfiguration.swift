@@ -25,6 +25,11 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public var videoWaitMilliseconds = 500
     public var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
     public var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
+    /// `engine.speech_detector`, or nil: Silero VAD when installed, else the energy detector.
+    public var speechDetector: SpeechDetectorKind?
+    /// `engine.speech_threshold`: Silero VAD's probability that starts speech (it continues
+    /// 0.15 below).
+    public var speechThreshold = SegmenterParameters().speechThreshold
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     public var videoWidth = 640
     public var videoHeight = 480
@@ -91,7 +96,8 @@ public struct DaemonConfiguration: Equatable, Sendable {
             "sources": ["audio", "video", "input"],
             "models": ["directory", "layers"],
             "socket": ["path", "mode", "allow_others", "queue", "send_buffer"],
-            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds"],
+            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds",
+                       "speech_detector", "speech_threshold"],
             "video": ["width", "height", "fps"],
             "compute": ["backend", "precision"],
             "history": ["path", "keep_days", "max_mb"],
@@ -132,6 +138,10 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 if let value = try reader.integer("threads", range: 1...256) { threads = value }
                 if let value = try reader.number("speech_window_seconds", range: 0.5...30) { speechWindowSeconds = value }
                 if let value = try reader.number("speech_overlap_seconds", range: 0...29) { speechOverlapSeconds = value }
+                if let value = try reader.string("speech_detector") {
+                    speechDetector = try Self.check(file: file, key: "engine.speech_detector") { () throws(Invalid) in try Self.speechDetector(value) }
+                }
+                if let value = try reader.number("speech_threshold", range: Self.speechThresholds) { speechThreshold = value }
                 guard speechOverlapSeconds < speechWindowSeconds else {
                     throw Problem(file: file, key: "engine.speech_overlap_seconds", found: String(speechOverlapSeconds),
                                   allowed: "it must be less than engine.speech_window_seconds (\(speechWindowSeconds))")
@@ -339,6 +349,26 @@ public struct DaemonConfiguration: Equatable, Sendable {
             throw Invalid(found: "\"\(value)\"", allowed: "it must be one of \(ComputeBackend.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
         }
         return backend
+    }
+
+    /// `engine.speech_detector` / `--speech-detector`.
+    public static func speechDetector(_ value: String) throws(Invalid) -> SpeechDetectorKind {
+        guard let kind = SpeechDetectorKind(rawValue: value) else {
+            throw Invalid(found: "\"\(value)\"", allowed: "it must be one of \(SpeechDetectorKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+        }
+        return kind
+    }
+
+    /// `engine.speech_threshold`: a probability clear of both ends (0 or 1 would call every
+    /// chunk speech or none).
+    public static let speechThresholds = 0.05...0.95
+
+    /// The segmenter's parameters these settings give.
+    public var segmenter: SegmenterParameters {
+        var parameters = SegmenterParameters()
+        parameters.speechThreshold = speechThreshold
+        parameters.continueThreshold = max(0.01, speechThreshold - 0.15)
+        return parameters
     }
 
     /// `compute.precision` / `--precision`.

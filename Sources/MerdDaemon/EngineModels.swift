@@ -14,15 +14,22 @@ public struct EngineModels: Sendable {
     public var vision: VisionModels?
     /// Valence and arousal from the voice (`w2v2-msp-dim`, `merd models fetch w2v2-msp-dim`).
     public var speechEmotion: SpeechEmotionModel?
+    /// Silero VAD, the speech detector; nil: the energy detector finds speech.
+    public var voiceDetector: SileroVAD?
     /// Every model loaded, for `hello` (role, name, licence, sha256 from each `model.json`).
     public var loaded: [LoadedModel] = []
 
     /// - Parameters: explicit `hubertDirectory`/`fusionDirectory` must exist (`fusionDirectory`
-    ///   "none" loads no fusion model); the defaults may not.
+    ///   "none" loads no fusion model); the defaults may not. `speechDetector` nil: Silero VAD
+    ///   when it is installed, else the energy detector with a warning; `.silero` needs it.
     public static func load(root: String, layers: [Int], hubertDirectory: String? = nil, fusionDirectory: String? = nil,
-                     faces: Bool = true, logger: Logger) throws -> EngineModels {
+                     faces: Bool = true, speechDetector: SpeechDetectorKind? = nil, logger: Logger) throws -> EngineModels {
         var models = EngineModels()
         let manager = FileManager.default
+        if let (detector, loaded) = try voiceDetector(root: root, kind: speechDetector, logger: logger) {
+            models.voiceDetector = detector
+            models.loaded.append(loaded)
+        }
         if let (hubert, directory) = try speechModel(root: root, explicit: hubertDirectory, highestLayer: layers.max() ?? 0) {
             models.hubert = hubert
             models.hubertName = URL(fileURLWithPath: directory).lastPathComponent
@@ -82,12 +89,33 @@ public struct EngineModels: Sendable {
             + (missing == 1 ? "; the landmarks come from Debian's libdlib-data)" : ")")
     }
 
+    /// Silero VAD from `root` unless `kind` is `.energy`; nil (and a warning) when it is not
+    /// installed and `kind` is nil; an error when `kind` is `.silero` and it is not.
+    public static func voiceDetector(root: String, kind: SpeechDetectorKind?, logger: Logger) throws -> (SileroVAD, LoadedModel)? {
+        guard kind != .energy else { return nil }
+        let directory = root + "/" + SpeechDetectorKind.sileroFolder
+        let path = directory + "/" + SpeechDetectorKind.sileroFile
+        guard FileManager.default.fileExists(atPath: path) else {
+            if kind == .silero {
+                throw ModelStoreError("\(path): no Silero VAD model, and the speech detector asked for is silero; "
+                                      + "tools/fetch-default-models installs it (or choose energy)")
+            }
+            logger.warning("no Silero VAD in \(root): speech is found by its energy, which other talkers in the room defeat (tools/fetch-default-models installs it)")
+            return nil
+        }
+        try ModelIntegrity.verify(directory: directory)
+        do { return (try SileroVAD(path: path), ModelManifest.loadedModel(role: "speech-detector", directory: directory)) } catch {
+            throw ModelStoreError(error.description)
+        }
+    }
+
     /// Where the speech-emotion model lives in the models directory.
     public static let speechEmotionFolder = "w2v2-msp-dim"
 
     /// The engine's stages over these models.
     public func stages(configuration: EngineConfiguration) -> EngineStages {
-        EngineStages(hubert: hubert, fusion: fusion, vision: vision, configuration: configuration, speechAffect: speechEmotion)
+        EngineStages(hubert: hubert, fusion: fusion, vision: vision, configuration: configuration, speechAffect: speechEmotion,
+                     voiceDetector: voiceDetector)
     }
 
     /// HuBERT from `explicit` (which must be a model directory), else `hubert-large` or

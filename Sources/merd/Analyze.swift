@@ -26,6 +26,7 @@ struct Analyze: AsyncParsableCommand {
     var hubert: String?
     @Option(help: "Fusion model directory (default: <models>/fusion); none for the face and speech models' own estimates.")
     var fusion: String?
+    @OptionGroup var speechDetector: SpeechDetectorOption
     @Option(help: "HuBERT layers pooled per utterance (the fusion model's HL inputs).")
     var layers: String = "18,19,20"
     @Option(name: .customLong("face-fps"), help: "Video frames analysed per second of the recording.")
@@ -48,7 +49,8 @@ struct Analyze: AsyncParsableCommand {
         guard hasAudio || hasVideo else { throw CommandFailure.runtime("\(input): no audio or video stream") }
         let logger = Logger(label: "merd")
         let loaded = try EngineModels.load(root: modelsOption.directory, layers: layerList, hubertDirectory: hubert,
-                                           fusionDirectory: fusion, faces: hasVideo && !noFaces, logger: logger)
+                                           fusionDirectory: fusion, faces: hasVideo && !noFaces,
+                                           speechDetector: try speechDetector.kind(), logger: logger)
         var configuration = EngineConfiguration()
         configuration.layers = layerList
         configuration.liveClock = false

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import MerdDaemon
 import MediaTypes
 import MerdBench
 import StreamEngine
@@ -37,7 +39,8 @@ struct BenchNoise: AsyncParsableCommand {
         let benchmark = NoiseBenchmark(dataFolder: data, every: every, seed: seed)
         do {
             print(table(try benchmark.faces(visual)))
-            print(table(try benchmark.speech()))
+            let voiceDetector = try EngineModels.voiceDetector(root: modelsOption.directory, kind: nil, logger: Logger(label: "merd"))?.0
+            print(table(try benchmark.speech(voiceDetector: voiceDetector)))
         } catch let error as CaptureError {
             throw CommandFailure.input(error)
         } catch let error as BenchmarkError {
@@ -59,12 +62,13 @@ struct BenchNoise: AsyncParsableCommand {
 
     private func table(_ result: NoiseBenchmark.SpeechResult) -> String {
         var lines = ["\nSpeech: \(result.utterances) utterances (EmoDB speakers 03–10 and GRID), speech noise of EmoDB speaker 11 (\(String(format: "%.0f", result.noiseSeconds)) s, looped)\n",
-                     "| speech noise | found | missed | false | median boundary error | p90 |",
-                     "|---|---|---|---|---|---|"]
+                     "| detector | speech noise | found | missed | false | median boundary error | p90 | time per s of audio |",
+                     "|---|---|---|---|---|---|---|---|"]
         for row in result.rows {
             let score = row.score
-            lines.append(String(format: "| %@ | %d | %d | %d | %.0f ms | %.0f ms |", row.snr.map { String(format: "%g dB", $0) } ?? "none",
-                                score.found, score.missed, score.falseAlarms, score.percentile(0.5), score.percentile(0.9)))
+            lines.append(String(format: "| %@ | %@ | %d | %d | %d | %.0f ms | %.0f ms | %.2f ms |", row.detector,
+                                row.snr.map { String(format: "%g dB", $0) } ?? "none",
+                                score.found, score.missed, score.falseAlarms, score.percentile(0.5), score.percentile(0.9), row.millisecondsPerSecond))
         }
         return lines.joined(separator: "\n")
     }

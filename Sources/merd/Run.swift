@@ -35,6 +35,7 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var modelsOption: ModelsOption
     @Option(help: "HuBERT layers pooled per utterance.")
     var layers: String?
+    @OptionGroup var speechDetector: SpeechDetectorOption
     @Option(name: .customLong("queue-size"), help: "Events queued per subscriber before the oldest are dropped.")
     var queueSize: Int?
     @Option(help: "Matrix and convolution backend: openblas or onednn (compute.backend; default $MERD_COMPUTE, else onednn).")
@@ -72,6 +73,7 @@ struct Run: AsyncParsableCommand {
         }
         if let history { settings.historyPath = try flag("--history") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.historyPath(history) } }
         if let queueSize { settings.queueSize = try flag("--queue-size") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.queueSize(queueSize) } }
+        if let kind = try speechDetector.kind() { settings.speechDetector = kind }
         if let backend { settings.computeBackend = try flag("--backend") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.computeBackend(backend) } }
         if let precision { settings.computePrecision = try flag("--precision") { () throws(DaemonConfiguration.Invalid) in try DaemonConfiguration.computePrecision(precision) } }
         _ = try flag(precision != nil ? "--precision" : "--backend") { () throws(DaemonConfiguration.Invalid) in try settings.compute(over: .openBLAS) }

@@ -4,6 +4,7 @@ import ArgumentParser
 import CaptureALSA
 import CaptureFile
 import Foundation
+import Logging
 import MediaTypes
 import StreamEngine
 
@@ -11,13 +12,20 @@ import StreamEngine
 struct Segment: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print one JSON line per utterance of a file or a live ALSA device: {\"start\":s,\"end\":s}.",
-        discussion: "Times are seconds from the start of the stream. A live device runs until interrupted.")
+        discussion: """
+            Times are seconds from the start of the stream. A live device runs until interrupted. Speech is found \
+            by Silero VAD when its model is installed (tools/fetch-default-models), else by its energy.
+            """)
 
     @Argument(help: "A file FFmpeg reads, or alsa:NAME for a capture device.")
     var input: String
+    @OptionGroup var modelsOption: ModelsOption
+    @OptionGroup var speechDetector: SpeechDetectorOption
 
     func run() async throws {
-        var segmenter = EnergySegmenter()
+        let voiceDetector = try EngineModels.voiceDetector(root: modelsOption.directory, kind: try speechDetector.kind(),
+                                                           logger: Logger(label: "merd"))?.0
+        var segmenter = EngineStages.segmenters(voiceDetector: voiceDetector, parameters: SegmenterParameters())()
         var resampler: Resampler?
         func emit(_ events: [SegmenterEvent]) {
             for case .utterance(let utterance) in events {

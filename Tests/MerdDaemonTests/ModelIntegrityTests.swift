@@ -81,4 +81,25 @@ struct ModelIntegrityTests {
         #expect(error.description.contains("\(link) is a link to /nonexistent/shape_predictor_68_face_landmarks.dat, which does not exist")
                 && error.description.contains("libdlib-data"), "\(error.description)")
     }
+
+    @Test("the speech detector: Silero VAD when installed, energy with a warning when not, an error when silero is asked for and missing or damaged")
+    func speechDetector() throws {
+        let root = NSTemporaryDirectory() + "merd-models-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let records = RecordingLogHandler.Store()
+        let logger = RecordingLogHandler.logger(records)
+        #expect(try EngineModels.voiceDetector(root: root, kind: nil, logger: logger) == nil)
+        #expect(records.messages.contains { $0.contains("no Silero VAD in \(root)") && $0.contains("tools/fetch-default-models") }, "\(records.messages)")
+        #expect(try EngineModels.voiceDetector(root: root, kind: .energy, logger: logger) == nil)
+        let missing = try #require(throws: ModelStoreError.self) { try EngineModels.voiceDetector(root: root, kind: .silero, logger: logger) }
+        #expect(missing.description.contains("\(root)/silero-vad/model.safetensors: no Silero VAD model"), "\(missing)")
+        // A file that is not Silero VAD's, where its model should be: refused by name, even by default.
+        try FileManager.default.createDirectory(atPath: root + "/silero-vad", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("vision/mtcnn_random.safetensors"), toPath: root + "/silero-vad/model.safetensors")
+        let foreign = try #require(throws: ModelStoreError.self) { try EngineModels.voiceDetector(root: root, kind: nil, logger: logger) }
+        #expect(foreign.description.contains("silero-vad/model.safetensors"), "\(foreign)")
+        // With the energy detector asked for, the model is not even read.
+        #expect(try EngineModels.voiceDetector(root: root, kind: .energy, logger: logger) == nil)
+    }
 }

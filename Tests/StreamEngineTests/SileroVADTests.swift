@@ -102,3 +102,75 @@ struct SileroVADTests {
         #expect(probability > 0 && probability < 1)
     }
 }
+
+@Suite("Silero VAD segmenter")
+struct SileroSegmenterTests {
+    static func utterances(_ audio: [Float], chunk: Int, parameters: SegmenterParameters = SegmenterParameters()) throws -> [Utterance] {
+        var segmenter = SileroSegmenter(model: try SileroVAD(path: TestPaths.sileroVAD!), parameters: parameters)
+        var events: [SegmenterEvent] = []
+        for start in stride(from: 0, to: audio.count, by: chunk) { events += segmenter.process(Array(audio[start..<min(start + chunk, audio.count)])) }
+        events += segmenter.finish()
+        return events.compactMap { if case .utterance(let u) = $0 { u } else { nil } }
+    }
+
+    @Test("the aligned GRID sentence is one utterance, its speech within 100 ms of the word timing, whatever the chunk size",
+          .enabled(if: TestPaths.sileroVAD != nil, "needs tools/fetch-default-models"))
+    func gridSentence() throws {
+        let audio = try SafeTensorsFile(path: SileroVADFixtures.path).tensor("grid.audio").scalars
+        let reference = try Self.utterances(audio, chunk: 320)
+        // swwp2s.align: speech from 0.49 s to 2.21 s.
+        let utterance = try #require(reference.first)
+        #expect(reference.count == 1, "\(reference.map { ($0.startSeconds, $0.endSeconds) })")
+        #expect(abs(utterance.startSeconds - 0.49) <= 0.1, "start \(utterance.startSeconds)")
+        #expect(abs(Double(utterance.speechEndSample) / 16000 - 2.21) <= 0.1, "speech end \(Double(utterance.speechEndSample) / 16000)")
+        #expect(Array(audio[utterance.startSample..<utterance.endSample]) == utterance.audio)
+        for chunk in [1, 160, 512, 1000, 16000] {
+            #expect(try Self.utterances(audio, chunk: chunk) == reference, "chunks of \(chunk)")
+        }
+    }
+
+    @Test("silence, steady hum and white noise are not speech to it", .enabled(if: TestPaths.sileroVAD != nil, "needs tools/fetch-default-models"))
+    func noSpeech() throws {
+        var random = SeededGenerator(seed: 5)
+        let seconds = 16000 * 4
+        let silence = [Float](repeating: 0, count: seconds)
+        let hum = (0..<seconds).map { Float(0.3 * sin(2 * Double.pi * 100 * Double($0) / 16000)) }
+        let hiss = (0..<seconds).map { _ in Float.random(in: -0.2...0.2, using: &random) }
+        for (name, signal) in [("silence", silence), ("100 Hz hum", hum), ("white noise", hiss)] {
+            #expect(try Self.utterances(signal, chunk: 320).isEmpty, "\(name)")
+        }
+    }
+
+    @Test("the level gate keeps the nearest voice: a second talker 20 dB down no longer joins the subject's two sentences",
+          .enabled(if: TestPaths.sileroVAD != nil, "needs tools/fetch-default-models"))
+    func levelGate() throws {
+        let fixture = try SafeTensorsFile(path: SileroVADFixtures.path)
+        let grid = try fixture.tensor("grid.audio").scalars
+        // The GRID sentence twice with 0.8 s between (speech 0.49–2.21 s of each), a
+        // continuous other voice (EmoDB, looped) 20 dB below it throughout.
+        let subject = grid + [Float](repeating: 0, count: 12800) + grid
+        var other: [Float] = []
+        let emodb = try fixture.tensor("emodb.audio").scalars
+        while other.count < subject.count { other += emodb }
+        func power(_ x: ArraySlice<Float>) -> Double { x.reduce(0) { $0 + Double($1 * $1) } / Double(x.count) }
+        let gain = Float((power(grid[7840..<35360]) / power(other[...]) / 100).squareRoot())
+        let mixed = zip(subject, other).map { $0 + gain * $1 }
+        var ungated = SegmenterParameters()
+        ungated.foregroundStartDecibels = .infinity
+        ungated.foregroundContinueDecibels = .infinity
+        let plain = try Self.utterances(mixed, chunk: 320, parameters: ungated)
+        let gated = try Self.utterances(mixed, chunk: 320)
+        let offset = Double(grid.count + 12800) / 16000
+        let sentences = [(0.49, 2.21), (0.49 + offset, 2.21 + offset)]
+        func spans(_ found: [Utterance]) -> [(Double, Double)] { found.map { ($0.startSeconds, $0.endSeconds) } }
+        print("Two sentences under a voice 20 dB down: without the gate \(spans(plain)), with it \(spans(gated)); speech \(sentences)")
+        func joined(_ found: [Utterance]) -> Bool { found.contains { $0.startSeconds < sentences[0].1 && $0.endSeconds > sentences[1].0 } }
+        // Silero alone hears the other voice in the pause and joins the sentences.
+        #expect(joined(plain))
+        // Gated: no utterance runs through the pause, and each sentence's speech lies within one.
+        #expect(!joined(gated))
+        for (start, end) in sentences {
+            #expect(gated.contains { $0.startSeconds <= start + 0.1 && $0.endSeconds >= end - 0.1 }, "\(start)–\(end) s: \(spans(gated))")
+        }
+    }
+}

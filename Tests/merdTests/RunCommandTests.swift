@@ -357,6 +357,8 @@ struct RunCommandTests {
                                ("[history]\nkeep_days = -1\n", "history.keep_days"), ("[history]\nkeep = 3\n", "history.keep"),
                                ("[metrics]\ntextfile = \"/tmp/merd.txt\"\n", "an absolute path ending in .prom"),
                                ("[metrics]\ntextfile_seconds = 0\n", "metrics.textfile_seconds"),
+                               ("[engine]\nspeech_detector = \"webrtc\"\n", "engine.speech_detector"),
+                               ("[engine]\nspeech_threshold = 1.5\n", "engine.speech_threshold"),
                                // Table names toml++ asserts on rather than reporting (found by scripts/fuzz).
                                ("[ ?a]\n", "line 1, column 3"), ("[socket]\n[\n", "line 2, column 2"), ("[[#x]]\n", "(syntax)"),
                                ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with"),

@@ -109,9 +109,14 @@ public struct SegmentationScore: Sendable {
         return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
     }
 
-    /// The utterances the default segmenter finds in `signal`, fed in 20 ms chunks.
+    /// The utterances the energy segmenter finds in `signal`, fed in 20 ms chunks.
     public static func segment(_ signal: [Float], parameters: SegmenterParameters = SegmenterParameters(), chunk: Int = 320) -> [Utterance] {
-        var segmenter = EnergySegmenter(parameters: parameters)
+        segment(signal, segmenter: EnergySegmenter(parameters: parameters), chunk: chunk)
+    }
+
+    /// The utterances `segmenter` finds in `signal`, fed in 20 ms chunks.
+    public static func segment(_ signal: [Float], segmenter: some UtteranceSegmenting, chunk: Int = 320) -> [Utterance] {
+        var segmenter = segmenter
         var events: [SegmenterEvent] = []
         for start in stride(from: 0, to: signal.count, by: chunk) {
             events += segmenter.process(Array(signal[start..<min(start + chunk, signal.count)]))

@@ -51,9 +51,9 @@ public struct Utterance: Sendable, Equatable {
     public var durationSeconds: Double { endSeconds - startSeconds }
 }
 
-/// The segmenter's parameters, in milliseconds and decibels as configured.
+/// The segmenter's parameters, in milliseconds, decibels and probabilities as configured.
 public struct SegmenterParameters: Sendable, Equatable {
-    /// Analysis frame.
+    /// The energy detector's analysis frame (Silero VAD's is its 32 ms chunk).
     public var frameMilliseconds = 10
     /// Audio kept before the first speech frame (soft onsets the detector hears late).
     public var preRollMilliseconds = 60
@@ -66,7 +66,8 @@ public struct SegmenterParameters: Sendable, Equatable {
     public var tailMilliseconds = 40
     /// Longest utterance; longer speech is split here.
     public var maximumUtteranceMilliseconds = 15_000
-    /// A frame is speech when its band energy exceeds the noise floor by this much to start…
+    /// Energy detector: a frame is speech when its band energy exceeds the noise floor by this
+    /// much to start…
     public var startMarginDecibels: Double = 9
     /// …and by this much to continue an utterance.
     public var continueMarginDecibels: Double = 6
@@ -75,35 +76,43 @@ public struct SegmenterParameters: Sendable, Equatable {
     public var noiseWindowMilliseconds = 3000
     /// Frames quieter than this are silence whatever the floor (digital silence, a muted mic).
     public var absoluteFloorDecibels: Double = -60
+    /// Silero VAD: a chunk is speech when its probability reaches this to start an utterance…
+    public var speechThreshold: Double = 0.5
+    /// …and this to continue one (Silero's own rule: 0.15 below the threshold).
+    public var continueThreshold: Double = 0.35
+    /// Silero VAD's level gate: a voiced frame starts speech only within this of the
+    /// foreground talker's level…
+    public var foregroundStartDecibels: Double = 8
+    /// …and continues it within this. Chosen on `merd bench noise` (docs/noise.md): 6–10 dB
+    /// to start and 12–18 to continue trade found utterances under background talkers against
+    /// soft onsets cut in clean speech; 8 and 14 keep clean speech as without the gate.
+    public var foregroundContinueDecibels: Double = 14
 
     public init() {}
 }
 
-/// An energy detector over band-limited audio with an adaptive noise floor and hysteresis:
-/// band-pass 200–3500 Hz (where speech is and hum and hiss are not), 10 ms frame energy in
-/// dB, noise floor = minimum over the last 3 s, start/continue margins above it, then onset,
-/// hangover and maximum-length rules. Cost: two biquads and a sum per sample.
-public struct EnergySegmenter: UtteranceSegmenting {
+/// An utterance segmenter over a frame detector: onset, hangover, pre-roll, tail and
+/// maximum-length rules on the detector's per-frame verdicts. The detector decides what is
+/// speech (band energy, Silero VAD); this decides where utterances begin and end.
+public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmenting {
     public let parameters: SegmenterParameters
     public let sampleRate: Int
+    public private(set) var detector: Detector
 
     // Units computed once, in samples and frames.
     private let frameSamples: Int
+    private let frameMilliseconds: Int
     private let preRollSamples: Int
     private let tailSamples: Int
     private let onsetFrames: Int
     private let minimumSpeechFrames: Int
     private let hangoverFrames: Int
     private let maximumSamples: Int
-    private let noiseWindowFrames: Int
 
-    private var highPass: Biquad
-    private var lowPass: Biquad
-    private var frameEnergy = 0.0
-    private var frameFill = 0
+    /// The frame being filled.
+    private var frame: [Float] = []
     /// Frames seen.
     private var frameIndex = 0
-    private var noise: SlidingMinimum
     /// Recent frames' speech decisions (for the onset rule), newest last.
     private var recentSpeech: [Bool] = []
 
@@ -117,21 +126,23 @@ public struct EnergySegmenter: UtteranceSegmenting {
     /// End of the last utterance emitted (pre-roll never reaches back over it).
     private var lastUtteranceEnd = 0
 
-    public init(parameters: SegmenterParameters = SegmenterParameters(), sampleRate: Int = 16000) {
+    public init(detector: Detector, parameters: SegmenterParameters = SegmenterParameters()) {
+        self.detector = detector
         self.parameters = parameters
-        self.sampleRate = sampleRate
+        sampleRate = detector.sampleRate
+        let sampleRate = detector.sampleRate
+        let frameMilliseconds = max(1, detector.frameSamples * 1000 / sampleRate)
         func samples(_ milliseconds: Int) -> Int { milliseconds * sampleRate / 1000 }
-        frameSamples = max(1, samples(parameters.frameMilliseconds))
+        func frames(_ milliseconds: Int) -> Int { max(1, milliseconds / frameMilliseconds) }
+        frameSamples = detector.frameSamples
+        self.frameMilliseconds = frameMilliseconds
         preRollSamples = samples(parameters.preRollMilliseconds)
         tailSamples = samples(parameters.tailMilliseconds)
-        onsetFrames = max(1, parameters.onsetWindowMilliseconds / parameters.frameMilliseconds)
-        minimumSpeechFrames = max(1, min(onsetFrames, parameters.minimumSpeechMilliseconds / parameters.frameMilliseconds))
-        hangoverFrames = max(1, parameters.hangoverMilliseconds / parameters.frameMilliseconds)
+        onsetFrames = frames(parameters.onsetWindowMilliseconds)
+        minimumSpeechFrames = min(onsetFrames, frames(parameters.minimumSpeechMilliseconds))
+        hangoverFrames = frames(parameters.hangoverMilliseconds)
         maximumSamples = samples(parameters.maximumUtteranceMilliseconds)
-        noiseWindowFrames = max(1, parameters.noiseWindowMilliseconds / parameters.frameMilliseconds)
-        highPass = Biquad.highPass(cutoff: 200, sampleRate: Double(sampleRate))
-        lowPass = Biquad.lowPass(cutoff: 3500, sampleRate: Double(sampleRate))
-        noise = SlidingMinimum(window: noiseWindowFrames)
+        frame.reserveCapacity(frameSamples)
     }
 
     /// The `speechEndSample` the open utterance will have if the pause now under way lasts
@@ -152,20 +163,20 @@ public struct EnergySegmenter: UtteranceSegmenting {
 
     /// How long the pause under way has lasted, in milliseconds (0 while speech goes on).
     public var pauseMilliseconds: Int {
-        inUtterance ? silentFrames * parameters.frameMilliseconds : 0
+        inUtterance ? silentFrames * frameMilliseconds : 0
     }
 
     public mutating func process(_ samples: [Float]) -> [SegmenterEvent] {
         var events: [SegmenterEvent] = []
         buffer.append(contentsOf: samples)
-        for sample in samples {
-            let filtered = lowPass.process(highPass.process(Double(sample)))
-            frameEnergy += filtered * filtered
-            frameFill += 1
-            if frameFill == frameSamples {
-                endFrame(&events)
-                frameEnergy = 0
-                frameFill = 0
+        var next = samples.startIndex
+        while next < samples.endIndex {
+            let take = min(frameSamples - frame.count, samples.endIndex - next)
+            frame.append(contentsOf: samples[next..<(next + take)])
+            next += take
+            if frame.count == frameSamples {
+                endFrame(speech: detector.classify(frame[...]), &events)
+                frame.removeAll(keepingCapacity: true)
             }
         }
         trimBuffer()
@@ -182,21 +193,14 @@ public struct EnergySegmenter: UtteranceSegmenting {
         return events
     }
 
-    private mutating func endFrame(_ events: inout [SegmenterEvent]) {
-        let decibels = 10 * log10(frameEnergy / Double(frameSamples) + 1e-12)
-        // Digital silence (a muted input, zero padding) counts as the absolute floor, not as
-        // -120 dB: it must not drag the floor down to where any murmur counts as speech.
-        let floor = noise.push(max(decibels, parameters.absoluteFloorDecibels))
+    private mutating func endFrame(speech: SpeechFrame, _ events: inout [SegmenterEvent]) {
         let frameStart = frameIndex * frameSamples
         frameIndex += 1
-        let loudEnough = decibels > parameters.absoluteFloorDecibels
-        let startsSpeech = loudEnough && decibels > floor + parameters.startMarginDecibels
-        let continuesSpeech = loudEnough && decibels > floor + parameters.continueMarginDecibels
 
         if !inUtterance {
-            recentSpeech.append(startsSpeech)
+            recentSpeech.append(speech.startsSpeech)
             if recentSpeech.count > onsetFrames { recentSpeech.removeFirst() }
-            guard startsSpeech, recentSpeech.filter({ $0 }).count >= minimumSpeechFrames else { return }
+            guard speech.startsSpeech, recentSpeech.filter({ $0 }).count >= minimumSpeechFrames else { return }
             // Speech began at the first speech frame of the onset window.
             let firstSpeech = recentSpeech.firstIndex(of: true)!
             let onset = frameStart - (recentSpeech.count - 1 - firstSpeech) * frameSamples
@@ -208,7 +212,7 @@ public struct EnergySegmenter: UtteranceSegmenting {
             events.append(.speechStarted(sample: utteranceStart))
             return
         }
-        if continuesSpeech {
+        if speech.continuesSpeech {
             silentFrames = 0
             lastSpeechEnd = frameStart + frameSamples
         } else {
@@ -247,52 +251,21 @@ public struct EnergySegmenter: UtteranceSegmenting {
     }
 }
 
-/// A second-order IIR filter (RBJ's audio EQ cookbook), Butterworth Q.
-struct Biquad {
-    let b0, b1, b2, a1, a2: Double
-    var z1 = 0.0, z2 = 0.0
+/// The energy segmenter: band energy over an adaptive noise floor (``EnergySpeechDetector``).
+public typealias EnergySegmenter = FrameSegmenter<EnergySpeechDetector>
 
-    static func lowPass(cutoff: Double, sampleRate: Double) -> Biquad {
-        let w = 2 * Double.pi * cutoff / sampleRate, alpha = sin(w) / (2 * 0.7071067811865476), c = cos(w)
-        let a0 = 1 + alpha
-        return Biquad(b0: (1 - c) / 2 / a0, b1: (1 - c) / a0, b2: (1 - c) / 2 / a0, a1: -2 * c / a0, a2: (1 - alpha) / a0)
-    }
-
-    static func highPass(cutoff: Double, sampleRate: Double) -> Biquad {
-        let w = 2 * Double.pi * cutoff / sampleRate, alpha = sin(w) / (2 * 0.7071067811865476), c = cos(w)
-        let a0 = 1 + alpha
-        return Biquad(b0: (1 + c) / 2 / a0, b1: -(1 + c) / a0, b2: (1 + c) / 2 / a0, a1: -2 * c / a0, a2: (1 - alpha) / a0)
-    }
-
-    /// Transposed direct form II.
-    @inline(__always)
-    mutating func process(_ x: Double) -> Double {
-        let y = b0 * x + z1
-        z1 = b1 * x - a1 * y + z2
-        z2 = b2 * x - a2 * y
-        return y
+extension FrameSegmenter where Detector == EnergySpeechDetector {
+    public init(parameters: SegmenterParameters = SegmenterParameters(), sampleRate: Int = 16000) {
+        self.init(detector: EnergySpeechDetector(parameters: parameters, sampleRate: sampleRate), parameters: parameters)
     }
 }
 
-/// Minimum of the last `window` values, amortised O(1) per push (monotonic deque).
-struct SlidingMinimum {
-    let window: Int
-    private var values: [(index: Int, value: Double)] = []
-    private var head = 0
-    private var count = 0
+/// The Silero VAD segmenter (``SileroSpeechDetector``).
+public typealias SileroSegmenter = FrameSegmenter<SileroSpeechDetector>
 
-    init(window: Int) { self.window = window }
-
-    /// Adds a value and returns the minimum of the window ending with it.
-    mutating func push(_ value: Double) -> Double {
-        while values.count > head && values[values.count - 1].value >= value { values.removeLast() }
-        values.append((count, value))
-        count += 1
-        while values[head].index <= count - 1 - window { head += 1 }
-        if head > 4096 {
-            values.removeFirst(head)
-            head = 0
-        }
-        return values[head].value
+extension FrameSegmenter where Detector == SileroSpeechDetector {
+    public init(model: SileroVAD, parameters: SegmenterParameters = SegmenterParameters()) {
+        self.init(detector: SileroSpeechDetector(model: model, parameters: parameters), parameters: parameters)
     }
 }
+

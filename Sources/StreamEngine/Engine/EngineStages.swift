@@ -22,13 +22,19 @@ public struct EngineStages: Sendable {
     }
 
     /// The real stages over loaded models, as `configuration` sets them up.
+    /// - Parameter voiceDetector: Silero VAD finds speech when given, else the energy detector.
     public init(hubert: HuBERT?, fusion: FusionEnsemble?, vision: VisionModels?, configuration: EngineConfiguration,
-                speechAffect: (any SpeechAffectEstimating)? = nil) {
-        let parameters = configuration.segmenter
-        self.init(makeSegmenter: { EnergySegmenter(parameters: parameters) },
+                speechAffect: (any SpeechAffectEstimating)? = nil, voiceDetector: SileroVAD? = nil) {
+        self.init(makeSegmenter: Self.segmenters(voiceDetector: voiceDetector, parameters: configuration.segmenter),
                   speech: hubert.map { HuBERTSpeechEncoder(model: $0, layers: configuration.layers, windowing: configuration.windowing) },
                   faces: vision.map { FacePipelineAnalyser(models: $0, options: configuration.facePipeline) },
                   fusion: fusion, speechAffect: speechAffect)
+    }
+
+    /// Fresh segmenters: Silero VAD's when there is a model, else the energy detector's.
+    public static func segmenters(voiceDetector: SileroVAD?, parameters: SegmenterParameters) -> @Sendable () -> any UtteranceSegmenting {
+        if let voiceDetector { return { SileroSegmenter(model: voiceDetector, parameters: parameters) } }
+        return { EnergySegmenter(parameters: parameters) }
     }
 
     /// The label order of the events.
