@@ -281,6 +281,33 @@ struct RunCommandTests {
         }
     }
 
+    /// The first ~100 ms of a process are the dynamic loader's and the libraries' (`merd
+    /// --version` takes as long); merd's handlers exist from its first log line on, and systemd
+    /// counts an end by SIGTERM before that as a clean stop anyway.
+    @Test("SIGTERM at any moment of start-up from merd's first log line, before or just after the socket is served, exits 0 (the watchdog service finishing in the shutdown was an error)")
+    func sigtermDuringStart() throws {
+        var statuses: [String] = []
+        for delay in stride(from: 0, through: 200, by: 10) {
+            let socketPath = NSTemporaryDirectory() + "merd-early-\(UUID().uuidString.prefix(8)).sock"
+            let process = Process()
+            process.executableURL = MerdProcess.executable
+            process.arguments = ["run", "--socket", socketPath, "--audio", "none", "--video", "none", "--history", "none",
+                                 "--models", NSTemporaryDirectory() + "merd-none"]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let first = errors.fileHandleForReading.availableData
+            usleep(useconds_t(delay * 1000))
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            let log = String(decoding: first + errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0, "SIGTERM after \(delay) ms: \(log)")
+            #expect(!log.contains("ServiceGroupError"), "SIGTERM after \(delay) ms: \(log)")
+            statuses.append("\(delay) ms: \(process.terminationStatus)")
+        }
+        print("SIGTERM during start: \(statuses.joined(separator: ", "))")
+    }
+
     @Test("flags are checked as their keys in the file are: one line naming the flag, exit status 2")
     func badFlags() throws {
         for (arguments, needle) in [(["--socket", ""], "--socket \"\" is not valid"), (["--socket", "events.sock"], "--socket \"events.sock\" is not valid"),
