@@ -32,14 +32,16 @@ public struct SileroVAD: Sendable {
     let inputGates: Linear, recurrentGates: Linear
     let outputWeight: [Float], outputBias: Float
 
-    /// Loads `silero_vad_16k.safetensors` (or a file of the same layout). The layers run in
-    /// F32 whatever the process's precision: the model is small and its thresholds are fine.
+    /// Loads `silero_vad_16k.safetensors` (or a file of the same layout). The layers run on
+    /// OpenBLAS in F32 whatever the process's backend and precision: its products are tiny
+    /// (at most 4 rows), where oneDNN's threads cost more than the arithmetic (10 ms per
+    /// second of audio on 2 threads against OpenBLAS's 1.1, `merd bench noise`).
     public init(path: String) throws(SileroVADError) {
         var reader = try StrictCheckpoint<SileroVADError>(path: path) { error in
             if case .notFound(let file) = error { return .missingFile(path: file) }
             return .weights(error)
         }
-        let compute = Compute(backend: Compute.current.backend, precision: .f32)
+        let compute = Compute.openBLAS
         stft = Linear(weight: try reader.tensor("stft_conv.weight", shape: [2 * Self.bins, 1, Self.window])
                         .reshaped([2 * Self.bins, Self.window]), bias: nil, compute: compute)
         var convolutions: [(Linear, Int)] = []
@@ -134,9 +136,21 @@ public struct SileroVAD: Sendable {
         return (run(layer, rows: outLength, input: rows), outLength)
     }
 
+    /// OpenBLAS runs a product on one thread up to 2¹⁸ multiply-adds (its
+    /// GEMM_MULTITHREAD_THRESHOLD × SMP_THRESHOLD_MIN) and wakes its workers above: the STFT's
+    /// 4 × 258 × 256 is just above, so it goes in smaller row groups, and OpenBLAS's workers
+    /// stay asleep (a spinning worker slows the oneDNN products that follow).
+    static let singleThreadProduct = 1 << 18
+
     private func run(_ layer: Linear, rows: Int, input: [Float]) -> [Float] {
-        [Float](unsafeUninitializedCapacity: rows * layer.outputFeatures) { output, count in
-            input.withUnsafeBufferPointer { layer.apply(rows: rows, input: $0.baseAddress!, output: output.baseAddress!) }
+        let step = max(1, Self.singleThreadProduct / (layer.inputFeatures * layer.outputFeatures))
+        return [Float](unsafeUninitializedCapacity: rows * layer.outputFeatures) { output, count in
+            input.withUnsafeBufferPointer { x in
+                for first in stride(from: 0, to: rows, by: step) {
+                    layer.apply(rows: min(step, rows - first), input: x.baseAddress! + first * layer.inputFeatures,
+                                output: output.baseAddress! + first * layer.outputFeatures)
+                }
+            }
             count = rows * layer.outputFeatures
         }
     }
