@@ -14,11 +14,21 @@ public struct FaceObservation: Sendable {
 
 /// What the pipeline saw in one frame.
 public struct FaceAnalysis: Sendable {
-    /// The faces found (the largest first); only the largest is landmarked and encoded.
+    /// The faces found; up to `Options.maximumFaces` of them (the largest) are landmarked and
+    /// encoded.
     public var faceCount: Int
+    /// The largest face analysed.
     public var primary: FaceObservation?
-    /// Whether the primary face was followed from the previous frame instead of detected anew.
+    /// Whether the faces were followed from the previous frame instead of detected anew.
     public var tracked: Bool
+    /// Every face analysed with its track id (`FaceTracker`), the largest first.
+    public var faces: [TrackedFace] = []
+}
+
+/// One analysed face and the track it belongs to.
+public struct TrackedFace: Sendable {
+    public var id: Int
+    public var observation: FaceObservation
 }
 
 /// Per frame: find the face (MTCNN, or O-Net on the previous frame's face while tracking), place
@@ -34,6 +44,12 @@ public struct FacePipeline: Sendable {
         public var redetectInterval: Int = 15
         /// Track from frame to frame (O-Net on the last face) instead of detecting every frame.
         public var tracking: Bool = true
+        /// Faces landmarked and encoded per frame, the largest first (each costs its landmarks
+        /// and encoders). One for feature extraction; the live engine follows several
+        /// (`engine.max_faces`).
+        public var maximumFaces: Int = 1
+        /// How track ids are kept (`FaceTracker`).
+        public var tracks = FaceTracker.Parameters()
 
         public init() {}
     }
@@ -44,8 +60,12 @@ public struct FacePipeline: Sendable {
     public let encoders: [any FaceEncoder]
     public var options: Options
 
-    private var lastLandmarks: [Point2D]?
+    /// The landmarks of the faces to follow into the next frame.
+    private var lastLandmarks: [[Point2D]] = []
     private var framesSinceDetection = 0
+    private var tracker: FaceTracker
+    /// Frames analysed (the tracker's clock when no time is given).
+    private var frameIndex = 0
 
     public init(detector: MTCNN, landmarkPredictor: LandmarkPredictor, encoders: [any FaceEncoder], options: Options = Options()) {
         self.detector = detector
@@ -53,57 +73,69 @@ public struct FacePipeline: Sendable {
         self.aligner = FaceAligner(template: landmarkPredictor.meanShape)
         self.encoders = encoders
         self.options = options
+        tracker = FaceTracker(parameters: options.tracks)
     }
 
-    /// Forgets the tracked face (after a gap in the video, say).
+    /// Forgets the tracked faces (after a gap in the video, say); track ids go on growing.
     public mutating func reset() {
-        lastLandmarks = nil
+        lastLandmarks = []
         framesSinceDetection = 0
+        tracker.reset()
     }
 
-    public mutating func analyze(_ image: RGBImage) -> FaceAnalysis {
+    /// The faces in `image`, shown at media time `time` (seconds; the tracker's clock for
+    /// absences). Without a time, frames count as 0.1 s apart.
+    public mutating func analyze(_ image: RGBImage, time: Double? = nil) -> FaceAnalysis {
         var detector = self.detector
         detector.parameters.minimumFaceSize = max(20, Double(image.height) * options.minimumFaceFraction)
+        let now = time ?? Double(frameIndex) / 10
+        frameIndex += 1
         var faceCount = 0
-        var detection: DetectedFace?
-        var rectangle: FaceRectangle?
+        var found: [(detection: DetectedFace, rectangle: FaceRectangle)] = []
         var tracked = false
-        if options.tracking, let last = lastLandmarks, framesSinceDetection < options.redetectInterval {
-            let box = Self.bounds(last)
-            if let verified = detector.verify(image, around: box), verified.keypoints.count == 5 {
-                detection = verified
-                rectangle = aligner.rectangle(landmarks: last)
-                faceCount = 1
+        // Follow every face of the last frame with O-Net; when one is lost, or it is time to
+        // look for newcomers, detect anew.
+        if options.tracking, !lastLandmarks.isEmpty, framesSinceDetection < options.redetectInterval {
+            for last in lastLandmarks {
+                guard let verified = detector.verify(image, around: Self.bounds(last)), verified.keypoints.count == 5 else {
+                    found.removeAll()
+                    break
+                }
+                found.append((verified, aligner.rectangle(landmarks: last)))
+            }
+            if !found.isEmpty {
+                faceCount = found.count
                 tracked = true
                 framesSinceDetection += 1
             }
         }
-        if detection == nil {
+        if found.isEmpty {
             let faces = detector.detect(image).sorted { $0.width * $0.height > $1.width * $1.height }
             faceCount = faces.count
             framesSinceDetection = 0
-            if let first = faces.first, first.keypoints.count == 5 {
-                detection = first
-                rectangle = aligner.rectangle(keypoints: first.keypoints)
+            found = faces.prefix(max(1, options.maximumFaces)).filter { $0.keypoints.count == 5 }
+                .map { ($0, aligner.rectangle(keypoints: $0.keypoints)) }
+        }
+        var observations: [FaceObservation] = []
+        lastLandmarks = []
+        for (detection, rectangle) in found {
+            let landmarks = landmarkPredictor.predict(image: image, rectangle: rectangle)
+            let quality = aligner.quality(landmarks)
+            if quality.verdict != .poorFit { lastLandmarks.append(landmarks) }
+            var encodings: [String: FaceEncoding] = [:]
+            if quality.verdict == .good {
+                for encoder in encoders {
+                    encodings[encoder.featureName] = encoder.encode(crop(image, detection: detection, landmarks: landmarks, for: encoder))
+                }
             }
+            observations.append(FaceObservation(detection: detection, rectangle: rectangle, landmarks: landmarks, quality: quality, encodings: encodings))
         }
-        guard let detection, let rectangle else {
-            lastLandmarks = nil
-            return FaceAnalysis(faceCount: faceCount, primary: nil, tracked: false)
-        }
-        let landmarks = landmarkPredictor.predict(image: image, rectangle: rectangle)
-        let quality = aligner.quality(landmarks)
-        lastLandmarks = quality.verdict == .poorFit ? nil : landmarks
-        var encodings: [String: FaceEncoding] = [:]
-        if quality.verdict == .good {
-            for encoder in encoders {
-                encodings[encoder.featureName] = encoder.encode(crop(image, detection: detection, landmarks: landmarks, for: encoder))
-            }
-        }
-        return FaceAnalysis(
-            faceCount: faceCount,
-            primary: FaceObservation(detection: detection, rectangle: rectangle, landmarks: landmarks, quality: quality, encodings: encodings),
-            tracked: tracked)
+        let ids = tracker.update(time: now, faces: observations.map {
+            FaceTracker.Box(x1: $0.detection.x1, y1: $0.detection.y1, x2: $0.detection.x2, y2: $0.detection.y2)
+        })
+        let faces = zip(ids, observations).map { TrackedFace(id: $0, observation: $1) }
+            .sorted { $0.observation.detection.width * $0.observation.detection.height > $1.observation.detection.width * $1.observation.detection.height }
+        return FaceAnalysis(faceCount: faceCount, primary: faces.first?.observation, tracked: tracked && !faces.isEmpty, faces: faces)
     }
 
     /// The crop `encoder` reads (`FaceEncoder.crop`) of the face found at `detection` with

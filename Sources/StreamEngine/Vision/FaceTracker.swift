@@ -8,7 +8,8 @@
 /// 2. centre distance, within half the track's width, for a face that moved further than
 ///    overlap allows between two analysed frames;
 /// 3. for a track not seen for a while, a face of about its size within two of its widths of
-///    where it was last seen (someone back in view).
+///    where it was last seen, or of where its velocity has taken it since (someone back in
+///    view, or out from behind someone else).
 /// A face left over starts a new track; a track unseen for `absenceSeconds` ends. Ids only
 /// grow, so an id is never given to two people in one run.
 ///
@@ -68,10 +69,11 @@ public struct FaceTracker: Sendable {
 
         public static func == (a: Track, b: Track) -> Bool { a.id == b.id && a.box == b.box && a.lastSeen == b.lastSeen }
 
-        /// Where it should be at `time`: moved on by its velocity, for at most half a second
-        /// (beyond that a guess is worse than the last place seen).
-        func expected(at time: Double) -> Box {
-            let dt = min(max(time - lastSeen, 0), 0.5)
+        /// Where it should be at `time`: moved on by its velocity for at most `horizon`
+        /// seconds (half a second frame to frame; beyond that a guess is worse than the last
+        /// place seen, except as a second chance for a face that reappears).
+        func expected(at time: Double, horizon: Double = 0.5) -> Box {
+            let dt = min(max(time - lastSeen, 0), horizon)
             return box.moved(by: velocity.x * dt, velocity.y * dt)
         }
     }
@@ -116,7 +118,8 @@ public struct FaceTracker: Sendable {
                         if distance <= parameters.nearbyFraction * width { pairs.append((f, t, -distance)) }
                     } else {
                         let ratio = max(face.width, 1) / width
-                        let distance = face.distance(to: track.box)
+                        let distance = min(face.distance(to: track.box),
+                                           face.distance(to: track.expected(at: time, horizon: parameters.absenceSeconds)))
                         if distance <= parameters.returnWidths * width, ratio <= parameters.returnSizeRatio, 1 / ratio <= parameters.returnSizeRatio {
                             pairs.append((f, t, -distance))
                         }
