@@ -93,6 +93,8 @@ public struct Daemon: Service {
         engineSettings.liveClock = true
         engineSettings.faceFramesPerSecond = settings.faceFramesPerSecond
         engineSettings.faceEventSeconds = settings.faceEventSeconds
+        engineSettings.facePipeline.maximumFaces = settings.maximumFaces
+        engineSettings.facePipeline.tracks.absenceSeconds = settings.faceTrackSeconds
         engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
         engineSettings.windowing = HuBERTWindowing(windowSeconds: settings.speechWindowSeconds, overlapSeconds: settings.speechOverlapSeconds)
         let stages = loaded.stages(configuration: engineSettings)

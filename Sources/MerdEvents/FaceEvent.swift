@@ -23,11 +23,16 @@ public struct FaceEvent: Sendable, Equatable, Codable {
     public var probs8: [String: Float]?
     /// Which model gave `emotion`, `valence` and `arousal` (v1 addition).
     public var source: EventSource
+    /// Every face tracked in the window, each with its own estimate, the largest first (v1
+    /// addition; the single-face fields above describe the largest). nil from a daemon
+    /// without tracking.
+    public var tracks: [FaceTrack]?
     /// The seconds averaged.
     public var window: Double
 
     public init(seq: Int, time: String, mediaTime: Double, faces: Int, box: [Int]?, emotion: EmotionEstimate?, valence: Float? = nil,
-                arousal: Float? = nil, probs8: [String: Float]? = nil, source: EventSource = EventSource(), window: Double) {
+                arousal: Float? = nil, probs8: [String: Float]? = nil, source: EventSource = EventSource(), tracks: [FaceTrack]? = nil,
+                window: Double) {
         self.seq = seq
         self.time = time
         self.mediaTime = mediaTime
@@ -38,11 +43,12 @@ public struct FaceEvent: Sendable, Equatable, Codable {
         self.arousal = arousal
         self.probs8 = probs8
         self.source = source
+        self.tracks = tracks
         self.window = window
     }
 
     private enum CodingKeys: String, CodingKey {
-        case type, seq, time, mediaTime = "media_time", faces, box, emotion, valence, arousal, probs8, source, window
+        case type, seq, time, mediaTime = "media_time", faces, box, emotion, valence, arousal, probs8, source, tracks, window
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,6 +63,7 @@ public struct FaceEvent: Sendable, Equatable, Codable {
         arousal = try container.decodeIfPresent(Float.self, forKey: .arousal)
         probs8 = try container.decodeIfPresent([String: Float].self, forKey: .probs8)
         source = try container.decodeIfPresent(EventSource.self, forKey: .source) ?? EventSource()
+        tracks = try container.decodeIfPresent([FaceTrack].self, forKey: .tracks)
         window = try container.decode(Double.self, forKey: .window)
     }
 
@@ -76,6 +83,7 @@ public struct FaceEvent: Sendable, Equatable, Codable {
             try container.encode(probs8.mapValues { Double($0).rounded(scale: 1000) }, forKey: .probs8)
         }
         try container.encode(source, forKey: .source)
+        if let tracks { try container.encode(tracks, forKey: .tracks) }
         try container.encode(window, forKey: .window)
     }
 }

@@ -256,6 +256,35 @@ struct EngineTests {
         #expect(engine.labels == combined.labels)
     }
 
+    @Test("several faces: face events list every track with its own estimate, the largest first; the single-face fields are the largest's")
+    func severalFaces() async throws {
+        let listener = FrameFaces.Track(id: 7, box: [40, 5, 6, 8], encodings: ["EN": [0, 0, 0]],
+                                        probabilities: [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.65, 0.05], valence: -3, arousal: -1)
+        let faces = ScriptedFaceAnalyser(featureName: "EN", embedding: [1, 2, 3], labels: Self.affectNetLabels,
+                                         probabilities: [0.05, 0.05, 0.05, 0.05, 0.6, 0.1, 0.05, 0.05], modelName: "enet_b0_8_va_mtl",
+                                         valenceArousal: (valence: 2, arousal: 1), others: [listener])
+        let recorder = Recorder()
+        var configuration = EngineConfiguration()
+        configuration.liveClock = false
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: nil, faces: faces, fusion: nil)
+        let engine = Engine(stages: stages, configuration: configuration, emit: recorder.record)
+        try await engine.analyze(audio: nil, video: MemoryVideoSource(frames: 52))
+        let events = recorder.faces
+        try #require(!events.isEmpty)
+        for event in events {
+            #expect(event.faces == 2 && event.box == [2, 3, 10, 12] && event.emotion?.top == "happy" && event.valence == 2)
+            let tracks = try #require(event.tracks)
+            #expect(tracks.map(\.id) == [1, 7])
+            #expect(tracks[0].box == [2, 3, 10, 12] && tracks[0].emotion?.top == "happy" && tracks[0].valence == 2 && tracks[0].arousal == 1)
+            #expect(tracks[1].box == [40, 5, 6, 8] && tracks[1].emotion?.top == "sad" && tracks[1].valence == -3 && tracks[1].arousal == -1)
+        }
+        // On the wire: an array of objects under "tracks", the count still under "faces".
+        let line = Event.face(events[0]).jsonLine()
+        #expect(line.contains("\"faces\":2") && line.contains("\"tracks\":[{") && line.contains("\"id\":7"), "\(line)")
+        let decoded = try JSONDecoder().decode(FaceEvent.self, from: Data(line.utf8))
+        #expect(decoded.tracks?.map(\.id) == [1, 7])
+    }
+
     @Test("voice only: valence and arousal are the speech model's, emotion null")
     func voiceOnly() async throws {
         let recorder = Recorder()

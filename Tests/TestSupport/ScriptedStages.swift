@@ -80,11 +80,14 @@ public struct ScriptedFaceAnalyser: FaceAnalysing {
     public let modelName: String
     /// What the face model says of valence and arousal ([-5, 5]); nil for a model without them.
     public let valenceArousal: (valence: Float, arousal: Float)?
+    /// Further faces in every frame, after the primary one (track id 1).
+    public let others: [FrameFaces.Track]
 
     public init(featureName: String = "MX", embedding: [Float] = [0.5, -0.5],
                 labels: [String] = ["neutral", "angry", "happy", "sad", "worried", "surprise"],
                 probabilities: [Float] = [0.1, 0.1, 0.6, 0.1, 0.05, 0.05], delayMilliseconds: Int = 0,
-                modelName: String = "scripted-face", valenceArousal: (valence: Float, arousal: Float)? = nil) {
+                modelName: String = "scripted-face", valenceArousal: (valence: Float, arousal: Float)? = nil,
+                others: [FrameFaces.Track] = []) {
         featureNames = [featureName]
         self.labels = labels
         self.embedding = embedding
@@ -92,12 +95,16 @@ public struct ScriptedFaceAnalyser: FaceAnalysing {
         self.delayMilliseconds = delayMilliseconds
         self.modelName = modelName
         self.valenceArousal = valenceArousal
+        self.others = others
     }
 
     public func makeSession() -> any FaceSession {
-        ScriptedFaceSession(observation: FrameFaces(faces: 1, encodings: [featureNames[0]: embedding], probabilities: probabilities,
-                                                    box: [2, 3, 10, 12], valence: valenceArousal?.valence, arousal: valenceArousal?.arousal),
-                            delayMilliseconds: delayMilliseconds)
+        let primary = FrameFaces.Track(id: 1, box: [2, 3, 10, 12], encodings: [featureNames[0]: embedding], probabilities: probabilities,
+                                       valence: valenceArousal?.valence, arousal: valenceArousal?.arousal)
+        return ScriptedFaceSession(observation: FrameFaces(faces: 1 + others.count, encodings: primary.encodings, probabilities: probabilities,
+                                                           box: primary.box, valence: primary.valence, arousal: primary.arousal,
+                                                           tracks: [primary] + others),
+                                   delayMilliseconds: delayMilliseconds)
     }
 }
 
@@ -110,7 +117,7 @@ final class ScriptedFaceSession: FaceSession {
         self.delayMilliseconds = delayMilliseconds
     }
 
-    func analyze(_ image: RGBImage) -> FrameFaces {
+    func analyze(_ image: RGBImage, time: Double) -> FrameFaces {
         if delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(delayMilliseconds) / 1000) }
         return observation
     }

@@ -30,7 +30,13 @@ public struct EngineConfiguration: Sendable {
     /// Seconds between `face` events while a face is visible and no one speaks.
     public var faceEventSeconds: Double = 1
     public var videoWaitMilliseconds = 500
-    public var facePipeline = FacePipeline.Options()
+    /// The live engine follows up to four faces (`engine.max_faces`); the face estimate and
+    /// the utterance's visual features are the largest one's.
+    public var facePipeline: FacePipeline.Options = {
+        var options = FacePipeline.Options()
+        options.maximumFaces = 4
+        return options
+    }()
     /// While a source runs, a `status` event repeats its counts (overruns, dropped frames)
     /// at most this often, and only when they changed.
     public var statusIntervalSeconds: Double = 10
@@ -364,10 +370,10 @@ public final class Engine: Sendable {
             }
             lastAnalysed = time
             metrics.framesAnalysed.increment()
-            let seen = try await sight.run { EngineMetrics.timed(self.metrics.face) { session.analyze(image) } }
+            let seen = try await sight.run { EngineMetrics.timed(self.metrics.face) { session.analyze(image, time: time) } }
             timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
                                   probabilities: seen.probabilities, labels: faces.labels, box: seen.box,
-                                  valence: seen.valence, arousal: seen.arousal))
+                                  valence: seen.valence, arousal: seen.arousal, tracks: seen.tracks))
             if !configuration.liveClock, time - lastEvent >= configuration.faceEventSeconds {
                 // Speech is known a moment after it starts (the segmenter's onset window and
                 // pre-roll): wait until the audio side is well past this frame.
@@ -404,7 +410,28 @@ public final class Engine: Sendable {
                                  arousal: estimate.arousal == nil ? nil : model.map(EventSource.face))
         return .face(FaceEvent(seq: 0, time: Event.wallClock(), mediaTime: time, faces: latest.faces, box: latest.box,
                                emotion: estimate.emotion, valence: estimate.valence, arousal: estimate.arousal,
-                               probs8: estimate.ownProbabilities, source: source, window: window))
+                               probs8: estimate.ownProbabilities, source: source, tracks: Self.tracks(in: recent, labels: labels),
+                               window: window))
+    }
+
+    /// Each face tracked in `entries` with its estimate from its own frames, the largest (in
+    /// its latest frame) first.
+    static func tracks(in entries: [VisualTimeline.Entry], labels: [String]) -> [FaceTrack] {
+        var frames: [Int: [VisualTimeline.Entry]] = [:]
+        var order: [Int] = []
+        for entry in entries {
+            for track in entry.tracks {
+                if frames[track.id] == nil { order.append(track.id) }
+                frames[track.id, default: []].append(.init(time: entry.time, faces: 1, encodings: track.encodings, probabilities: track.probabilities,
+                                                           labels: entry.labels, box: track.box, valence: track.valence, arousal: track.arousal))
+            }
+        }
+        let tracks = order.map { id -> FaceTrack in
+            let own = frames[id]!
+            let estimate = FaceSpanEstimate(entries: own, labels: labels)
+            return FaceTrack(id: id, box: own.last!.box!, emotion: estimate.emotion, valence: estimate.valence, arousal: estimate.arousal)
+        }
+        return tracks.sorted { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
     }
 
     /// `name` and, once known, the format agreed with the device.

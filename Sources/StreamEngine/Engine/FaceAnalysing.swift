@@ -17,7 +17,8 @@ public protocol FaceAnalysing: Sendable {
 /// - Important: used from the engine's serial vision queue only, never concurrently; that
 ///   confinement is what lets a conformer be a plain class.
 public protocol FaceSession: AnyObject, Sendable {
-    func analyze(_ image: RGBImage) -> FrameFaces
+    /// The faces in `image`, shown at media time `time` (seconds).
+    func analyze(_ image: RGBImage, time: Double) -> FrameFaces
 }
 
 /// What the engine keeps of one analysed frame.
@@ -35,15 +36,39 @@ public struct FrameFaces: Sendable, Equatable {
     public var valence: Float?
     /// The first encoder's arousal, mapped onto [-5, 5] the same way, when it has one.
     public var arousal: Float?
+    /// Every face analysed with its track id, the largest (primary) first; the primary's
+    /// fields repeat the ones above.
+    public var tracks: [Track] = []
+
+    /// One tracked face's part of a frame.
+    public struct Track: Sendable, Equatable {
+        public var id: Int
+        public var box: [Int]
+        public var encodings: [String: [Float]]
+        public var probabilities: [Float]?
+        public var valence: Float?
+        public var arousal: Float?
+
+        public init(id: Int, box: [Int], encodings: [String: [Float]] = [:], probabilities: [Float]? = nil,
+                    valence: Float? = nil, arousal: Float? = nil) {
+            self.id = id
+            self.box = box
+            self.encodings = encodings
+            self.probabilities = probabilities
+            self.valence = valence
+            self.arousal = arousal
+        }
+    }
 
     public init(faces: Int, encodings: [String: [Float]] = [:], probabilities: [Float]? = nil, box: [Int]? = nil,
-                valence: Float? = nil, arousal: Float? = nil) {
+                valence: Float? = nil, arousal: Float? = nil, tracks: [Track] = []) {
         self.faces = faces
         self.encodings = encodings
         self.probabilities = probabilities
         self.box = box
         self.valence = valence
         self.arousal = arousal
+        self.tracks = tracks
     }
 }
 
@@ -83,20 +108,22 @@ final class FacePipelineSession: FaceSession, @unchecked Sendable {
         self.affectScale = affectScale
     }
 
-    func analyze(_ image: RGBImage) -> FrameFaces {
-        let analysis = pipeline.analyze(image)
-        let face = analysis.primary
-        let box = face.map { f -> [Int] in
-            let d = f.detection
-            return [d.x1, d.y1, d.width, d.height].map { Int($0.rounded()) }
-        }
-        let encoding = primary.flatMap { face?.encodings[$0] }
+    func analyze(_ image: RGBImage, time: Double) -> FrameFaces {
+        let analysis = pipeline.analyze(image, time: time)
         func mapped(_ value: Float?) -> Float? {
             guard let value, let affectScale else { return nil }
             return VisualEstimate.merValence(value, from: affectScale)
         }
-        return FrameFaces(faces: analysis.faceCount, encodings: face?.encodings.mapValues(\.embedding) ?? [:],
-                          probabilities: encoding?.probabilities, box: box,
-                          valence: mapped(encoding?.valence), arousal: mapped(encoding?.arousal))
+        let tracks = analysis.faces.map { face -> FrameFaces.Track in
+            let d = face.observation.detection
+            let encoding = primary.flatMap { face.observation.encodings[$0] }
+            return FrameFaces.Track(id: face.id, box: [d.x1, d.y1, d.width, d.height].map { Int($0.rounded()) },
+                                    encodings: face.observation.encodings.mapValues(\.embedding), probabilities: encoding?.probabilities,
+                                    valence: mapped(encoding?.valence), arousal: mapped(encoding?.arousal))
+        }
+        // The primary face is the largest (the first track).
+        let first = tracks.first
+        return FrameFaces(faces: analysis.faceCount, encodings: first?.encodings ?? [:], probabilities: first?.probabilities,
+                          box: first?.box, valence: first?.valence, arousal: first?.arousal, tracks: tracks)
     }
 }

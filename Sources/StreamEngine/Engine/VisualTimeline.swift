@@ -18,6 +18,8 @@ final class VisualTimeline: Sendable {
         /// The first encoder's valence and arousal on [-5, 5], when it gives them.
         var valence: Float? = nil
         var arousal: Float? = nil
+        /// Every tracked face of the frame (the primary first).
+        var tracks: [FrameFaces.Track] = []
     }
 
     struct Summary: Sendable {
