@@ -118,6 +118,41 @@ package struct FaceBenchmark {
     }
 }
 
+extension FaceBenchmark {
+    /// The engine's pipeline (tracking, up to four faces, landmarks and mini-Xception on each)
+    /// over frames showing `people` copies of the clip in one 640×480 frame: one as it is, two
+    /// side by side at half scale, four in a 2×2 grid at half scale. Milliseconds per frame
+    /// and the mean faces analysed per frame.
+    package static func people(_ people: Int, models: VisionModels, frames: [RGBImage]) -> (millisecondsPerFrame: Double, facesPerFrame: Double) {
+        let composed = frames.map { compose($0, people: people) }
+        var options = FacePipeline.Options()
+        options.maximumFaces = 4
+        var pipeline = FacePipeline(detector: models.detector, landmarkPredictor: models.landmarkPredictor,
+                                    encoders: models.encoders.filter { $0 is MiniXception }, options: options)
+        var faces = 0
+        let start = ContinuousClock.now
+        for (index, frame) in composed.enumerated() { faces += pipeline.analyze(frame, time: Double(index) / 10).faces.count }
+        let perFrame = (ContinuousClock.now - start).seconds * 1000 / Double(composed.count)
+        return (perFrame, Double(faces) / Double(composed.count))
+    }
+
+    /// `frame` (640×480) repeated `people` times in a frame of its size.
+    static func compose(_ frame: RGBImage, people: Int) -> RGBImage {
+        guard people > 1 else { return frame }
+        let half = BenchmarkVideo.scaled([frame], width: frame.width / 2, height: frame.height / 2)[0]
+        let places = people == 2 ? [(0, frame.height / 4), (frame.width / 2, frame.height / 4)]
+            : [(0, 0), (frame.width / 2, 0), (0, frame.height / 2), (frame.width / 2, frame.height / 2)]
+        var pixels = [UInt8](repeating: 0, count: frame.width * frame.height * 3)
+        for (left, top) in places.prefix(people) {
+            for y in 0..<half.height {
+                let source = y * half.width * 3, target = ((top + y) * frame.width + left) * 3
+                pixels.replaceSubrange(target..<(target + half.width * 3), with: half.pixels[source..<(source + half.width * 3)])
+            }
+        }
+        return RGBImage(width: frame.width, height: frame.height, pixels: pixels)
+    }
+}
+
 /// One thread count's timings of ``FaceBenchmark``.
 package struct FaceBenchmarkResult: Sendable, Equatable {
     package struct StageTiming: Sendable, Equatable {

@@ -63,6 +63,11 @@ struct BenchFaces: AsyncParsableCommand {
             print(String(format: "merd faces %@ pipeline with the default face model (track + landmarks + EmotiEffLib B0%@): %.2f ms a frame, CPU %.2f ms a frame; at 10 fps %.0f%% of one core",
                          threadsLabel, benchmark.miniXception == nil ? "" : " + mini-Xception", result.defaultPipelineMillisecondsPerFrame,
                          result.defaultPipelineCPUMillisecondsPerFrame, 100 * result.defaultCoreShare(framesPerSecond: 10)))
+            for people in [1, 2, 4] {
+                let (perFrame, faces) = FaceBenchmark.people(people, models: visual, frames: frames)
+                print(String(format: "merd faces %@ with %d %@ in view (tracking, up to 4 faces, landmarks + mini-Xception each): %.2f ms a frame, %.1f faces analysed a frame",
+                             threadsLabel, people, people == 1 ? "person" : "people", perFrame, faces))
+            }
         }
     }
 }
