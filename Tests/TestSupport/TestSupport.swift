@@ -22,14 +22,7 @@ public enum TestPaths {
     /// `$HOME/.local/share/merd/models`), when it holds the pretrained face models of
     /// `tools/fetch-default-models`; nil otherwise (CI), and their tests are skipped.
     public static let pretrainedModels: String? = {
-        let environment = ProcessInfo.processInfo.environment
-        var candidates: [String] = []
-        if let models = environment["MERD_MODELS"], !models.isEmpty {
-            candidates = [models]
-        } else {
-            candidates = ["/var/lib/merd/models", (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/merd/models"]
-        }
-        return candidates.first { root in
+        modelRoots.first { root in
             ["mtcnn/model.safetensors", "dlib-landmarks-68/shape_predictor_68_face_landmarks.dat", "mini-xception-fer2013/model.safetensors"]
                 .allSatisfy { FileManager.default.fileExists(atPath: root + "/" + $0) }
         }
@@ -38,11 +31,15 @@ public enum TestPaths {
     /// Silero VAD's weights in that models directory (`silero-vad/model.safetensors`, also
     /// installed by `tools/fetch-default-models`), or nil when they are not there.
     public static let sileroVAD: String? = {
-        let environment = ProcessInfo.processInfo.environment
-        let roots = environment["MERD_MODELS"].flatMap { $0.isEmpty ? nil : [$0] }
-            ?? ["/var/lib/merd/models", (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/merd/models"]
-        return roots.map { $0 + "/silero-vad/model.safetensors" }.first { FileManager.default.fileExists(atPath: $0) }
+        modelRoots.map { $0 + "/silero-vad/model.safetensors" }.first { FileManager.default.fileExists(atPath: $0) }
     }()
+
+    /// The models directories `merd` would look in, in its order.
+    static var modelRoots: [String] {
+        let environment = ProcessInfo.processInfo.environment
+        if let models = environment["MERD_MODELS"], !models.isEmpty { return [models] }
+        return ["/var/lib/merd/models", (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/merd/models"]
+    }
 
     /// `../shared/data/<relative>`: the real media beside every checkout (CI too).
     public static func sharedData(_ relative: String) -> String {

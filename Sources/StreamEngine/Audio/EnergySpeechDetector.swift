@@ -9,8 +9,7 @@ public struct EnergySpeechDetector: SpeechFrameDetecting {
     public let frameSamples: Int
     let startMarginDecibels: Double, continueMarginDecibels: Double, absoluteFloorDecibels: Double
 
-    private var highPass: Biquad
-    private var lowPass: Biquad
+    private var band: BandLevel
     private var noise: SlidingMinimum
 
     public init(parameters: SegmenterParameters = SegmenterParameters(), sampleRate: Int = 16000) {
@@ -19,24 +18,40 @@ public struct EnergySpeechDetector: SpeechFrameDetecting {
         startMarginDecibels = parameters.startMarginDecibels
         continueMarginDecibels = parameters.continueMarginDecibels
         absoluteFloorDecibels = parameters.absoluteFloorDecibels
-        highPass = Biquad.highPass(cutoff: 200, sampleRate: Double(sampleRate))
-        lowPass = Biquad.lowPass(cutoff: 3500, sampleRate: Double(sampleRate))
+        band = BandLevel(sampleRate: sampleRate)
         noise = SlidingMinimum(window: max(1, parameters.noiseWindowMilliseconds / max(1, parameters.frameMilliseconds)))
     }
 
     public mutating func classify(_ frame: ArraySlice<Float>) -> SpeechFrame {
-        var energy = 0.0
-        for sample in frame {
-            let filtered = lowPass.process(highPass.process(Double(sample)))
-            energy += filtered * filtered
-        }
-        let decibels = 10 * log10(energy / Double(frame.count) + 1e-12)
+        let decibels = band.decibels(frame)
         // Digital silence (a muted input, zero padding) counts as the absolute floor, not as
         // -120 dB: it must not drag the floor down to where any murmur counts as speech.
         let floor = noise.push(max(decibels, absoluteFloorDecibels))
         let loudEnough = decibels > absoluteFloorDecibels
         return SpeechFrame(startsSpeech: loudEnough && decibels > floor + startMarginDecibels,
                            continuesSpeech: loudEnough && decibels > floor + continueMarginDecibels)
+    }
+}
+
+/// The level of a frame in the speech band, 200–3500 Hz (where speech is and hum and hiss
+/// are not): dB of the band-passed samples' mean square. The filters run on across frames,
+/// so one measures one stream.
+struct BandLevel {
+    private var highPass: Biquad
+    private var lowPass: Biquad
+
+    init(sampleRate: Int) {
+        highPass = Biquad.highPass(cutoff: 200, sampleRate: Double(sampleRate))
+        lowPass = Biquad.lowPass(cutoff: 3500, sampleRate: Double(sampleRate))
+    }
+
+    mutating func decibels(_ frame: ArraySlice<Float>) -> Double {
+        var energy = 0.0
+        for sample in frame {
+            let filtered = lowPass.process(highPass.process(Double(sample)))
+            energy += filtered * filtered
+        }
+        return 10 * log10(energy / Double(max(frame.count, 1)) + 1e-12)
     }
 }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Speech by Silero VAD, kept to the nearest voice: a frame is the model's 32 ms chunk; it
 /// is speech when its probability reaches `speechThreshold` (to start an utterance) or
 /// `continueThreshold` (to continue one) **and** its level is within a margin of the
@@ -21,8 +19,7 @@ public struct SileroSpeechDetector: SpeechFrameDetecting {
     private var state = SileroVAD.State()
     /// The foreground talker's level, dB (band energy per sample); none heard yet at start.
     private var foreground = -Double.infinity
-    private var highPass = Biquad.highPass(cutoff: 200, sampleRate: Double(SileroVAD.sampleRate))
-    private var lowPass = Biquad.lowPass(cutoff: 3500, sampleRate: Double(SileroVAD.sampleRate))
+    private var band = BandLevel(sampleRate: SileroVAD.sampleRate)
     /// The last frame's probability (for tools that show it).
     public private(set) var lastProbability: Float = 0
 
@@ -41,12 +38,7 @@ public struct SileroSpeechDetector: SpeechFrameDetecting {
 
     public mutating func classify(_ frame: ArraySlice<Float>) -> SpeechFrame {
         lastProbability = model.probability(of: frame, state: &state)
-        var energy = 0.0
-        for sample in frame {
-            let filtered = lowPass.process(highPass.process(Double(sample)))
-            energy += filtered * filtered
-        }
-        let decibels = 10 * log10(energy / Double(frame.count) + 1e-12)
+        let decibels = band.decibels(frame)
         foreground -= Self.sinking
         let voiced = lastProbability >= speechThreshold
         if voiced && decibels >= foreground - startMargin {
