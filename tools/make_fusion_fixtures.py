@@ -16,6 +16,7 @@ Writes (generated, do not edit; regenerate with the command above):
   Tests/Fixtures/fusion/valence.safetensors + valence.csv  (`make_fusion_fixtures.py valence`
       writes only these) 3000 clips whose valence is the posterior-weighted valence of the
       classes, and the torch recipe's scores with the plain and the JDEV head.
+  (`make_fusion_fixtures.py datasets` writes the two datasets only.)
 """
 import sys
 import csv
@@ -56,9 +57,12 @@ class AFG(nn.Module):
 
 
 class Fusion(nn.Module):
-    def __init__(self, inputs, structure, head, d=8, hidden=16, p=0.3, classes=6):
+    def __init__(self, inputs, structure, head, d=8, hidden=16, p=0.3, classes=6, valence_branch_dropout=0.0):
         super().__init__()
         self.structure, self.head = structure, head
+        # merd's FusionTrainingOptions.valenceBranchDropout: JDEV's feature branch ṽ dropped
+        # per clip in training, so the emotion branch carries the class's valence.
+        self.branch_dropout = nn.Dropout(valence_branch_dropout)
         audio = [i for i in inputs if i[0].startswith("HL")]
         visual = [i for i in inputs if not i[0].startswith("HL")]
         if structure == 1:
@@ -86,7 +90,7 @@ class Fusion(nn.Module):
         e = torch.softmax(self.emotion(h), dim=1)
         v = self.valence(h)
         if self.head == "jdev":
-            v = self.valence_joint(torch.cat([v, torch.tanh(self.valence_from_emotion(e))], dim=1))
+            v = self.valence_joint(torch.cat([self.branch_dropout(v), torch.tanh(self.valence_from_emotion(e))], dim=1))
         return e, v[:, 0]
 
     def loss(self, e, v, labels, targets):
@@ -187,9 +191,14 @@ def make_valence_dataset(n=3000, seed=11, dim=16):
     return features, labels, valence
 
 
+VALENCE_SCALE = 5.0  # FusionTrainingOptions.valenceScale (JDEV only; the plain head trains on [-5, 5])
+VALENCE_BRANCH_DROPOUT = 0.7  # FusionTrainingOptions.valenceBranchDropout
+
+
 def train_reference(features, labels, valence, structure, head, epochs=30, folds=5, seed=1):
     """merd's recipe in torch: Adam(1e-3, weight decay 1e-5), batch 32, uncertainty loss,
-    k folds, best epoch by F1 − 0.25·MSE on each fold, out-of-fold scores."""
+    JDEV's valence trained as valence / 5 with its feature branch dropped per clip (0.7), k folds,
+    best epoch by F1 − 0.25·MSE on each fold, out-of-fold scores."""
     n = len(labels)
     order = np.random.default_rng(seed).permutation(n)
     inputs = [(k, v.shape[1]) for k, v in features.items()]
@@ -198,7 +207,8 @@ def train_reference(features, labels, valence, structure, head, epochs=30, folds
         val = order[fold::folds]
         tr = np.setdiff1d(order, val)
         torch.manual_seed(seed * 100 + fold)
-        model = Fusion(inputs, structure, head, d=128, hidden=256)
+        model = Fusion(inputs, structure, head, d=128, hidden=256, valence_branch_dropout=VALENCE_BRANCH_DROPOUT)
+        scale = VALENCE_SCALE if head == "jdev" else 1.0
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
         t = lambda idx: {k: torch.from_numpy(v[idx]) for k, v in features.items()}
         best = None
@@ -208,13 +218,14 @@ def train_reference(features, labels, valence, structure, head, epochs=30, folds
             for s in range(0, len(perm), 32):
                 b = perm[s:s + 32]
                 e, v = model(t(b))
-                loss = model.loss(e, v, torch.from_numpy(labels[b]), torch.from_numpy(valence[b]))
+                loss = model.loss(e, v, torch.from_numpy(labels[b]), torch.from_numpy(valence[b]) / scale)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
             model.eval()
             with torch.no_grad():
                 e, v = model(t(val))
+                v = v * scale
             p = e.argmax(1).numpy()
             score = f1_score(labels[val], p, average="weighted") - 0.25 * mean_squared_error(valence[val], v.numpy())
             if best is None or score > best[0]:
@@ -241,6 +252,9 @@ if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
     if sys.argv[1:] == ["valence"]:
+        dataset_fixture("valence", make_valence_dataset)
+    elif sys.argv[1:] == ["datasets"]:
+        dataset_fixture()
         dataset_fixture("valence", make_valence_dataset)
     else:
         forward_fixtures()

@@ -43,8 +43,11 @@ extension FusionNetwork {
         return result
     }
 
-    /// Forward pass over a mini-batch: emotion probabilities [B × C] and valence [B × 1].
-    func forward(_ features: [String: Node], tape: Tape, parameters p: [String: Parameter]) -> (emotion: Node, valence: Node) {
+    /// Forward pass over a mini-batch: emotion probabilities [B × C] and valence [B × 1] (in
+    /// units of `architecture.valenceScale`). JDEV's feature branch ṽ is dropped per clip with
+    /// `valenceBranchDropout` when the tape trains (see `FusionTrainingOptions`).
+    func forward(_ features: [String: Node], tape: Tape, parameters p: [String: Parameter],
+                 valenceBranchDropout: Float = 0) -> (emotion: Node, valence: Node) {
         let a = architecture
         var values = features
         var fused: Node?
@@ -61,8 +64,9 @@ extension FusionNetwork {
         let emotion = tape.softmax(tape.linear(h, weight: p["emotion.weight"]!, bias: p["emotion.bias"]!))
         let fromFeatures = tape.linear(h, weight: p["valence.weight"]!, bias: p["valence.bias"]!)
         guard a.head == .jdev else { return (emotion, fromFeatures) }
+        let branch = tape.dropout(fromFeatures, probability: valenceBranchDropout)  // [B × 1]: one draw per clip
         let fromEmotion = tape.tanh(tape.linear(emotion, weight: p["valence_from_emotion.weight"]!, bias: p["valence_from_emotion.bias"]!))
-        let joint = tape.linear(tape.concatenate([fromFeatures, fromEmotion]), weight: p["valence_joint.weight"]!, bias: p["valence_joint.bias"]!)
+        let joint = tape.linear(tape.concatenate([branch, fromEmotion]), weight: p["valence_joint.weight"]!, bias: p["valence_joint.bias"]!)
         return (emotion, joint)
     }
 }

@@ -20,6 +20,19 @@ public struct FusionTrainingOptions: Sendable, Equatable {
     /// Folds trained at once, each on one BLAS thread (see `crossValidate`); 1 trains them
     /// one after another on the BLAS threads as they are set. The results are the same.
     public var parallelFolds = ProcessInfo.processInfo.activeProcessorCount
+    /// JDEV's valence is trained as valence / `valenceScale` (recorded in the model's
+    /// architecture, which multiplies back): 5 puts MER's [-5, 5] in the range of the tanh
+    /// branch ṽᵉ. At 1 the branch could not reach the class valences within the recipe's steps
+    /// (Adam moves a weight ~1e-3 per step) and valence came from ṽ alone (issue 21). The
+    /// plain head, which has no such branch, keeps 1 (it measured worse at 5 in the torch
+    /// recipe: 0.50 against 0.39 on the JDEV fixture).
+    public var valenceScale: Float = 5
+    /// JDEV: probability, per training clip, of dropping the feature branch ṽ from the valence
+    /// (inverted dropout, as `Tape.dropout`), so the emotion branch ṽᵉ = tanh(êW + b) must carry
+    /// the class's valence. Without it ṽ, a linear read-out of 128 fused values, learnt the
+    /// clips' own valence noise and the joint layer shut ṽᵉ off (issue 21: out-of-fold valence
+    /// MSE 1.19 → 0.79–0.88 in the torch recipe on the generated data). 0 turns it off.
+    public var valenceBranchDropout: Float = 0.7
 
     public init() {}
 }
@@ -40,6 +53,8 @@ public enum FusionTrainer {
     /// on `validation`.
     public static func train(_ architecture: FusionArchitecture, training: FusionDataset, validation: FusionDataset,
                              options: FusionTrainingOptions, validationIndices: [Int] = []) throws(FusionError) -> FusionFoldResult {
+        var architecture = architecture
+        architecture.valenceScale = architecture.head == .jdev ? options.valenceScale : 1
         let network = FusionNetwork(architecture: architecture)
         try network.validate()
         for input in architecture.inputs where training.sizes[input.name] != input.size {
@@ -75,9 +90,11 @@ public enum FusionTrainer {
                     }
                     inputs[input.name] = tape.leaf(batch.count, input.size, rows)
                 }
-                let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters)
+                let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters,
+                                                         valenceBranchDropout: options.valenceBranchDropout)
                 let lossE = tape.crossEntropy(probabilities: emotion, labels: batch.map { training.labels[$0] })
-                let lossV = tape.meanSquaredError(valence, targets: batch.map { training.valence[$0] })
+                // A clip without a valence label (NaN: its corpus has none) adds nothing to L_v.
+                let lossV = tape.meanSquaredError(valence, targets: batch.map { training.valence[$0] / architecture.valenceScale })
                 let loss = tape.uncertaintyWeighted(emotion: lossE, valence: lossV, rho: parameters["rho"]!)
                 for p in ordered { p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
                 tape.backward(from: loss)

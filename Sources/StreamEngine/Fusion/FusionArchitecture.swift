@@ -49,11 +49,15 @@ public struct FusionArchitecture: Codable, Sendable, Equatable {
     /// Hidden width of the dimension-align and attention MLPs (the baseline's 256).
     public var hiddenSize: Int
     public var dropout: Float
+    /// The network's valence output is valence / `valenceScale`: the recipe trains on
+    /// MER's [-5, 5] divided by 5, the range of JDEV's tanh branch, and `FusionModel.predict`
+    /// multiplies back. Models from before it was recorded have 1.
+    public var valenceScale: Float
 
     public static let merLabels = ["neutral", "angry", "happy", "sad", "worried", "surprise"]
 
     public init(inputs: [FusionInput], structure: FusionStructure, head: FusionHead = .jdev, labels: [String] = merLabels,
-                alignedSize: Int = 128, hiddenSize: Int = 256, dropout: Float = 0.3) {
+                alignedSize: Int = 128, hiddenSize: Int = 256, dropout: Float = 0.3, valenceScale: Float = 1) {
         self.inputs = inputs
         self.structure = structure
         self.head = head
@@ -61,6 +65,26 @@ public struct FusionArchitecture: Codable, Sendable, Equatable {
         self.alignedSize = alignedSize
         self.hiddenSize = hiddenSize
         self.dropout = dropout
+        self.valenceScale = valenceScale
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inputs, structure, head, labels, alignedSize, hiddenSize, dropout, valenceScale
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        inputs = try container.decode([FusionInput].self, forKey: .inputs)
+        structure = try container.decode(FusionStructure.self, forKey: .structure)
+        head = try container.decode(FusionHead.self, forKey: .head)
+        labels = try container.decode([String].self, forKey: .labels)
+        alignedSize = try container.decode(Int.self, forKey: .alignedSize)
+        hiddenSize = try container.decode(Int.self, forKey: .hiddenSize)
+        dropout = try container.decode(Float.self, forKey: .dropout)
+        valenceScale = try container.decodeIfPresent(Float.self, forKey: .valenceScale) ?? 1
+        guard valenceScale.isFinite, valenceScale > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .valenceScale, in: container, debugDescription: "valenceScale must be a positive number, not \(valenceScale)")
+        }
     }
 
     /// Speech inputs (`HL<k>`) and visual ones, for the structures that treat them apart.

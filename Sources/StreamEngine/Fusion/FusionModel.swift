@@ -24,9 +24,10 @@ public struct FusionModel: Sendable {
     /// Emotion probabilities [rows][C] and valence [rows] for `features` (input name →
     /// rows × size values), dropout off.
     public func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float]) {
-        let (emotion, valence) = FusionNetwork(architecture: architecture).infer(features, rows: rows, values: values)
+        let (emotion, output) = FusionNetwork(architecture: architecture).infer(features, rows: rows, values: values)
         let c = architecture.labels.count
-        return ((0..<rows).map { Array(emotion[($0 * c)..<(($0 + 1) * c)]) }, valence)
+        let scale = architecture.valenceScale
+        return ((0..<rows).map { Array(emotion[($0 * c)..<(($0 + 1) * c)]) }, scale == 1 ? output : output.map { $0 * scale })
     }
 
     /// δ₁, δ₂ of the uncertainty weighting as trained.
