@@ -1,8 +1,11 @@
 /// MER 2023's metrics: weighted F1 over the labels ("Dis"), valence MSE ("Dim"), and the
-/// combined score F1 − 0.25·MSE ("Com").
+/// combined score F1 − 0.25·MSE ("Com"). Clips without a valence label (NaN) are left out of
+/// the MSE; with none labelled, the MSE is 0 and the combined score is the F1.
 public struct FusionMetrics: Sendable, Equatable, CustomStringConvertible {
     public let weightedF1: Double
     public let valenceMSE: Double
+    /// How many clips had a valence label.
+    public let valenceClips: Int
     public var combined: Double { weightedF1 - 0.25 * valenceMSE }
     public let accuracy: Double
 
@@ -28,13 +31,18 @@ public struct FusionMetrics: Sendable, Equatable, CustomStringConvertible {
         let total = Double(max(trueLabels.count, 1))
         weightedF1 = f1 / total
         accuracy = truePositives.reduce(0, +) / total
-        var squared = 0.0
-        for (t, p) in zip(trueValence, predictedValence) { squared += Double(t - p) * Double(t - p) }
-        valenceMSE = squared / Double(max(trueValence.count, 1))
+        var squared = 0.0, known = 0
+        for (t, p) in zip(trueValence, predictedValence) where !t.isNaN {
+            squared += Double(t - p) * Double(t - p)
+            known += 1
+        }
+        valenceMSE = squared / Double(max(known, 1))
+        valenceClips = known
     }
 
     public var description: String {
-        String(format: "weighted F1 %.4f, valence MSE %.4f, combined %.4f (accuracy %.4f)", weightedF1, valenceMSE, combined, accuracy)
+        guard valenceClips > 0 else { return String(format: "weighted F1 %.4f, no valence labels (accuracy %.4f)", weightedF1, accuracy) }
+        return String(format: "weighted F1 %.4f, valence MSE %.4f, combined %.4f (accuracy %.4f)", weightedF1, valenceMSE, combined, accuracy)
     }
 }
 

@@ -37,7 +37,8 @@ extension FusionTrainer {
             weights = search.weights
             progress(.ensembleWeights(weights, outOfFold: search.metrics))
         }
+        // A dataset without any valence label (RAVDESS, say) leaves the valence head untrained.
         return try FusionEnsemble(members: zip(members, weights).map { .init(structure: $0.structure, weight: $1, folds: $0.folds) },
-                                  modalityDropout: options.modalityDropout)
+                                  modalityDropout: options.modalityDropout, valenceTrained: dataset.valence.contains { !$0.isNaN })
     }
 }

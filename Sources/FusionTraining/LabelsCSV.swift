@@ -3,7 +3,9 @@ import StreamEngine
 
 /// A labels CSV in MER 2023's form: a header whose first column is `name`, then one row per
 /// clip; training and evaluation also need `discrete` (one of the label names) and `valence`
-/// (a number). The one reader of these files: each error names the file and the line.
+/// (a number, or empty where the corpus has none: read as NaN, which training leaves out of
+/// the valence loss and evaluation out of the MSE). The one reader of these files: each error
+/// names the file and the line.
 package struct LabelsCSV: Sendable, Equatable {
     package struct Row: Sendable, Equatable {
         package var name: String
@@ -11,7 +13,7 @@ package struct LabelsCSV: Sendable, Equatable {
         package var fields: [String]
         /// Index into the label names; nil when labels were not read.
         package var label: Int?
-        /// Nil when labels were not read.
+        /// Nil when labels were not read; NaN when the row has no valence (an empty field).
         package var valence: Float?
 
         package init(name: String, fields: [String], label: Int? = nil, valence: Float? = nil) {
@@ -90,8 +92,9 @@ package struct LabelsCSV: Sendable, Equatable {
                     throw .invalidLabels(file: source, line: line.number,
                                          reason: "label '\(fields[discreteColumn])' is not one of \(labelNames.joined(separator: ", "))")
                 }
-                guard let valence = Float(fields[valenceColumn]), valence.isFinite else {
-                    throw .invalidLabels(file: source, line: line.number, reason: "valence '\(fields[valenceColumn])' is not a number")
+                let field = fields[valenceColumn]
+                guard let valence = field.isEmpty ? Float.nan : Float(field), valence.isFinite || field.isEmpty else {
+                    throw .invalidLabels(file: source, line: line.number, reason: "valence '\(field)' is not a number (leave it empty when unknown)")
                 }
                 (row.label, row.valence) = (label, valence)
             }

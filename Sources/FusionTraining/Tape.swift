@@ -188,14 +188,16 @@ final class Tape {
         return record(node)
     }
 
-    /// Mean squared error of a [rows × 1] prediction.
+    /// Mean squared error of a [rows × 1] prediction over the rows whose target is a number: a NaN target (no label) is
+    /// left out of the mean and gets no gradient; with none, the loss is 0.
     func meanSquaredError(_ prediction: Node, targets: [Float]) -> Node {
-        let rows = prediction.rows
+        let known = targets.indices.filter { !targets[$0].isNaN }
+        let count = Float(max(known.count, 1))
         var loss: Float = 0
-        for r in 0..<rows { loss += (prediction.value[r] - targets[r]) * (prediction.value[r] - targets[r]) }
-        let node = Node(rows: 1, columns: 1, value: [loss / Float(rows)])
+        for r in known { loss += (prediction.value[r] - targets[r]) * (prediction.value[r] - targets[r]) }
+        let node = Node(rows: 1, columns: 1, value: [loss / count])
         node.propagate = { [unowned node] in
-            for r in 0..<rows { prediction.gradient[r] += node.gradient[0] * 2 * (prediction.value[r] - targets[r]) / Float(rows) }
+            for r in known { prediction.gradient[r] += node.gradient[0] * 2 * (prediction.value[r] - targets[r]) / count }
         }
         return record(node)
     }

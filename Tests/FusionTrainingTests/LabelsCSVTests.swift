@@ -14,6 +14,13 @@ struct LabelsCSVTests {
         #expect(table.rows[1].fields == ["clip2", "Neutral", "-1"])
     }
 
+    @Test("an empty valence is a clip without one (NaN), not an error: corpora such as RAVDESS have none")
+    func missingValence() throws {
+        let table = try LabelsCSV(parsing: "name,discrete,valence\na,happy,\nb,sad,-2\n", source: "t.csv")
+        #expect(table.labels == [2, 3] && table.valence.count == 2 && table.valence[0].isNaN && table.valence[1] == -2)
+        #expect(table.text == "name,discrete,valence\na,happy,\nb,sad,-2\n", "written back as read")
+    }
+
     @Test("for prediction, names alone will do; other columns are not read")
     func namesOnly() throws {
         let table = try LabelsCSV(parsing: "name\nx\ny\n", source: "t.csv", requireLabels: false)
@@ -32,8 +39,8 @@ struct LabelsCSVTests {
                 == .invalidLabels(file: "labels.csv", line: 4, reason: "2 fields, the header has 3"))
         #expect(error("name,discrete,valence\na,happy,1\nb,joyful,1\n")
                 == .invalidLabels(file: "labels.csv", line: 3, reason: "label 'joyful' is not one of neutral, angry, happy, sad, worried, surprise"))
-        #expect(error("name,discrete,valence\na,happy,high\n") == .invalidLabels(file: "labels.csv", line: 2, reason: "valence 'high' is not a number"))
-        #expect(error("name,discrete,valence\na,happy,nan\n") == .invalidLabels(file: "labels.csv", line: 2, reason: "valence 'nan' is not a number"))
+        #expect(error("name,discrete,valence\na,happy,high\n") == .invalidLabels(file: "labels.csv", line: 2, reason: "valence 'high' is not a number (leave it empty when unknown)"))
+        #expect(error("name,discrete,valence\na,happy,nan\n") == .invalidLabels(file: "labels.csv", line: 2, reason: "valence 'nan' is not a number (leave it empty when unknown)"))
         #expect(error("name,discrete,valence\na,happy,1\nb,sad,0\na,sad,0\n")
                 == .invalidLabels(file: "labels.csv", line: 4, reason: "clip 'a' is already on line 2"))
         #expect(error("name,discrete,valence\n,happy,1\n") == .invalidLabels(file: "labels.csv", line: 2, reason: "no clip name"))

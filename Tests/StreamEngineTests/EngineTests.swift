@@ -320,4 +320,22 @@ struct EngineTests {
             #expect(abs((utterance.arousal ?? 99) - 2.4) < 1e-5 && utterance.source.arousal == "speech+face")
         }
     }
+
+    @Test("a fusion model trained without valence labels (RAVDESS, say) decides emotion; valence comes from voice and face, never from its untrained output")
+    func fusionWithoutValence() async throws {
+        let recorder = Recorder()
+        var configuration = EngineConfiguration()
+        configuration.liveClock = false
+        let fusion = ScriptedFusion(inputs: [FusionInput(name: "HL18", size: 4), FusionInput(name: "EN", size: 3)], valenceTrained: false)
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: ScriptedSpeechEncoder(), faces: Self.affectNetFace(),
+                                  fusion: fusion, speechAffect: ScriptedSpeechAffect(valence: -1, arousal: 3))
+        try await Engine(stages: stages, configuration: configuration, emit: recorder.record)
+            .analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        for utterance in utterances {
+            #expect(utterance.emotion?.top == "happy" && utterance.source.emotion == "fusion")
+            #expect(utterance.valence != nil && utterance.valence != 1.5 && utterance.source.valence == "speech+face", "\(utterance)")
+        }
+    }
 }

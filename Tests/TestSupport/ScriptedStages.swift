@@ -128,15 +128,17 @@ final class ScriptedFaceSession: FaceSession {
 public struct ScriptedFusion: FusionDecoding {
     public let inputs: [FusionInput]
     public let decodesWithMissingModality: Bool
+    public let valenceTrained: Bool
     public let labels = ["neutral", "angry", "happy", "sad", "worried", "surprise"]
     /// The features of every decode, in order.
     public var seen: [[String: [Float]]] { decodes.value.withLock { $0 } }
     private let decodes = Decodes()
 
     public init(inputs: [FusionInput] = [FusionInput(name: "HL18", size: 4), FusionInput(name: "MX", size: 2)],
-                decodesWithMissingModality: Bool = false) {
+                decodesWithMissingModality: Bool = false, valenceTrained: Bool = true) {
         self.inputs = inputs
         self.decodesWithMissingModality = decodesWithMissingModality
+        self.valenceTrained = valenceTrained
     }
 
     public func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float]) {

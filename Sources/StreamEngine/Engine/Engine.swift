@@ -287,10 +287,13 @@ public final class Engine: Sendable {
         var emotion: EmotionEstimate?
         var valence: Float?
         if let decision = try? await decode(pooled: pooled, visual: visual) {
-            (emotion, valence) = decision
-            (source.emotion, source.valence) = (EventSource.fusion, EventSource.fusion)
-        } else {
-            if let estimate = face?.emotion, let faceModel { (emotion, source.emotion) = (estimate, EventSource.face(faceModel)) }
+            (emotion, source.emotion) = (decision.emotion, EventSource.fusion)
+            if let fused = decision.valence { (valence, source.valence) = (fused, EventSource.fusion) }
+        } else if let estimate = face?.emotion, let faceModel {
+            (emotion, source.emotion) = (estimate, EventSource.face(faceModel))
+        }
+        if source.valence == nil {
+            // No fusion model, or one trained without valence labels: the voice's and the face's.
             (valence, source.valence) = AffectCombination.combine(speech: voice?.valence, speechModel: stages.speechAffect?.modelName,
                                                                   face: face?.valence, faceModel: faceModel,
                                                                   speechShare: AffectCombination.speechShareOfValence)
@@ -312,7 +315,8 @@ public final class Engine: Sendable {
 
     /// The fusion stage's emotion and valence from what was computed, or nil when it cannot
     /// decide: no fusion stage, or inputs missing that it was not trained to do without.
-    func decode(pooled: [Int: Tensor]?, visual: VisualTimeline.Summary) async throws -> (emotion: EmotionEstimate, valence: Float)? {
+    /// Valence is nil from a model trained without valence labels.
+    func decode(pooled: [Int: Tensor]?, visual: VisualTimeline.Summary) async throws -> (emotion: EmotionEstimate, valence: Float?)? {
         guard let fusion = stages.fusion else { return nil }
         var features: [String: [Float]] = [:]
         for (layer, tensor) in pooled ?? [:] { features[FeatureName.speechLayer(layer).description] = tensor.scalars }
@@ -326,7 +330,8 @@ public final class Engine: Sendable {
         for input in fusion.inputs where features[input.name]?.count != input.size { return nil }
         let inputs = features
         let decision = try await compute.run { EngineMetrics.timed(self.metrics.fusion) { fusion.predict(inputs, rows: 1) } }
-        return (EmotionEstimate(labels: fusion.labels, probabilities: decision.probabilities[0]), max(-5, min(5, decision.valence[0])))
+        return (EmotionEstimate(labels: fusion.labels, probabilities: decision.probabilities[0]),
+                fusion.valenceTrained ? max(-5, min(5, decision.valence[0])) : nil)
     }
 
     // MARK: Video

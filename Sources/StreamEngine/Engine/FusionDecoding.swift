@@ -7,6 +7,8 @@ public protocol FusionDecoding: Sendable {
     var inputs: [FusionInput] { get }
     /// Whether it was trained to decode with one modality zeroed (a face out of view).
     var decodesWithMissingModality: Bool { get }
+    /// Whether its valence was trained (a corpus without valence labels leaves it untrained).
+    var valenceTrained: Bool { get }
     /// Probabilities [rows][labels] and valence [rows] for `features` (name → rows × size).
     func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float])
 }

@@ -57,8 +57,11 @@ public struct FusionEnsemble: Sendable {
     /// The modality dropout the members were trained with: above 0, they learnt to decode
     /// with one modality zeroed, so inference may zero a missing one (a face out of view).
     public let modalityDropout: Float
+    /// Whether valence was trained (false for a corpus without valence labels, RAVDESS say):
+    /// then the valence output is untrained and callers must not report it.
+    public let valenceTrained: Bool
 
-    public init(members: [Member], modalityDropout: Float = 0) throws(FusionError) {
+    public init(members: [Member], modalityDropout: Float = 0, valenceTrained: Bool = true) throws(FusionError) {
         guard !members.isEmpty, members.allSatisfy({ !$0.folds.isEmpty }) else { throw .invalidArchitecture("an ensemble needs models") }
         let total = members.map(\.weight).reduce(0, +)
         guard abs(total - 1) < 1e-4, members.allSatisfy({ $0.weight >= 0 }) else {
@@ -70,6 +73,7 @@ public struct FusionEnsemble: Sendable {
         }
         self.members = members
         self.modalityDropout = modalityDropout
+        self.valenceTrained = valenceTrained
     }
 
     public var labels: [String] { members[0].folds[0].architecture.labels }

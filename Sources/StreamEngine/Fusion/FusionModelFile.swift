@@ -18,11 +18,14 @@ public enum FusionModelFile {
         var members: [Member]
         /// Absent in models from before it was recorded: read as 0.
         var modalityDropout: Float?
+        /// Absent in models from before it was recorded: read as true.
+        var valenceTrained: Bool?
 
         enum CodingKeys: String, CodingKey {
             case kind, schema, labels, members
             case valenceRange = "valence_range"
             case modalityDropout = "modality_dropout"
+            case valenceTrained = "valence_trained"
         }
     }
 
@@ -46,9 +49,10 @@ public enum FusionModelFile {
                 }
             }
         }
-        let manifest = Manifest(kind: "fusion", schema: 1, labels: ensemble.labels, valenceRange: [-5, 5],
+        var manifest = Manifest(kind: "fusion", schema: 1, labels: ensemble.labels, valenceRange: [-5, 5],
                                 members: ensemble.members.map { .init(architecture: $0.folds[0].architecture, weight: $0.weight, folds: $0.folds.count) },
                                 modalityDropout: ensemble.modalityDropout)
+        manifest.valenceTrained = ensemble.valenceTrained
         do {
             try SafeTensorsWriter.write(tensors, metadata: metadata, to: directory + "/model.safetensors")
             let encoder = JSONEncoder()
@@ -94,6 +98,6 @@ public enum FusionModelFile {
             members.append(.init(structure: structure, weight: member.weight, folds: folds))
         }
         try checkpoint.finish()
-        return try FusionEnsemble(members: members, modalityDropout: manifest.modalityDropout ?? 0)
+        return try FusionEnsemble(members: members, modalityDropout: manifest.modalityDropout ?? 0, valenceTrained: manifest.valenceTrained ?? true)
     }
 }
