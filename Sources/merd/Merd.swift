@@ -17,7 +17,7 @@ struct Merd: AsyncParsableCommand {
             config, missing model).
             """,
         version: MerdVersion.string,
-        subcommands: [Run.self, Analyze.self, Subscribe.self, History.self, Metrics.self, Bridge.self, Dashboard.self, Models.self, Features.self, Segment.self, Faces.self, Probe.self, Devices.self, Train.self, Eval.self, Predict.self, Bench.self])
+        subcommands: [Run.self, Analyze.self, Subscribe.self, History.self, Metrics.self, Bridge.self, Dashboard.self, Models.self, Features.self, Segment.self, Faces.self, Probe.self, Devices.self, Dataset.self, Train.self, Eval.self, Predict.self, Bench.self])
 
     /// Parses and runs, with the exit statuses the CLI contract promises: swift-argument-parser
     /// would exit 64 on a usage error, merd's users script against 2.
