@@ -16,6 +16,8 @@ package enum ClipFeatureError: Error, Equatable, CustomStringConvertible {
     case noiseDirectoryUnreadable(directory: String, reason: String)
     /// The noise directory holds no recording FFmpeg reads of at least `minimumSamples` at 16 kHz.
     case noNoiseRecordings(directory: String, minimumSamples: Int)
+    /// The feature cache at `path` cannot be written (or a clip's content cannot be read to key it).
+    case cache(path: String, reason: String)
 
     /// Whether the request was at fault (a file or directory that is not there, or holds
     /// nothing usable) rather than something failing at run time; a command line reports it
@@ -23,7 +25,7 @@ package enum ClipFeatureError: Error, Equatable, CustomStringConvertible {
     package var isRequestError: Bool {
         switch self {
         case .media(.notFound), .featureSize, .noiseDirectoryUnreadable, .noNoiseRecordings: return true
-        case .media, .speech: return false
+        case .media, .speech, .cache: return false
         }
     }
 
@@ -39,6 +41,8 @@ package enum ClipFeatureError: Error, Equatable, CustomStringConvertible {
             return "\(directory): cannot list the noise directory (\(reason))"
         case .noNoiseRecordings(let directory, let minimumSamples):
             return "\(directory) holds no audio recordings of at least \(Double(minimumSamples) / 16000) s that FFmpeg reads"
+        case .cache(let path, let reason):
+            return "\(path): feature cache: \(reason)"
         }
     }
 }

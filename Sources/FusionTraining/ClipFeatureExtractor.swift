@@ -7,7 +7,7 @@ import StreamEngine
 /// The paper's clip features of a media file — HuBERT states mean-pooled over the clip
 /// (`HL<k>`), each face encoder's embedding averaged over the frames with a usable face — with
 /// optional corruption: speech noise mixed in at an SNR, an image corruption on every frame.
-package struct ClipFeatureExtractor {
+package struct ClipFeatureExtractor: Sendable {
     package let speech: HuBERT?
     package let visual: VisionModels?
     package let layers: [Int]
@@ -36,7 +36,7 @@ package struct ClipFeatureExtractor {
     }
 
     /// One clip's features and what was seen computing them.
-    package struct Clip {
+    package struct Clip: Sendable, Equatable {
         /// Empty values for an encoder when no frame had a usable face.
         package var features: [FeatureName: [Float]] = [:]
         package var faceFrames = 0

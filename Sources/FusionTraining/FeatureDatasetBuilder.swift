@@ -64,7 +64,10 @@ package struct FeatureDatasetBuilder {
 
     /// One [rows × size] tensor per feature, sorted by name; a row without values (no usable
     /// face) is zeros, sized like the rows that had them. A feature no row had is left out.
-    package var tensors: [(name: String, tensor: Tensor)] {
+    package var tensors: [(name: String, tensor: Tensor)] { Self.tensors(rowFeatures) }
+
+    /// The [rows × size] tensors of `rowFeatures`, as `tensors` describes.
+    package static func tensors(_ rowFeatures: [[FeatureName: [Float]]]) -> [(name: String, tensor: Tensor)] {
         let features = Set(rowFeatures.flatMap(\.keys)).sorted { $0.description < $1.description }
         return features.compactMap { feature in
             guard let size = rowFeatures.lazy.compactMap({ $0[feature] }).first(where: { !$0.isEmpty })?.count else { return nil }

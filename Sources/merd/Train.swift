@@ -4,20 +4,43 @@ import ArgumentParser
 import Foundation
 import StreamEngine
 
-/// `merd train`: cross-validated fusion models, one per structure, ensembled.
+/// `merd train`: cross-validated fusion models, one per structure, ensembled — from a
+/// features file, or from a dataset directory whose clips' features it extracts first.
 struct Train: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the fusion model (AFG structures, JDEV head) with k-fold cross-validation.",
-        discussion: "With --structure all, the three structures are trained and their ensemble weights searched on the out-of-fold predictions.")
+        discussion: """
+            From a dataset directory (merd dataset import): --dataset DIR extracts every clip's features (HuBERT \
+            layers, the installed face encoders), cached in DIR/cache by content and models so a rerun or a restart \
+            computes only what is missing, then trains; --install puts the model in the models directory's fusion/ \
+            (the one before is kept as fusion.previous). From a features file: --features F --labels CSV. With \
+            --structure all, the three structures are trained and their ensemble weights searched on the \
+            out-of-fold predictions; an audio-only dataset trains structure 1.
+            """)
 
+    @Option(help: "A dataset directory: labels.csv (name,discrete,valence) and clips/ with one media file per clip.")
+    var dataset: String?
     @Option(help: "Features safetensors: one [clips × size] tensor per input (HL18, HL19, HL20, EN, MR, RF, …).")
-    var features: String
+    var features: String?
     @Option(help: "Labels CSV in the MER 2023 form: name,discrete,valence (rows in the features' order).")
-    var labels: String
+    var labels: String?
     @Option(help: "1 (parallel), 2 (pairwise), 3 (hierarchical) or all.")
     var structure: String = "all"
     @Option(help: "The model directory to write.")
-    var out: String
+    var out: String?
+    @Flag(help: "Install the model as the models directory's fusion/ (what merd run and merd analyze load).")
+    var install = false
+    @Option(help: "auto (a bar on a terminal, lines otherwise), json (JSON lines on stdout) or none.")
+    var progress: String = "auto"
+    @OptionGroup var modelsOption: ModelsOption
+    @Option(help: "With --dataset: a HuBERT model directory (default: hubert-large or chinese-hubert-large in the models directory).")
+    var hubert: String?
+    @Option(help: "With --dataset: HuBERT hidden states to pool, comma-separated.")
+    var layers: String = "18,19,20"
+    @Option(help: "With --dataset: analyse every Nth video frame.")
+    var every = 1
+    @Option(help: "With --dataset: clips extracted at once, each on one compute thread (default: the cores).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "jdev or plain.")
     var head: String = "jdev"
     @Option(help: "Inputs to use, comma-separated (default: every tensor of the features file).")
@@ -31,7 +54,7 @@ struct Train: AsyncParsableCommand {
     var modalityDropout: Float = 0
 
     func run() async throws {
-        let structures: [FusionStructure]
+        var structures: [FusionStructure]
         switch structure {
         case "all": structures = FusionStructure.allCases
         default:
@@ -44,16 +67,43 @@ struct Train: AsyncParsableCommand {
         guard epochs > 0, folds >= 2, batchSize > 0, learningRate > 0, (0..<1).contains(modalityDropout) else {
             throw CommandFailure.usage("--epochs, --batch-size, --learning-rate must be positive, --folds ≥ 2, --modality-dropout in [0, 1)")
         }
-        let dataset = try loadDataset(features: features, labels: labels)
-        var chosen = dataset.inputs
+        guard let style = ProgressStyle(rawValue: progress) else {
+            throw CommandFailure.usage("--progress takes \(ProgressStyle.allCases.map(\.rawValue).joined(separator: ", ")), not '\(progress)'")
+        }
+        guard (dataset == nil) != (features == nil && labels == nil), dataset != nil || (features != nil && labels != nil) else {
+            throw CommandFailure.usage("give --dataset DIR, or --features F with --labels CSV")
+        }
+        guard (out == nil) != !install else { throw CommandFailure.usage("give --out DIR or --install (one of them)") }
+        guard every >= 1, workers >= 1 else { throw CommandFailure.usage("--every and --workers must be 1 or more") }
+        let reporter = TrainingProgress(style: style)
+
+        let data: FusionDataset
+        var provenance: DatasetProvenance?
+        if let dataset {
+            let extracted = try DatasetFeatures(directory: dataset, models: modelsOption.directory, hubert: hubert, layers: layers,
+                                                every: every, workers: workers).extract(reporter: reporter)
+            (data, provenance) = (extracted.dataset, extracted.provenance)
+        } else {
+            data = try loadDataset(features: features!, labels: labels!)
+        }
+        var chosen = data.inputs
         if let inputs {
             let names = inputs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             chosen = try names.map { name in
-                guard let size = dataset.sizes[name] else {
-                    throw CommandFailure.usage("input \(name) is not in \(features) (it has \(dataset.sizes.keys.sorted().joined(separator: ", ")))")
+                guard let size = data.sizes[name] else {
+                    throw CommandFailure.usage("input \(name) is not in the dataset (it has \(data.sizes.keys.sorted().joined(separator: ", ")))")
                 }
                 return FusionInput(name: name, size: size)
             }
+        }
+        let modalities = Set(chosen.compactMap { $0.feature?.modality })
+        if modalities.count < 2, structures.contains(where: { $0 != .parallel }) {
+            guard structure == "all" else {
+                throw CommandFailure.usage("structure \(structure) needs speech and visual inputs; the dataset has only \(chosen.map(\.name).joined(separator: ", "))")
+            }
+            structures = [.parallel]
+            reporter.note("only \(modalities.first == .speech ? "speech" : "visual") inputs (\(chosen.map(\.name).joined(separator: ", "))): structure 1 alone",
+                          json: ["event": "structures", "structures": [1], "reason": "one modality"])
         }
         var options = FusionTrainingOptions()
         options.epochs = epochs
@@ -64,26 +114,73 @@ struct Train: AsyncParsableCommand {
         options.modalityDropout = modalityDropout
 
         let ensemble: FusionEnsemble
+        var foldScores: [String: [FusionTrainingRecord.Scores]] = [:]
+        var outOfFold: FusionMetrics?
+        let plain = dataset == nil && style == .auto  // the features-file form prints as it always has
         do {
-            ensemble = try FusionTrainer.trainEnsemble(inputs: chosen, structures: structures, head: headKind, dataset: dataset,
-                                                       options: options) { progress in
-                switch progress {
+            ensemble = try FusionTrainer.trainEnsemble(inputs: chosen, structures: structures, head: headKind, dataset: data,
+                                                       options: options) { event in
+                switch event {
                 case .fold(let structure, let fold, let result):
-                    writeError("merd: structure \(structure.rawValue) fold \(fold + 1): best epoch \(result.bestEpoch), \(result.validationMetrics)")
+                    foldScores["\(structure.rawValue)", default: []].append(.init(result.validationMetrics))
+                    let text = "structure \(structure.rawValue) fold \(fold + 1): best epoch \(result.bestEpoch), \(result.validationMetrics)"
+                    if plain { writeError("merd: " + text) } else {
+                        reporter.note(text, json: ["event": "fold", "structure": structure.rawValue, "fold": fold + 1, "best_epoch": result.bestEpoch]
+                                      .merging(result.validationMetrics.json) { a, _ in a })
+                    }
                 case .structure(let structure, let metrics):
-                    print("structure \(structure.rawValue) out-of-fold: \(metrics)")
+                    outOfFold = metrics
+                    let text = "structure \(structure.rawValue) out-of-fold: \(metrics)"
+                    if plain { print(text) } else {
+                        reporter.note(text, json: ["event": "structure", "structure": structure.rawValue].merging(metrics.json) { a, _ in a })
+                    }
                 case .ensembleWeights(let weights, let metrics):
-                    print("ensemble weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) out-of-fold: \(metrics)")
+                    outOfFold = metrics
+                    let text = "ensemble weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) out-of-fold: \(metrics)"
+                    if plain { print(text) } else {
+                        reporter.note(text, json: ["event": "ensemble", "weights": weights.map(Double.init)].merging(metrics.json) { a, _ in a })
+                    }
                 }
             }
         } catch {
             throw CommandFailure.usage(error.description)
         }
-        do {
-            try FusionModelFile.save(ensemble, to: out, metadata: ["generator": "merd \(MerdVersion.string)", "features": features, "epochs": "\(epochs)"])
-        } catch {
-            throw CommandFailure.runtime(error.description)
+        var record: FusionTrainingRecord?
+        if let provenance, let outOfFold {
+            record = FusionTrainingRecord(corpus: provenance.dataset?.corpus, source: provenance.dataset?.source ?? dataset, clips: data.count,
+                                          labelMap: provenance.dataset?.labelMap, featureModels: provenance.featureModels,
+                                          layers: provenance.layers, every: every, epochs: epochs, folds: folds, foldScores: foldScores,
+                                          outOfFold: .init(outOfFold), generator: "merd \(MerdVersion.string)",
+                                          date: ISO8601DateFormatter().string(from: Date()))
         }
+        let metadata = ["generator": "merd \(MerdVersion.string)", "features": features ?? dataset!, "epochs": "\(epochs)"]
+        let digest: (String) -> String? = { try? ContentDigest.hex(ofFile: $0, algorithm: .sha256) }
+        if let out {
+            do { try FusionModelFile.save(ensemble, to: out, metadata: metadata, training: record, digest: digest) } catch {
+                throw CommandFailure.runtime(error.description)
+            }
+            if dataset != nil { reporter.note("wrote \(out)", json: ["event": "written", "path": out]) }
+        } else {
+            let installed = try FusionInstall.install(ensemble, models: modelsOption.directory, metadata: metadata, training: record, digest: digest)
+            reporter.note("installed \(installed.path)" + (installed.previous.map { " (the model before is in \($0))" } ?? "")
+                          + (ensemble.valenceTrained ? "" : "; no valence labels: valence will come from the voice and face models"),
+                          json: ["event": "installed", "path": installed.path, "previous": installed.previous ?? NSNull(),
+                                 "valence_trained": ensemble.valenceTrained])
+        }
+    }
+}
+
+extension FusionTrainingRecord.Scores {
+    init(_ metrics: FusionMetrics) {
+        self.init(weightedF1: metrics.weightedF1, valenceMSE: metrics.valenceClips > 0 ? metrics.valenceMSE : nil,
+                  combined: metrics.combined)
+    }
+}
+
+extension FusionMetrics {
+    /// The metrics as `--progress json` gives them.
+    var json: [String: Any] {
+        ["weighted_f1": weightedF1, "valence_mse": valenceClips > 0 ? valenceMSE as Any : NSNull(), "combined": combined, "accuracy": accuracy]
     }
 }
 

@@ -1,0 +1,135 @@
+import Foundation
+import FusionTraining
+import MerdDaemon
+import NeuralKit
+import StreamEngine
+
+/// Where a dataset's features came from, for the trained model's manifest.
+struct DatasetProvenance {
+    /// `import.json`, when `merd dataset import` made the directory.
+    var dataset: DatasetRecord?
+    var featureModels: [FusionTrainingRecord.FeatureModel]
+    var layers: [Int]
+}
+
+/// `merd train --dataset DIR`'s first half: the dataset directory's clips matched to its
+/// labels, the feature models loaded and fingerprinted, every clip's features extracted
+/// through the cache in `DIR/cache`, and the fusion dataset they make.
+struct DatasetFeatures {
+    let directory: String
+    let models: String
+    let hubert: String?
+    let layers: String
+    let every: Int
+    let workers: Int
+
+    func extract(reporter: TrainingProgress) throws -> (dataset: FusionDataset, provenance: DatasetProvenance) {
+        let record: DatasetRecord?
+        do { record = try DatasetRecord.read(directory: directory) } catch { throw CommandFailure.usage(error.description) }
+        let table: LabelsCSV
+        let clips: [(name: ClipName, path: String)]
+        let media = try mediaFiles()
+        do throws(FusionError) {
+            table = try LabelsCSV.read(directory + "/labels.csv")
+            clips = try MediaClips.ordered(media, by: table)
+        } catch {
+            throw CommandFailure.usage(error.description + " (a dataset directory holds labels.csv and clips/; see merd dataset import)")
+        }
+        guard !table.rows.isEmpty else { throw CommandFailure.usage("\(directory)/labels.csv has no clips") }
+
+        let layerList = try CommaSeparated.layers(layers)
+        let speech: (HuBERT, String)?
+        do { speech = try EngineModels.speechModel(root: models, explicit: hubert, highestLayer: layerList.max()!) } catch {
+            throw CommandFailure.usage("\(error)")
+        }
+        var visual: VisionModels?
+        if record?.audioOnly != true, VisionModels.available(in: models) {
+            do { visual = try VisionModels(directory: models) } catch { throw CommandFailure.usage(error.description) }
+        }
+        guard speech != nil || visual != nil else {
+            throw CommandFailure.usage("\(models) holds neither a HuBERT model nor the visual models; see `merd models fetch hubert-large` and tools/fetch-default-models")
+        }
+        if speech == nil { reporter.warning("no HuBERT model in \(models) (--hubert DIR): training on the face encoders alone") }
+
+        // Every model that fixes the features, by the sha256 of its weights.
+        var featureModels: [FusionTrainingRecord.FeatureModel] = []
+        func add(_ role: String, _ name: String, _ path: String?) throws {
+            guard let path else { return }
+            do { featureModels.append(.init(role: role, name: name, sha256: try ContentDigest.hex(ofFile: path, algorithm: .sha256))) } catch {
+                throw CommandFailure.runtime("\(path): cannot read it to fingerprint the features (\(error))")
+            }
+        }
+        if let (_, hubertDirectory) = speech {
+            try add("speech", URL(fileURLWithPath: hubertDirectory).lastPathComponent, ModelWeights.existingPath(in: hubertDirectory))
+        }
+        if let visual {
+            try add("face-detector", VisionModels.detectorFolder, models + "/\(VisionModels.detectorFolder)/model.safetensors")
+            try add("face-landmarks", VisionModels.landmarkFolder, models + "/\(VisionModels.landmarkFolder)/\(VisionModels.landmarkFile)")
+            for name in visual.encoderNames { try add("face-encoder", name, ModelWeights.existingPath(in: models + "/" + name)) }
+        }
+        let fingerprint = (["merd clip features 1", "layers \(layerList.map(String.init).joined(separator: ","))", "every \(every)", "augment none"]
+                           + featureModels.map { "\($0.role) \($0.name) \($0.sha256)" }).joined(separator: "\n")
+        let cache: FeatureCache
+        do { cache = try FeatureCache(root: directory + "/cache", fingerprint: fingerprint) } catch { throw CommandFailure(error) }
+
+        let extraction = DatasetExtraction(extractor: ClipFeatureExtractor(speech: speech?.0, visual: visual, layers: layerList, every: every),
+                                           cache: cache, workers: workers)
+        reporter.starting(total: clips.count, cached: cache.count, workers: min(workers, clips.count))
+        let results: [ClipFeatureExtractor.Clip]
+        do {
+            results = try extraction.run(clips.map { ($0.name.description, $0.path) },
+                                         key: { try ContentDigest.hex(ofFile: $0, algorithm: .sha256) },
+                                         progress: { reporter.clip($0) }, warning: { reporter.warning($0) })
+        } catch {
+            throw CommandFailure(error)
+        }
+        let faceless = zip(clips, results).filter { visual != nil && $0.1.faceFrames == 0 }.map { $0.0.name.description }
+        if !faceless.isEmpty {
+            reporter.warning("no usable face in \(faceless.count) clip(s) (\(faceless.prefix(5).joined(separator: ", "))): their visual rows are zeros")
+        }
+        var features: [String: [Float]] = [:], sizes: [String: Int] = [:]
+        for (name, tensor) in FeatureDatasetBuilder.tensors(results.map(\.features)) {
+            features[name] = tensor.scalars
+            sizes[name] = tensor.shape[1]
+        }
+        guard !features.isEmpty else { throw CommandFailure.runtime("no clip of \(directory) gave any feature (no speech, no face)") }
+        let dataset = FusionDataset(names: table.names, labels: table.labels, valence: table.valence, features: features, sizes: sizes)
+        return (dataset, DatasetProvenance(dataset: record, featureModels: featureModels, layers: speech == nil ? [] : layerList))
+    }
+
+    /// The media files of `clips/`.
+    private func mediaFiles() throws -> [String] {
+        let folder = directory + "/clips"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            throw CommandFailure.usage("\(folder): no clips folder (a dataset directory holds labels.csv and clips/; see merd dataset import)")
+        }
+        return names.filter { !$0.hasPrefix(".") }.sorted().map { folder + "/" + $0 }
+    }
+}
+
+/// Puts a trained model where `merd run` and `merd analyze` look: `<models>/fusion`, written
+/// beside it first and renamed into place, the model before kept as `fusion.previous`.
+enum FusionInstall {
+    static func install(_ ensemble: FusionEnsemble, models: String, metadata: [String: String], training: FusionTrainingRecord?,
+                        digest: (String) -> String?) throws -> (path: String, previous: String?) {
+        let manager = FileManager.default
+        let target = models + "/fusion", previous = models + "/fusion.previous"
+        let staging = models + "/.fusion.installing-\(getpid())"
+        try? manager.removeItem(atPath: staging)
+        do throws(FusionError) { try FusionModelFile.save(ensemble, to: staging, metadata: metadata, training: training, digest: digest) } catch {
+            throw CommandFailure.runtime(error.description)
+        }
+        var kept: String?
+        do {
+            if manager.fileExists(atPath: target) {
+                if manager.fileExists(atPath: previous) { try manager.removeItem(atPath: previous) }
+                try manager.moveItem(atPath: target, toPath: previous)
+                kept = previous
+            }
+            try manager.moveItem(atPath: staging, toPath: target)
+        } catch {
+            throw CommandFailure.runtime("\(target): cannot install the model (\(error.localizedDescription)); it is in \(staging)")
+        }
+        return (target, kept)
+    }
+}
