@@ -132,11 +132,12 @@ NK_CLONES void nk_erf(const float *x, float *y, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] = nk_erf1(x[i]);
 }
 
-NK_CLONES void nk_adam(float *value, const float *gradient, float *m, float *v, size_t count,
+NK_CLONES void nk_adam(float *value, float *gradient, float *m, float *v, size_t count,
                        float learning_rate, float beta1, float beta2, float epsilon, float weight_decay,
                        float correction1, float correction2) {
     for (size_t i = 0; i < count; i++) {
         float g = gradient[i] + weight_decay * value[i];
+        gradient[i] = 0.0f;  // ready for the next step's sums: one pass over it, not two
         m[i] = beta1 * m[i] + (1.0f - beta1) * g;
         v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
         float m_hat = m[i] / correction1;

@@ -96,7 +96,7 @@ public enum FusionTrainer {
                 // A clip without a valence label (NaN: its corpus has none) adds nothing to L_v.
                 let lossV = tape.meanSquaredError(valence, targets: batch.map { training.valence[$0] / architecture.valenceScale })
                 let loss = tape.uncertaintyWeighted(emotion: lossE, valence: lossV, rho: parameters["rho"]!)
-                for p in ordered { p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+                // Gradients are zero here: at the start, and after each step Adam leaves them so.
                 tape.backward(from: loss)
                 step += 1
                 adam(ordered, step: step, options: options)
@@ -224,14 +224,15 @@ public enum FusionTrainer {
         return best!
     }
 
-    /// Adam (Kingma & Ba) with L2 weight decay added to the gradient, as torch.optim.Adam does.
+    /// Adam (Kingma & Ba) with L2 weight decay added to the gradient, as torch.optim.Adam does;
+    /// leaves every gradient zero for the next step.
     static func adam(_ parameters: [Parameter], step: Int, options: FusionTrainingOptions) {
         let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
         let correction1 = 1 - Foundation.pow(beta1, Float(step))
         let correction2 = 1 - Foundation.pow(beta2, Float(step))
         let rate = options.learningRate
         for p in parameters {
-            nk_adam(&p.value, p.gradient, &p.firstMoment, &p.secondMoment, p.value.count,
+            nk_adam(&p.value, &p.gradient, &p.firstMoment, &p.secondMoment, p.value.count,
                     rate, beta1, beta2, epsilon, options.weightDecay, correction1, correction2)
         }
     }

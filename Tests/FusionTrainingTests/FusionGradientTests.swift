@@ -131,4 +131,21 @@ struct FusionGradientTests {
                                             valence: tape.meanSquaredError(valence, targets: [2, -1]), rho: parameters["rho"]!)
         }
     }
+
+    @Test("dropout keeps exactly the values `Float.random(in: 0..<1) >= p` keeps, scaled by 1/(1−p), and passes gradients through the same mask", arguments: [Float(0.3), 0.7, 0.5])
+    func dropoutMask(probability: Float) {
+        let count = 4096
+        let tape = Tape(training: true, seed: 42)
+        let x = tape.leaf(64, 64, (0..<count).map { Float($0 % 7) + 1 })
+        let y = tape.dropout(x, probability: probability)
+        var reference = SplitMix64(seed: 42)
+        let kept = (0..<count).map { _ in Float.random(in: 0..<1, using: &reference) >= probability }
+        let scale = 1 / (1 - probability)
+        #expect((0..<count).allSatisfy { y.value[$0] == (kept[$0] ? x.value[$0] * scale : 0) })
+        let share = Double(kept.filter { $0 }.count) / Double(count)
+        #expect(abs(share - Double(1 - probability)) < 0.03, "kept \(share)")
+        y.gradient = [Float](repeating: 1, count: count)
+        y.propagate?()
+        #expect((0..<count).allSatisfy { x.gradient[$0] == (kept[$0] ? scale : 0) })
+    }
 }
