@@ -52,4 +52,25 @@ public enum ModelIntegrity {
             try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic)
         }
     }
+
+    /// The sha256 of the model file at `path`, from its folder's `.verified.json` when the
+    /// file's size and modification time are what was recorded, else hashed (and recorded,
+    /// best effort). What `merd train --dataset` fingerprints its features with: hashing
+    /// HuBERT-large at every run cost a second of reading.
+    public static func sha256(of path: String) throws(ModelStoreError) -> String {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path, name = url.lastPathComponent
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw ModelStoreError("\(path): \(String(cString: strerror(errno)))") }
+        let bytes = Int(status.st_size)
+        let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+        let cachePath = directory + "/" + cacheFile
+        var cache = (FileManager.default.contents(atPath: cachePath)).flatMap { try? JSONDecoder().decode([String: Verified].self, from: $0) } ?? [:]
+        if let known = cache[name], known.bytes == bytes, known.modified == modified { return known.sha256 }
+        let found: String
+        do { found = try ContentDigest.sha256(ofFile: path) } catch { throw ModelStoreError(error.description) }
+        cache[name] = Verified(bytes: bytes, modified: modified, sha256: found)
+        if let data = try? JSONEncoder().encode(cache) { try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic) }
+        return found
+    }
 }

@@ -55,8 +55,8 @@ struct DatasetFeatures {
         var featureModels: [FusionTrainingRecord.FeatureModel] = []
         func add(_ role: String, _ name: String, _ path: String?) throws {
             guard let path else { return }
-            do { featureModels.append(.init(role: role, name: name, sha256: try ContentDigest.hex(ofFile: path, algorithm: .sha256))) } catch {
-                throw CommandFailure.runtime("\(path): cannot read it to fingerprint the features (\(error))")
+            do { featureModels.append(.init(role: role, name: name, sha256: try ModelIntegrity.sha256(of: path))) } catch {
+                throw CommandFailure.runtime("cannot fingerprint the features: \(error.description)")
             }
         }
         if let (_, hubertDirectory) = speech {
