@@ -6,22 +6,24 @@ import Testing
 
 /// `merd dataset import` and `merd train --dataset`: each corpus's layout (CorpusFixtures)
 /// imported, trained, installed, and the installed model used by `merd analyze`. Features come
-/// from the random small HuBERT fixture (layers 2 and 5) and the pretrained face models that
-/// `tools/fetch-default-models` installs (CI installs them).
+/// from the random small HuBERT fixture (layers 2 and 5, copied in as the models directory's
+/// hubert-large) and the pretrained face models that `tools/fetch-default-models` installs
+/// (CI installs them).
 @Suite("merd dataset import and merd train --dataset", .serialized)
 struct DatasetCommandTests {
-    static let hubert = TestPaths.fixture("hubert/large")
 
     static func jsonLines(_ text: String) -> [[String: Any]] {
         text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
-    /// A models directory holding links to the pretrained face models (and Silero VAD), for
-    /// the installed fusion model to land in.
+    /// A models directory as merd lays one out: the HuBERT fixture as hubert-large (a copy:
+    /// merd records its checksum beside it), links to the pretrained face models and Silero
+    /// VAD; the installed fusion model lands in it.
     static func modelsDirectory() throws -> String {
         let pretrained = try #require(TestPaths.pretrainedModels, "the pretrained face models (tools/fetch-default-models)")
         let directory = CorpusFixtures.temporary("models")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("hubert/large"), toPath: directory + "/hubert-large")
         for name in ["mtcnn", "dlib-landmarks-68", "mini-xception-fer2013", "silero-vad"] where FileManager.default.fileExists(atPath: pretrained + "/" + name) {
             try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: pretrained + "/" + name)
         }
@@ -36,7 +38,7 @@ struct DatasetCommandTests {
     }
 
     static func train(_ dataset: String, models: String, extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
-        try MerdProcess.run(["train", "--dataset", dataset, "--models", models, "--hubert", hubert, "--layers", "2,5", "--every", "5",
+        try MerdProcess.run(["train", "--dataset", dataset, "--models", models, "--layers", "2,5", "--every", "5",
                              "--epochs", "3", "--folds", "2", "--progress", "json"] + extra)
     }
 
@@ -169,7 +171,7 @@ struct DatasetCommandTests {
 
         // merd analyze with that models directory uses the installed model.
         let clip = corpus == "emodb" ? TestPaths.sharedData("emodb/wav/03a01Wa.wav") : CorpusFixtures.grid[2]
-        let analysed = try MerdProcess.run("analyze", clip, "--models", models, "--hubert", Self.hubert, "--layers", "2,5")
+        let analysed = try MerdProcess.run("analyze", clip, "--models", models, "--layers", "2,5")
         #expect(analysed.status == 0, "\(analysed.stderr)")
         let utterances = Self.jsonLines(analysed.stdout).filter { $0["type"] as? String == "utterance" }
         try #require(!utterances.isEmpty, "\(analysed.stdout)")
@@ -200,7 +202,7 @@ struct DatasetCommandTests {
         let models = try Self.modelsDirectory()
         let out = CorpusFixtures.temporary("resume-model")
         defer { for path in [corpus, models, out] { try? FileManager.default.removeItem(atPath: path) } }
-        let arguments = ["train", "--dataset", corpus, "--models", models, "--hubert", Self.hubert, "--layers", "2,5", "--every", "1",
+        let arguments = ["train", "--dataset", corpus, "--models", models, "--layers", "2,5", "--every", "1",
                          "--epochs", "2", "--folds", "2", "--progress", "json", "--out", out]
 
         let process = Process()
