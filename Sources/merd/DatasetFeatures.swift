@@ -22,6 +22,11 @@ struct DatasetFeatures {
     let layers: String
     let every: Int
     let workers: Int
+    /// `--augment`, `--copies`, `--noise-dir`, `--augment-seed`.
+    var augment: String?
+    var copies = 1
+    var noiseDirectory: String?
+    var augmentSeed: UInt64 = 1
 
     func extract(reporter: TrainingProgress) throws -> (dataset: FusionDataset, provenance: DatasetProvenance) {
         let record: DatasetRecord?
@@ -72,10 +77,32 @@ struct DatasetFeatures {
         let cache: FeatureCache
         do { cache = try FeatureCache(root: directory + "/cache", fingerprint: fingerprint) } catch { throw CommandFailure(error) }
 
+        var augmentation: DatasetExtraction.Augmentation?
+        if let augment {
+            let plan: AugmentationPlan
+            do { plan = try AugmentationPlan(parsing: augment) } catch { throw CommandFailure.usage(error.description) }
+            guard copies >= 1 else { throw CommandFailure.usage("--copies must be 1 or more") }
+            var noise: NoiseLibrary?
+            if plan.snrRange != nil {
+                guard let noiseDirectory else { throw CommandFailure.usage("--augment audio-snr needs --noise-dir with noise recordings") }
+                do { noise = try NoiseLibrary(directory: noiseDirectory) } catch { throw CommandFailure(error) }
+            }
+            // The copies' cache: the clean fingerprint plus what fixes the corruption.
+            let recordings = noise?.recordings.map { "\($0.name) \($0.samples.count)" }.joined(separator: ",") ?? "none"
+            let copiesCache: FeatureCache
+            do {
+                copiesCache = try FeatureCache(root: directory + "/cache",
+                                               fingerprint: fingerprint.replacingOccurrences(of: "augment none", with: "augment \(augment); seed \(augmentSeed); noise \(recordings)"))
+            } catch { throw CommandFailure(error) }
+            augmentation = .init(plan: plan, copies: copies, noise: noise, seed: augmentSeed, cache: copiesCache)
+        } else if noiseDirectory != nil {
+            throw CommandFailure.usage("--noise-dir is for --augment audio-snr=LO:HI")
+        }
         let extraction = DatasetExtraction(extractor: ClipFeatureExtractor(speech: speech?.0, visual: visual, layers: layerList, every: every),
-                                           cache: cache, workers: workers)
-        reporter.starting(total: clips.count, cached: cache.count, workers: min(workers, clips.count))
-        let results: [ClipFeatureExtractor.Clip]
+                                           cache: cache, workers: workers, augmentation: augmentation)
+        let rowCount = clips.count * (1 + (augmentation?.copies ?? 0))
+        reporter.starting(total: rowCount, cached: cache.count + (augmentation?.cache.count ?? 0), workers: min(workers, rowCount))
+        let results: [(name: ClipName, clip: ClipFeatureExtractor.Clip)]
         do {
             results = try extraction.run(clips.map { ($0.name.description, $0.path) },
                                          key: { try ContentDigest.hex(ofFile: $0, algorithm: .sha256) },
@@ -83,17 +110,20 @@ struct DatasetFeatures {
         } catch {
             throw CommandFailure(error)
         }
-        let faceless = zip(clips, results).filter { visual != nil && $0.1.faceFrames == 0 }.map { $0.0.name.description }
+        let faceless = results.filter { visual != nil && $0.clip.faceFrames == 0 }.map(\.name.description)
         if !faceless.isEmpty {
-            reporter.warning("no usable face in \(faceless.count) clip(s) (\(faceless.prefix(5).joined(separator: ", "))): their visual rows are zeros")
+            reporter.warning("no usable face in \(faceless.count) row(s) (\(faceless.prefix(5).joined(separator: ", "))): their visual rows are zeros")
         }
         var features: [String: [Float]] = [:], sizes: [String: Int] = [:]
-        for (name, tensor) in FeatureDatasetBuilder.tensors(results.map(\.features)) {
+        for (name, tensor) in FeatureDatasetBuilder.tensors(results.map(\.clip.features)) {
             features[name] = tensor.scalars
             sizes[name] = tensor.shape[1]
         }
         guard !features.isEmpty else { throw CommandFailure.runtime("no clip of \(directory) gave any feature (no speech, no face)") }
-        let dataset = FusionDataset(names: table.names, labels: table.labels, valence: table.valence, features: features, sizes: sizes)
+        // Copies take their clip's labels; folds keep a clip and its copies together.
+        let rows: LabelsCSV
+        do { rows = try table.rows(for: results.map(\.name)) } catch { throw CommandFailure.runtime(error.description) }
+        let dataset = FusionDataset(names: rows.names, labels: rows.labels, valence: rows.valence, features: features, sizes: sizes)
         return (dataset, DatasetProvenance(dataset: record, featureModels: featureModels, layers: speech == nil ? [] : layerList))
     }
 

@@ -41,6 +41,14 @@ struct Train: AsyncParsableCommand {
     var every = 1
     @Option(help: "With --dataset: clips extracted at once, each on one compute thread (default: the cores).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "With --dataset: corrupted copies per clip, as merd features video takes it: audio-snr=LO:HI and/or image=NAME,… (cached apart).")
+    var augment: String?
+    @Option(help: "With --augment: copies per clip (CLIP#aug1, …; a clip and its copies share a fold).")
+    var copies = 1
+    @Option(name: .customLong("noise-dir"), help: "With --augment audio-snr: noise recordings (any files FFmpeg reads).")
+    var noiseDirectory: String?
+    @Option(name: .customLong("augment-seed"), help: "With --augment: the seed of the copies' draws (each copy drawn from it, the clip's content and its number).")
+    var augmentSeed: UInt64 = 1
     @Option(help: "jdev or plain.")
     var head: String = "jdev"
     @Option(help: "Inputs to use, comma-separated (default: every tensor of the features file).")
@@ -75,13 +83,18 @@ struct Train: AsyncParsableCommand {
         }
         guard (out == nil) != !install else { throw CommandFailure.usage("give --out DIR or --install (one of them)") }
         guard every >= 1, workers >= 1 else { throw CommandFailure.usage("--every and --workers must be 1 or more") }
+        guard dataset != nil || (augment == nil && noiseDirectory == nil) else {
+            throw CommandFailure.usage("--augment and --noise-dir are for --dataset (merd features video --augment makes augmented features files)")
+        }
         let reporter = TrainingProgress(style: style)
 
         let data: FusionDataset
         var provenance: DatasetProvenance?
         if let dataset {
-            let extracted = try DatasetFeatures(directory: dataset, models: modelsOption.directory, hubert: hubert, layers: layers,
-                                                every: every, workers: workers).extract(reporter: reporter)
+            var source = DatasetFeatures(directory: dataset, models: modelsOption.directory, hubert: hubert, layers: layers,
+                                         every: every, workers: workers)
+            (source.augment, source.copies, source.noiseDirectory, source.augmentSeed) = (augment, copies, noiseDirectory, augmentSeed)
+            let extracted = try source.extract(reporter: reporter)
             (data, provenance) = (extracted.dataset, extracted.provenance)
         } else {
             data = try loadDataset(features: features!, labels: labels!)

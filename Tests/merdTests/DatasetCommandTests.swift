@@ -245,6 +245,47 @@ struct DatasetCommandTests {
         #expect(final["computed"] as? Int == 1 && final["cached"] as? Int == 13)
     }
 
+    @Test("--augment: each clip's copies extracted and cached apart, drawn per clip and copy, so a rerun and more copies compute only what is new")
+    func augmentedCopies() throws {
+        let corpus = CorpusFixtures.temporary("augment")
+        var rows = ["name,discrete,valence"]
+        for (i, clip) in CorpusFixtures.grid.prefix(4).enumerated() {
+            try FileManager.default.createDirectory(atPath: corpus + "/clips", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: corpus + "/clips/c\(i).mpg", withDestinationPath: clip)
+            rows.append("c\(i),\(["neutral", "happy"][i % 2]),\(i)")
+        }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: corpus + "/labels.csv", atomically: true, encoding: .utf8)
+        let noise = CorpusFixtures.temporary("noise")
+        try CorpusFixtures.copy(CorpusFixtures.speech, to: noise + "/babble.wav")
+        let models = try Self.modelsDirectory()
+        defer { for path in [corpus, noise, models] { try? FileManager.default.removeItem(atPath: path) } }
+        func run(copies: Int) throws -> [String: Any] {
+            let result = try Self.train(corpus, models: models, extra: ["--augment", "audio-snr=5:11,image=solarize,blur", "--copies", "\(copies)",
+                                                                       "--noise-dir", noise, "--out", corpus + "/model"])
+            try #require(result.status == 0, "\(result.stderr)")
+            return try #require(Self.jsonLines(result.stdout).last { $0["event"] as? String == "features" })
+        }
+        let first = try run(copies: 2)
+        #expect(first["total"] as? Int == 12 && first["computed"] as? Int == 12, "4 clips and 2 copies each: \(first)")
+        let again = try run(copies: 2)
+        #expect(again["computed"] as? Int == 0 && again["cached"] as? Int == 12, "\(again)")
+        let more = try run(copies: 3)
+        #expect(more["computed"] as? Int == 4 && more["cached"] as? Int == 12, "only each clip's third copy is new: \(more)")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: corpus + "/model/model.json"))) as? [String: Any])
+        #expect((manifest["training"] as? [String: Any])?["clips"] as? Int == 16)
+        // A copy's features are not its clip's: the corruption reached them.
+        let cacheFolders = try FileManager.default.contentsOfDirectory(atPath: corpus + "/cache").filter { !$0.hasPrefix(".") }
+        #expect(cacheFolders.count == 2, "clean and augmented entries apart: \(cacheFolders)")
+        let entries = try cacheFolders.flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: corpus + "/cache/" + folder).filter { $0.hasSuffix(".safetensors") }.map { corpus + "/cache/" + folder + "/" + $0 }
+        }
+        func stem(_ path: String) -> String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
+        let clean = try #require(entries.first { !stem($0).contains("-aug") })
+        let copy = try #require(entries.first { stem($0) == stem(clean) + "-aug1" })
+        let a = try SafeTensorsFile(path: clean).tensor("HL5"), b = try SafeTensorsFile(path: copy).tensor("HL5")
+        #expect(a.maxAbsoluteDifference(b) > 1e-3, "speech noise changed the copy's HuBERT states")
+    }
+
     @Test("bad training requests: no labels.csv, clips missing, both --out and --install, a bad --progress — exit 2, one line")
     func badTraining() throws {
         let models = try Self.modelsDirectory()
