@@ -4,12 +4,26 @@
 public struct Backoff: Sendable, Equatable {
     public let initial: Duration
     public let maximum: Duration
+    /// How long a device must have run before a failure counts as a new one (`failed(after:)`).
+    public let stable: Duration
     public private(set) var attempts = 0
 
-    public init(initial: Duration = .milliseconds(500), maximum: Duration = .seconds(30)) {
+    public init(initial: Duration = .milliseconds(500), maximum: Duration = .seconds(30), stable: Duration = .seconds(2)) {
         precondition(initial > .zero && maximum >= initial, "backoff needs 0 < initial ≤ maximum")
         self.initial = initial
         self.maximum = maximum
+        self.stable = stable
+    }
+
+    /// The delay after a device that had been open for `ran` failed: from `initial` again when
+    /// it had run for `stable` or more (it worked, then went away: a new failure), else the
+    /// next doubling (it failed at once or flaps). A supervisor that only reset after a clean
+    /// end never reset for a live device, whose streams end only by failing: every unplug of
+    /// a camera that had since run for days waited twice as long as the one before, up to
+    /// `maximum`.
+    public mutating func failed(after ran: Duration) -> Duration {
+        if ran >= stable { reset() }
+        return nextDelay()
     }
 
     /// The delay before the next attempt; each call doubles it, up to `maximum`.

@@ -19,12 +19,15 @@ public struct SourceSupervisor: Service {
     /// Reopen after a failure (a device), or stop (a recording).
     public let reopen: Bool
     public let logger: Logger
+    /// The delays between reopening attempts.
+    public let backoff: Backoff
 
-    public init(source: Source, engine: Engine, reopen: Bool, logger: Logger) {
+    public init(source: Source, engine: Engine, reopen: Bool, logger: Logger, backoff: Backoff = Backoff()) {
         self.source = source
         self.engine = engine
         self.reopen = reopen
         self.logger = logger
+        self.backoff = backoff
     }
 
     public func run() async {
@@ -52,8 +55,10 @@ public struct SourceSupervisor: Service {
     }
 
     private func superviseUntilCancelled() async {
-        var backoff = Backoff()
+        var backoff = backoff
+        let clock = ContinuousClock()
         while !Task.isCancelled {
+            let opened = clock.now
             do {
                 switch source {
                 case .audio(let audio): try await engine.runAudio(audio)
@@ -73,7 +78,7 @@ public struct SourceSupervisor: Service {
                 logger.error("\(error.description)")
                 engine.emit(engine.status(kind, .lost, error.description))
                 guard reopen else { return }
-                let delay = backoff.nextDelay()
+                let delay = backoff.failed(after: opened.duration(to: clock.now))
                 engine.emit(engine.status(kind, .reconnecting, "\(name) in \(delay.seconds) s"))
                 do { try await Task.sleep(for: delay) } catch { return }
             } catch {
