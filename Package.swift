@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "MerdDaemonTests",
             dependencies: [
-                "Locking", "TestSupport", "MerdDaemon", "EventServer", "StreamEngine",
+                "Locking", "TestSupport", "MerdDaemon", "EventServer", "StreamEngine", "CaptureV4L2", "CaptureALSA",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -81,6 +81,13 @@ public final class ALSACapture: AudioSource, Sendable {
     public func chunks() throws(CaptureError) -> AsyncThrowingStream<AudioChunk, any Error> {
         let pcm = try ALSAPCM(device: device, configuration: configuration, source: name)
         let format = try pcm.negotiate(preferences)
+        // A prepared capture stream only starts on its first read, and the read loop waits for
+        // data before it reads: a real card (a kernel driver, not a plugin reading a file)
+        // never got past the wait. Started here, it runs from the first period.
+        let started = snd_pcm_start(pcm.handle)
+        guard started >= 0 else {
+            throw started == -ENODEV ? .notFound(source: name) : .failed(source: name, reason: "start: \(String(cString: snd_strerror(started)))")
+        }
         state.withLock { $0.negotiated = format.negotiated; $0.running = true }
         let limit = max(1, preferences.bufferedChunks)
         let (stream, continuation) = AsyncThrowingStream<AudioChunk, any Error>.makeStream(
@@ -114,7 +121,8 @@ public final class ALSACapture: AudioSource, Sendable {
                 if code == -EPIPE || code == -ESTRPIPE {
                     // Overrun (or suspend): recover, count, and restart the clock after the gap.
                     state.withLock { $0.statistics.overruns += 1 }
-                    if snd_pcm_recover(pcm.handle, code, 1) >= 0 {
+                    // Recovery leaves the stream prepared, not running: start it again.
+                    if snd_pcm_recover(pcm.handle, code, 1) >= 0, snd_pcm_start(pcm.handle) >= 0 {
                         anchor = nil
                         continue
                     }
