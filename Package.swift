@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "merd",
             dependencies: [
-                "MerdBench", "MerdBridge", "MerdDashboard", "EventHistory", "EventsClient",
+                "MerdBench", "MerdBridge", "MerdDashboard", "EventHistory", "EventsClient", "Locking",
                 "NeuralKit", "MediaTypes", "MediaCodec", "StreamEngine", "FusionTraining", "CaptureFile", "CaptureALSA", "CaptureV4L2", "CSystemShims",
                 "EventServer", "MerdEvents", "MerdDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -41,19 +41,19 @@ package struct DatasetExtraction: Sendable {
         }
     }
 
-    /// What has happened so far, after each clip.
+    /// What has happened so far, after each row (a clip or a copy).
     package struct Progress: Sendable, Equatable {
         package var done: Int
         package var total: Int
-        /// Clips computed in this run, and clips read from the cache.
+        /// Rows computed in this run, and rows read from the cache.
         package var computed: Int
         package var cached: Int
-        /// The clip that just finished.
+        /// The row that just finished (`CLIP` or `CLIP#aug<k>`).
         package var clip: String
         /// Seconds since the run started.
         package var elapsed: Double
 
-        /// Clips computed per second in this run (cached clips are not work).
+        /// Rows computed per second in this run (cached rows are not work).
         package var clipsPerSecond: Double { elapsed > 0 ? Double(computed) / elapsed : 0 }
         /// Seconds left at the current rate; nil before the first computed clip.
         package var remainingSeconds: Double? { computed > 0 ? Double(total - done) / clipsPerSecond : nil }
@@ -111,7 +111,7 @@ package struct DatasetExtraction: Sendable {
                     if let stored = store.load(digest, unreadable: { warning("\($0); computing \(row) again") }) { return (stored, true) }
                     let audio = extractor.speech == nil ? [] : try ClipFeatureExtractor.audio(clip.path)
                     var features = try extractor.extract(clip.path, audio: audio, corruption: corruption)
-                    features.measuredSNR = nil  // not kept in the cache; the same either way
+                    features.measuredSNR = nil  // not stored: a computed row and a cached one stay alike
                     try store.store(features, key: digest)
                     return (features, false)
                 }
@@ -132,7 +132,7 @@ package struct DatasetExtraction: Sendable {
         }
         let blasThreads = BLAS.threadCount, openMPThreads = ComputeThreads.openMPThreads
         defer {
-            BLAS.threadCount = blasThreads
+            // `configure` sets both libraries to one count; they may have differed before.
             ComputeThreads.configure(openMPThreads)
             BLAS.threadCount = blasThreads
         }

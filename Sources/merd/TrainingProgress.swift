@@ -1,5 +1,6 @@
 import Foundation
 import FusionTraining
+import Locking
 import MerdDaemon
 #if canImport(Glibc)
 import Glibc
@@ -14,13 +15,17 @@ enum ProgressStyle: String, CaseIterable {
     case none
 }
 
-/// Prints feature extraction's and training's progress in the chosen style. Called from worker
-/// threads one at a time (`DatasetExtraction` serialises its calls).
-final class TrainingProgress: @unchecked Sendable {
+/// Prints feature extraction's and training's progress in the chosen style, from any thread:
+/// each call writes whole lines under one lock, so a warning never lands inside the bar.
+final class TrainingProgress: Sendable {
     let style: ProgressStyle
     private let terminal: Bool
-    private var lastLine = -Double.infinity
-    private var barShown = false
+    private let state = Locked(State())
+
+    private struct State {
+        var lastLine = -Double.infinity
+        var barShown = false
+    }
 
     init(style: ProgressStyle) {
         self.style = style
@@ -37,6 +42,10 @@ final class TrainingProgress: @unchecked Sendable {
     }
 
     func clip(_ progress: DatasetExtraction.Progress) {
+        state.withLock { state in show(progress, &state) }
+    }
+
+    private func show(_ progress: DatasetExtraction.Progress, _ state: inout State) {
         switch style {
         case .json:
             var object: [String: Any] = ["event": "features", "done": progress.done, "total": progress.total, "computed": progress.computed,
@@ -50,11 +59,11 @@ final class TrainingProgress: @unchecked Sendable {
             let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
             let line = "\r[\(bar)] \(progress.done)/\(progress.total) clips  \(Self.rate(progress))  ETA \(Self.duration(progress.remainingSeconds))  \(progress.clip)"
             FileHandle.standardError.write(Data((line.padding(toLength: max(line.count, 100), withPad: " ", startingAt: 0)).utf8))
-            barShown = true
-            if progress.done == progress.total { finishBar() }
+            state.barShown = true
+            if progress.done == progress.total { finishBar(&state) }
         case .auto:
-            guard progress.elapsed - lastLine >= 10 || progress.done == progress.total else { return }
-            lastLine = progress.elapsed
+            guard progress.elapsed - state.lastLine >= 10 || progress.done == progress.total else { return }
+            state.lastLine = progress.elapsed
             writeError("merd: features \(progress.done)/\(progress.total) clips (\(progress.computed) computed, \(progress.cached) cached), "
                        + "\(Self.rate(progress)), ETA \(Self.duration(progress.remainingSeconds)), last \(progress.clip)")
         case .none:
@@ -64,24 +73,28 @@ final class TrainingProgress: @unchecked Sendable {
 
     /// A line about training (a fold's or a structure's scores).
     func note(_ text: String, json object: [String: Any]) {
-        finishBar()
-        switch style {
-        case .json: emit(object)
-        case .auto: writeError("merd: " + text)
-        case .none: break
+        state.withLock { state in
+            finishBar(&state)
+            switch style {
+            case .json: emit(object)
+            case .auto: writeError("merd: " + text)
+            case .none: break
+            }
         }
     }
 
     /// A cache entry that could not be used, and other warnings: always shown.
     func warning(_ text: String) {
-        finishBar()
-        if style == .json { emit(["event": "warning", "message": text]) } else { writeError("merd: " + text) }
+        state.withLock { state in
+            finishBar(&state)
+            if style == .json { emit(["event": "warning", "message": text]) } else { writeError("merd: " + text) }
+        }
     }
 
-    private func finishBar() {
-        guard barShown else { return }
+    private func finishBar(_ state: inout State) {
+        guard state.barShown else { return }
         FileHandle.standardError.write(Data("\n".utf8))
-        barShown = false
+        state.barShown = false
     }
 
     private func emit(_ object: [String: Any]) {
