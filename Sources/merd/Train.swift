@@ -244,8 +244,13 @@ struct Eval: AsyncParsableCommand {
             let dataset = try loadDataset(features: features, labels: labels)
             let metrics: FusionMetrics
             do { metrics = try ensemble.metrics(on: dataset, source: features) } catch { throw CommandFailure.usage(error.description) }
-            print(String(format: "weighted_f1 %.4f\nvalence_mse %.4f\ncombined %.4f\naccuracy %.4f\nclips %d",
-                         metrics.weightedF1, metrics.valenceMSE, metrics.combined, metrics.accuracy, dataset.count))
+            // No valence to score (labels without it, or a model trained without it): no MSE,
+            // and no combined score, which needs one.
+            let scored = metrics.valenceClips > 0 && ensemble.valenceTrained
+            print(String(format: "weighted_f1 %.4f", metrics.weightedF1))
+            print("valence_mse " + (scored ? String(format: "%.4f", metrics.valenceMSE) : "none"))
+            print("combined " + (scored ? String(format: "%.4f", metrics.combined) : "none"))
+            print(String(format: "accuracy %.4f\nclips %d", metrics.accuracy, dataset.count))
             return
         }
         guard !media.isEmpty, noiseDirectory != nil || image != nil else {
@@ -317,7 +322,9 @@ struct Predict: AsyncParsableCommand {
         }
         let (p, v) = ensemble.predict(dataset.features, rows: dataset.count)
         let rows = dataset.names.enumerated().map { i, name in
-            LabelsCSV.Row(name: name, fields: [name, ensemble.labels[p[i].argmaxIndex], String(format: "%.4f", min(5, max(-5, v[i])))])
+            // A model trained without valence labels has no valence to give: the field stays empty.
+            LabelsCSV.Row(name: name, fields: [name, ensemble.labels[p[i].argmaxIndex],
+                                               ensemble.valenceTrained ? String(format: "%.4f", min(5, max(-5, v[i]))) : ""])
         }
         do { try LabelsCSV(source: out, columns: ["name", "discrete", "valence"], rows: rows).write(to: out) } catch {
             throw CommandFailure.runtime(error.description)

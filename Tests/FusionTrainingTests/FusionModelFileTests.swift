@@ -42,6 +42,41 @@ struct FusionModelFileTests {
         for (a, b) in zip(loaded.members[0].folds, saved.ensemble.members[0].folds) { #expect(a.values == b.values) }
     }
 
+    @Test("what a model says of itself survives the file: valence scale, whether valence was trained, the training record; a model from before has scale 1 and trained valence")
+    func manifestFields() throws {
+        let directory = NSTemporaryDirectory() + "merd-fusion-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let architecture = FusionArchitecture(inputs: [FusionInput(name: "HL3", size: 4)], structure: .parallel, alignedSize: 4, hiddenSize: 6,
+                                              valenceScale: 5)
+        let values = FusionNetwork(architecture: architecture).initialParameters(seed: 3).mapValues(\.value)
+        let ensemble = try FusionEnsemble(members: [.init(structure: .parallel, weight: 1, folds: [try FusionModel(architecture: architecture, values: values)])],
+                                          valenceTrained: false)
+        let record = FusionTrainingRecord(corpus: "ravdess", source: "/corpora/RAVDESS", clips: 8, labelMap: ["calm": "neutral"],
+                                          featureModels: [.init(role: "speech", name: "hubert-large", sha256: String(repeating: "a", count: 64))],
+                                          layers: [18, 19, 20], every: 1, epochs: 3, folds: 2, foldScores: ["1": []],
+                                          outOfFold: .init(weightedF1: 0.5, valenceMSE: nil, combined: 0.5), generator: "merd test", date: "2026-11-30")
+        try FusionModelFile.save(ensemble, to: directory, training: record, digest: { _ in String(repeating: "b", count: 64) })
+        let loaded = try FusionModelFile.load(directory)
+        #expect(!loaded.valenceTrained && loaded.members[0].folds[0].architecture.valenceScale == 5)
+        let features = ["HL3": [Float](repeating: 0.3, count: 4)]
+        #expect(loaded.predict(features, rows: 1).valence == ensemble.predict(features, rows: 1).valence)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/model.json"))) as? [String: Any]
+        #expect(manifest?["valence_trained"] as? Bool == false)
+        #expect(((manifest?["files"] as? [[String: Any]])?.first?["sha256"] as? String)?.hasPrefix("bbb") == true)
+        #expect((manifest?["training"] as? [String: Any])?["corpus"] as? String == "ravdess")
+        // Before these fields existed: no valence_trained, no valenceScale.
+        var older = try #require(manifest)
+        older["valence_trained"] = nil
+        var members = try #require(older["members"] as? [[String: Any]])
+        var memberArchitecture = try #require(members[0]["architecture"] as? [String: Any])
+        memberArchitecture["valenceScale"] = nil
+        members[0]["architecture"] = memberArchitecture
+        older["members"] = members
+        try JSONSerialization.data(withJSONObject: older).write(to: URL(fileURLWithPath: directory + "/model.json"))
+        let old = try FusionModelFile.load(directory)
+        #expect(old.valenceTrained && old.members[0].folds[0].architecture.valenceScale == 1)
+    }
+
     @Test("a tensor the manifest does not describe, a missing one and a mis-shaped one are each named")
     func strict() throws {
         let stray = try SavedModel()
