@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(name: "MediaTypesTests", dependencies: ["MediaTypes"], swiftSettings: strict),
         .testTarget(name: "NeuralKitTests", dependencies: ["TestSupport", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         .testTarget(name: "StreamEngineTests", dependencies: ["Locking", "TestSupport", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec", "MerdEvents"], swiftSettings: strict),
-        .testTarget(name: "FusionTrainingTests", dependencies: ["TestSupport", "FusionTraining", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec"], swiftSettings: strict),
+        .testTarget(name: "FusionTrainingTests", dependencies: ["TestSupport", "FusionTraining", "StreamEngine", "NeuralKit", "CaptureFile", "MediaCodec", "Locking"], swiftSettings: strict),
         .testTarget(
             name: "MerdDaemonTests",
             dependencies: [
