@@ -176,7 +176,8 @@ struct Train: AsyncParsableCommand {
         } else {
             let installed = try FusionInstall.install(ensemble, models: modelsOption.directory, metadata: metadata, training: record, digest: digest)
             reporter.note("installed \(installed.path)" + (installed.previous.map { " (the model before is in \($0))" } ?? "")
-                          + (ensemble.valenceTrained ? "" : "; no valence labels: valence will come from the voice and face models"),
+                          + (ensemble.valenceTrained ? "" : "; no valence labels: valence will come from the voice and face models")
+                          + "; merd run loads it at its next start (systemctl restart merd)",
                           json: ["event": "installed", "path": installed.path, "previous": installed.previous ?? NSNull(),
                                  "valence_trained": ensemble.valenceTrained])
         }
