@@ -303,17 +303,22 @@ struct EngineTests {
         }
     }
 
-    @Test("a usable fusion model decides emotion and valence (`source` fusion); arousal still comes from voice and face")
-    func fusionDecides() async throws {
+    /// The utterances of the test speech with a face (EN) and voice stage and `fusion` over HL18 and EN.
+    static func fusedUtterances(valenceTrained: Bool) async throws -> [UtteranceEvent] {
         let recorder = Recorder()
         var configuration = EngineConfiguration()
         configuration.liveClock = false
-        let fusion = ScriptedFusion(inputs: [FusionInput(name: "HL18", size: 4), FusionInput(name: "EN", size: 3)])
+        let fusion = ScriptedFusion(inputs: [FusionInput(name: "HL18", size: 4), FusionInput(name: "EN", size: 3)], valenceTrained: valenceTrained)
         let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: ScriptedSpeechEncoder(), faces: Self.affectNetFace(),
                                   fusion: fusion, speechAffect: ScriptedSpeechAffect(valence: -1, arousal: 3))
         try await Engine(stages: stages, configuration: configuration, emit: recorder.record)
             .analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
-        let utterances = recorder.utterances
+        return recorder.utterances
+    }
+
+    @Test("a usable fusion model decides emotion and valence (`source` fusion); arousal still comes from voice and face")
+    func fusionDecides() async throws {
+        let utterances = try await Self.fusedUtterances(valenceTrained: true)
         try #require(utterances.count == 2)
         for utterance in utterances {
             #expect(utterance.valence == 1.5 && utterance.source.emotion == "fusion" && utterance.source.valence == "fusion")
@@ -323,15 +328,7 @@ struct EngineTests {
 
     @Test("a fusion model trained without valence labels (RAVDESS, say) decides emotion; valence comes from voice and face, never from its untrained output")
     func fusionWithoutValence() async throws {
-        let recorder = Recorder()
-        var configuration = EngineConfiguration()
-        configuration.liveClock = false
-        let fusion = ScriptedFusion(inputs: [FusionInput(name: "HL18", size: 4), FusionInput(name: "EN", size: 3)], valenceTrained: false)
-        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: ScriptedSpeechEncoder(), faces: Self.affectNetFace(),
-                                  fusion: fusion, speechAffect: ScriptedSpeechAffect(valence: -1, arousal: 3))
-        try await Engine(stages: stages, configuration: configuration, emit: recorder.record)
-            .analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
-        let utterances = recorder.utterances
+        let utterances = try await Self.fusedUtterances(valenceTrained: false)
         try #require(utterances.count == 2)
         for utterance in utterances {
             #expect(utterance.emotion?.top == "happy" && utterance.source.emotion == "fusion")
