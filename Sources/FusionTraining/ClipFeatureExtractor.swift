@@ -33,6 +33,15 @@ package struct ClipFeatureExtractor: Sendable {
             self.snr = snr
             self.image = image
         }
+
+        /// One copy's corruption drawn from `plan`: its SNR and image corruption, then (with
+        /// an SNR) a noise recording and offset from `noise`, in that order of draws.
+        package static func drawn(from plan: AugmentationPlan, noise: NoiseLibrary?, using random: inout some RandomNumberGenerator) -> Corruption {
+            let (snr, image) = plan.draw(using: &random)
+            var corruption = Corruption(snr: snr, image: image)
+            if snr != nil, let noise { (corruption.noise, corruption.noiseOffset) = noise.draw(using: &random) }
+            return corruption
+        }
     }
 
     /// One clip's features and what was seen computing them.

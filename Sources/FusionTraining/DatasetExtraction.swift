@@ -34,10 +34,7 @@ package struct DatasetExtraction: Sendable {
         func corruption(digest: String, copy: Int) -> ClipFeatureExtractor.Corruption {
             let content = UInt64(digest.prefix(16), radix: 16) ?? 0
             var random = SplitMix64(seed: seed ^ content ^ (UInt64(copy) &* 0x9E37_79B9_7F4A_7C15))
-            let (snr, image) = plan.draw(using: &random)
-            var corruption = ClipFeatureExtractor.Corruption(snr: snr, image: image)
-            if snr != nil, let noise { (corruption.noise, corruption.noiseOffset) = noise.draw(using: &random) }
-            return corruption
+            return .drawn(from: plan, noise: noise, using: &random)
         }
     }
 

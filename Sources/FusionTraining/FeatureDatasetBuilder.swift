@@ -46,9 +46,7 @@ package struct FeatureDatasetBuilder {
         var variants: [(name: ClipName, corruption: ClipFeatureExtractor.Corruption)] = [(name, .init())]
         if let augmentation {
             for copy in 1...max(1, augmentation.copies) {
-                let (snr, image) = augmentation.plan.draw(using: &random)
-                var corruption = ClipFeatureExtractor.Corruption(snr: snr, image: image)
-                if snr != nil, let noise = augmentation.noise { (corruption.noise, corruption.noiseOffset) = noise.draw(using: &random) }
+                let corruption = ClipFeatureExtractor.Corruption.drawn(from: augmentation.plan, noise: augmentation.noise, using: &random)
                 variants.append((ClipName(clip: name.clip, copy: copy), corruption))
             }
         }

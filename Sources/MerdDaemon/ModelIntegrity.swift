@@ -24,8 +24,7 @@ public enum ModelIntegrity {
     /// manifest, or files without one, pass unchecked (a model the user placed by hand).
     public static func verify(directory: String) throws(ModelStoreError) {
         guard let manifest = ModelManifest.read(directory: directory), let files = manifest.files else { return }
-        let cachePath = directory + "/" + cacheFile
-        var cache = (FileManager.default.contents(atPath: cachePath)).flatMap { try? JSONDecoder().decode([String: Verified].self, from: $0) } ?? [:]
+        var cache = readCache(directory)
         var changed = false
         for file in files {
             guard let expected = file.sha256?.lowercased() else { continue }
@@ -35,8 +34,7 @@ public enum ModelIntegrity {
                 throw ModelStoreError("\(path): listed in \(directory)/model.json but \(errno == ENOENT ? "missing (or a link to nothing)" : String(cString: strerror(errno))); "
                                       + "install the model again")
             }
-            let bytes = Int(status.st_size)
-            let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+            let (bytes, modified) = stamp(status)
             if let known = cache[file.name], known == Verified(bytes: bytes, modified: modified, sha256: expected) { continue }
             let found: String
             do { found = try ContentDigest.sha256(ofFile: path) } catch { throw ModelStoreError(error.description) }
@@ -47,10 +45,7 @@ public enum ModelIntegrity {
             cache[file.name] = Verified(bytes: bytes, modified: modified, sha256: expected)
             changed = true
         }
-        if changed, let data = try? JSONEncoder().encode(cache) {
-            // Best effort: a read-only folder is verified again next time.
-            try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic)
-        }
+        if changed { writeCache(cache, directory) }
     }
 
     /// The sha256 of the model file at `path`, from its folder's `.verified.json` when the
@@ -62,15 +57,29 @@ public enum ModelIntegrity {
         let directory = url.deletingLastPathComponent().path, name = url.lastPathComponent
         var status = stat()
         guard stat(path, &status) == 0 else { throw ModelStoreError("\(path): \(String(cString: strerror(errno)))") }
-        let bytes = Int(status.st_size)
-        let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
-        let cachePath = directory + "/" + cacheFile
-        var cache = (FileManager.default.contents(atPath: cachePath)).flatMap { try? JSONDecoder().decode([String: Verified].self, from: $0) } ?? [:]
+        let (bytes, modified) = stamp(status)
+        var cache = readCache(directory)
         if let known = cache[name], known.bytes == bytes, known.modified == modified { return known.sha256 }
         let found: String
         do { found = try ContentDigest.sha256(ofFile: path) } catch { throw ModelStoreError(error.description) }
         cache[name] = Verified(bytes: bytes, modified: modified, sha256: found)
-        if let data = try? JSONEncoder().encode(cache) { try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic) }
+        writeCache(cache, directory)
         return found
+    }
+
+    /// A file's size and modification time: what a remembered digest is valid for.
+    private static func stamp(_ status: stat) -> (bytes: Int, modified: Double) {
+        (Int(status.st_size), Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
+    }
+
+    /// `directory`'s remembered digests (none when the file is missing or unreadable).
+    private static func readCache(_ directory: String) -> [String: Verified] {
+        FileManager.default.contents(atPath: directory + "/" + cacheFile).flatMap { try? JSONDecoder().decode([String: Verified].self, from: $0) } ?? [:]
+    }
+
+    /// Best effort: a read-only folder is verified again next time.
+    private static func writeCache(_ cache: [String: Verified], _ directory: String) {
+        guard let data = try? JSONEncoder().encode(cache) else { return }
+        try? data.write(to: URL(fileURLWithPath: directory + "/" + cacheFile), options: .atomic)
     }
 }
