@@ -99,16 +99,21 @@ public final class EventServer: Sendable {
         var replay: Replay?
         /// Live events up to this `seq` came in the replay, and are not queued again.
         var liveAfter = 0
-        /// The latest `status`, sent after `hello` once the client has said what it wants or
-        /// at `greetingDue`: a client resuming with `since` gets it in its replay instead
-        /// (or has it already), so it never arrives twice.
+        /// The latest `status` when the client connected. A new client's events are held back
+        /// until it has said what it wants (or until `greetingDue`, if it says nothing); then
+        /// this status goes first, ahead of the live events queued meanwhile. A client resuming
+        /// with `since` never gets it: its replay brings the statuses it lacks, and one it
+        /// already has must not come twice.
         var greeting: SubscriberQueue.Entry?
         var greetingDue = ContinuousClock.Instant.now
+        /// Until the client's subscription line (or `greetingDue`): its events queue, none is sent.
+        var awaitingSubscription = true
 
-        /// Queues the greeting, if it is still to be sent, for a client that wants statuses.
-        mutating func sendGreeting() {
-            if let greeting, types.contains("status") { queue.push(greeting.line, seq: greeting.seq) }
+        /// Ends the wait for the subscription: the greeting goes ahead of the queued events.
+        mutating func endWait() {
+            if let greeting, types.contains("status") { queue.pushFirst(greeting) }
             greeting = nil
+            awaitingSubscription = false
         }
         /// The client shut down its sending side (`shutdown(SHUT_WR)`, `nc -N`): nothing more
         /// to read, but it still receives.
@@ -117,7 +122,9 @@ public final class EventServer: Sendable {
         /// deadline, if it does not read it).
         var disconnectAt: ContinuousClock.Instant?
 
-        var hasOutput: Bool { outputOffset < output.count || !queue.isEmpty }
+        var hasOutput: Bool {
+            outputOffset < output.count || queue.controlCount > 0 || (!awaitingSubscription && !queue.isEmpty)
+        }
     }
 
     /// Where a client's replay has got to.
@@ -223,7 +230,7 @@ public final class EventServer: Sendable {
                 state.publishedAfterClose += 1
                 return (false, 0)
             }
-            if type == "status" { state.lastStatus = SubscriberQueue.Entry(line: line, seq: seq) }
+            if type == "status" { state.lastStatus = SubscriberQueue.Entry(line: line, seq: seq, type: type) }
             if stored, let seq { state.lastStored = max(state.lastStored, seq) }
             var overflowed = 0
             for (descriptor, client) in state.clients where client.types.contains(type) {
@@ -235,8 +242,7 @@ public final class EventServer: Sendable {
                     continue
                 }
                 if let seq, seq <= client.liveAfter { continue }
-                state.clients[descriptor]!.sendGreeting()  // the older status first
-                if state.clients[descriptor]!.queue.push(line, seq: seq) { overflowed += 1 }
+                if state.clients[descriptor]!.queue.push(line, seq: seq, type: type) { overflowed += 1 }
             }
             return (true, overflowed)
         }
@@ -370,12 +376,13 @@ public final class EventServer: Sendable {
             var polls = [pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0),
                          pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
             // One pass over the clients: those past their disconnection deadline are dropped
-            // after it, the others polled; a greeting that has waited long enough is queued.
+            // after it, the others polled; a client that said nothing for long enough gets its
+            // greeting and the events held for it.
             var expired: [Int32] = []
             state.withLock { state in
-                for (descriptor, client) in state.clients where client.greeting != nil {
+                for (descriptor, client) in state.clients where client.awaitingSubscription {
                     if client.greetingDue <= now {
-                        state.clients[descriptor]!.sendGreeting()
+                        state.clients[descriptor]!.endWait()
                     } else {
                         timeout = min(timeout, Self.milliseconds(client.greetingDue - now))
                     }
@@ -538,14 +545,19 @@ public final class EventServer: Sendable {
         if request.since != nil && configuration.archive == nil {
             return Self.error("\"since\" needs the history, which is off in this daemon (history.path)")
         }
-        client.types = request.types.map(Set.init) ?? configuration.types
+        let types = request.types.map(Set.init) ?? configuration.types
+        client.types = types
         if let since = request.since {
             // What is queued comes again from the archive, in order; what was sent does not.
             client.queue.removeEvents()
             let sent = client.sentBeforeSubscribing + [client.outputSeq].compactMap { $0 }
             client.replay = Replay(cursor: since, skip: Set(sent.filter { $0 > since }))
+            client.greeting = nil
+        } else {
+            // Events queued before the subscription was read are of every type.
+            client.queue.removeEvents { entry in entry.type.map(types.contains) ?? true }
         }
-        if request.since == nil { client.sendGreeting() } else { client.greeting = nil }
+        client.endWait()
         client.sentBeforeSubscribing = []
         client.subscribed = true
         return nil
@@ -622,7 +634,7 @@ public final class EventServer: Sendable {
             while true {
                 if client.outputOffset == client.output.count {
                     if client.disconnectAt != nil && client.queue.controlCount == 0 { return true }
-                    guard let next = client.queue.pop() else { return false }
+                    guard let next = client.queue.pop(events: !client.awaitingSubscription) else { return false }
                     client.output = Array((next.line + "\n").utf8)
                     client.outputOffset = 0
                     client.outputSeq = next.seq

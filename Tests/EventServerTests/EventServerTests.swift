@@ -91,6 +91,29 @@ struct EventServerTests {
         #expect(client.object()?["seq"] as? Int == 2, "the face event was filtered out")
     }
 
+    @Test("events published before the subscription line is read: the subscription's types only, after the latest status, in order")
+    func eventsBeforeSubscribing() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        server.publish(type: "status", line: #"{"type":"status","seq":1}"#, seq: 1)
+        let typed = try TestSubscriber(path: path), silent = try TestSubscriber(path: path)
+        _ = typed.line()
+        _ = silent.line()
+        Self.waitForSubscribers(server, 2)
+        server.publish(type: "face", line: #"{"type":"face","seq":2}"#, seq: 2)
+        server.publish(type: "utterance", line: #"{"type":"utterance","seq":3}"#, seq: 3)
+        usleep(50_000)
+        typed.send(#"{"subscribe":["utterance","status"]}"#)
+        #expect(typed.object()?["seq"] as? Int == 1, "the latest status first")
+        #expect(typed.object()?["seq"] as? Int == 3, "the face event was not subscribed to")
+        #expect(typed.line(timeout: 0.3) == nil)
+        // The client that says nothing gets everything after the wait, the status first.
+        #expect(silent.object()?["seq"] as? Int == 1)
+        #expect(silent.object()?["seq"] as? Int == 2)
+        #expect(silent.object()?["seq"] as? Int == 3)
+    }
+
     @Test("a stuck subscriber loses its oldest events and is told how many; the others get everything")
     func slowSubscriber() throws {
         let path = Self.path()
@@ -99,7 +122,11 @@ struct EventServerTests {
         let stuck = try TestSubscriber(path: path), reader = try TestSubscriber(path: path)
         _ = stuck.line()
         _ = reader.line()
+        // Both subscribe, as every client should at once: a silent one's events would wait 200 ms.
+        stuck.send(#"{"subscribe":["utterance"]}"#)
+        reader.send(#"{"subscribe":["utterance"]}"#)
         Self.waitForSubscribers(server, 2)
+        usleep(50_000)
         // The reader drains on its own thread, as a live dashboard would.
         let tally = Tally()
         let draining = Thread {
@@ -152,7 +179,9 @@ struct EventServerTests {
         defer { server.stop() }
         let reader = try TestSubscriber(path: path), flooder = try TestSubscriber(path: path)
         _ = reader.line()
+        reader.send(#"{"subscribe":["utterance"]}"#)
         Self.waitForSubscribers(server, 2)
+        usleep(50_000)
         // The flooder writes as fast as its socket takes, on its own thread, until it is cut off.
         let flooding = Thread {
             let chunk = Array(String(repeating: "{\"subscribe\": [\"utterance\"]} garbage\n", count: 100).utf8)

@@ -115,6 +115,26 @@ struct ResumeTests {
         #expect(dropped == 0)
     }
 
+    @Test("a resuming client is never sent the status it already has, though events come before its since line is read")
+    func statusNotRepeated() throws {
+        let feed = try Feed()
+        defer { feed.close() }
+        for _ in 0..<12 { try feed.emit() }  // 10 is the latest status; the client read to 12
+        let client = try TestSubscriber(path: feed.socket)
+        #expect(client.object()?["type"] as? String == "hello")
+        // Live events reach the server while the client has not yet sent its line (the case
+        // a reconnecting client meets whenever the daemon is busy: found by the 100-reconnect
+        // test above, which saw status 4940 twice).
+        try feed.emit()  // 13
+        try feed.emit()  // 14
+        usleep(50_000)
+        client.send(#"{"since":12}"#)
+        var received = Received()
+        while let line = client.line(timeout: 0.5) { received.take(line) }
+        #expect(received.seqs == [13, 14])
+        #expect(received.dropped == 0)
+    }
+
     @Test("a replay is paced by the reader: 2000 stored events through a queue of 4, all in order, none dropped")
     func pacedReplay() throws {
         let feed = try Feed(capacity: 4)

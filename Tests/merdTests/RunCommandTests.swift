@@ -57,6 +57,9 @@ struct RunCommandTests {
         #expect(ready.contains { $0.contains("READY=1") && $0.contains("STATUS=listening on \(socketPath)") }, "\(ready)")
         let stuck = try TestSubscriber(path: socketPath)  // connects, then does not read
         let reader = try TestSubscriber(path: socketPath)
+        // It subscribes at once, as clients do (a silent one's events wait 200 ms for its line,
+        // more than this queue of 2 holds).
+        reader.send(#"{"subscribe":["utterance","face","status"]}"#)
         var events: [[String: Any]] = []
         var stopped = Set<String>()
         let expectedStops: Set<String> = DaemonModels.pretrained == nil ? ["audio"] : ["audio", "video"]
