@@ -88,7 +88,7 @@ public enum FusionTrainer {
                             rows += values[(i * input.size)..<((i + 1) * input.size)]
                         }
                     }
-                    inputs[input.name] = tape.leaf(batch.count, input.size, rows)
+                    inputs[input.name] = tape.leaf(batch.count, input.size, rows, needsGradient: false)
                 }
                 let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters,
                                                          valenceBranchDropout: options.valenceBranchDropout)

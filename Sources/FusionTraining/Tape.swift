@@ -9,15 +9,20 @@ final class Node {
     let columns: Int
     var value: [Float]
     var gradient: [Float]
+    /// Whether anything wants this node's gradient: false for a leaf nobody differentiates
+    /// (a mini-batch's features), so the operations on it skip computing what goes into it —
+    /// for the first layer of each input, dX = dY·W, as costly as its forward product.
+    let needsGradient: Bool
     /// Adds this node's gradient into its inputs' gradients (nil for leaves).
     var propagate: (() -> Void)?
 
-    init(rows: Int, columns: Int, value: [Float], propagate: (() -> Void)? = nil) {
+    init(rows: Int, columns: Int, value: [Float], needsGradient: Bool = true, propagate: (() -> Void)? = nil) {
         precondition(value.count == rows * columns, "node value has \(value.count) elements for \(rows)×\(columns)")
         self.rows = rows
         self.columns = columns
         self.value = value
-        self.gradient = [Float](repeating: 0, count: rows * columns)
+        self.needsGradient = needsGradient
+        self.gradient = needsGradient ? [Float](repeating: 0, count: rows * columns) : []
         self.propagate = propagate
     }
 
@@ -28,6 +33,7 @@ final class Node {
     /// access each, where indexing the class's arrays per element paid a dynamic exclusivity
     /// check and an unowned retain per element.
     func backward(into input: Node, _ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) {
+        guard input.needsGradient else { return }
         gradient.withUnsafeBufferPointer { dy in input.gradient.withUnsafeMutableBufferPointer { dx in body(dy, dx) } }
     }
 }
@@ -47,8 +53,10 @@ final class Tape {
         random = SplitMix64(seed: seed)
     }
 
-    func leaf(_ rows: Int, _ columns: Int, _ value: [Float]) -> Node {
-        let node = Node(rows: rows, columns: columns, value: value)
+    /// An input of the step; `needsGradient: false` for one nobody differentiates (its
+    /// gradient stays empty).
+    func leaf(_ rows: Int, _ columns: Int, _ value: [Float], needsGradient: Bool = true) -> Node {
+        let node = Node(rows: rows, columns: columns, value: value, needsGradient: needsGradient)
         nodes.append(node)
         return node
     }
@@ -75,10 +83,12 @@ final class Tape {
         node.propagate = { [unowned node] in
             // dX += dY W; dW += dYᵀ X; db += Σ rows dY.
             node.gradient.withUnsafeBufferPointer { dy in
-                weight.value.withUnsafeBufferPointer { w in
-                    x.gradient.withUnsafeMutableBufferPointer { dx in
-                        BLAS.gemm(m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs, b: w.baseAddress!, ldb: inputs,
-                                  beta: 1, c: dx.baseAddress!, ldc: inputs)
+                if x.needsGradient {
+                    weight.value.withUnsafeBufferPointer { w in
+                        x.gradient.withUnsafeMutableBufferPointer { dx in
+                            BLAS.gemm(m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs, b: w.baseAddress!, ldb: inputs,
+                                      beta: 1, c: dx.baseAddress!, ldc: inputs)
+                        }
                     }
                 }
                 x.value.withUnsafeBufferPointer { a in
@@ -207,7 +217,9 @@ final class Tape {
                     }
                 }
             }
-            weights.gradient.withUnsafeMutableBufferPointer { dw in for i in 0..<dots.count { dw[i] += dots[i] } }
+            if weights.needsGradient {
+                weights.gradient.withUnsafeMutableBufferPointer { dw in for i in 0..<dots.count { dw[i] += dots[i] } }
+            }
         }
         return record(node)
     }
@@ -221,6 +233,7 @@ final class Tape {
         for r in 0..<rows { loss -= Foundation.log(max(p.value[r * p.columns + labels[r]], 1e-12)) }
         let node = Node(rows: 1, columns: 1, value: [loss / Float(rows)])
         node.propagate = { [unowned node] in
+            guard p.needsGradient else { return }
             for r in 0..<rows {
                 let i = r * p.columns + labels[r]
                 p.gradient[i] -= node.gradient[0] / (Float(rows) * max(p.value[i], 1e-12))
@@ -238,6 +251,7 @@ final class Tape {
         for r in known { loss += (prediction.value[r] - targets[r]) * (prediction.value[r] - targets[r]) }
         let node = Node(rows: 1, columns: 1, value: [loss / count])
         node.propagate = { [unowned node] in
+            guard prediction.needsGradient else { return }
             for r in known { prediction.gradient[r] += node.gradient[0] * 2 * (prediction.value[r] - targets[r]) / count }
         }
         return record(node)
@@ -254,8 +268,8 @@ final class Tape {
         let node = Node(rows: 1, columns: 1, value: [loss])
         node.propagate = { [unowned node] in
             let g = node.gradient[0]
-            emotion.gradient[0] += g / (d1 * d1)
-            valence.gradient[0] += g / (2 * d2 * d2)
+            if emotion.needsGradient { emotion.gradient[0] += g / (d1 * d1) }
+            if valence.needsGradient { valence.gradient[0] += g / (2 * d2 * d2) }
             // dL/dδ₁ = −2 L_e/δ₁³ + 1/(1+δ₁); dδ/dρ = sigmoid(ρ).
             rho.gradient[0] += g * (-2 * le / (d1 * d1 * d1) + 1 / (1 + d1)) * sigmoid(rho.value[0])
             rho.gradient[1] += g * (-lv / (d2 * d2 * d2) + 1 / (1 + d2)) * sigmoid(rho.value[1])
@@ -267,10 +281,8 @@ final class Tape {
         precondition(a.rows == b.rows && a.columns == b.columns, "add of different shapes")
         let node = Node(rows: a.rows, columns: a.columns, value: zip(a.value, b.value).map(+))
         node.propagate = { [unowned node] in
-            for i in 0..<node.gradient.count {
-                a.gradient[i] += node.gradient[i]
-                b.gradient[i] += node.gradient[i]
-            }
+            node.backward(into: a) { dy, dx in for i in 0..<dy.count { dx[i] += dy[i] } }
+            node.backward(into: b) { dy, dx in for i in 0..<dy.count { dx[i] += dy[i] } }
         }
         return record(node)
     }
