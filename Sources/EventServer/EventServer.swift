@@ -376,12 +376,12 @@ public final class EventServer: Sendable {
             var polls = [pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0),
                          pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
             // One pass over the clients: those past their disconnection deadline are dropped
-            // after it, the others polled; a client that said nothing for long enough gets its
-            // greeting and the events held for it.
+            // after it, the others polled; a client that said nothing for long enough (or is
+            // being closed) gets its greeting and the events held for it.
             var expired: [Int32] = []
             state.withLock { state in
                 for (descriptor, client) in state.clients where client.awaitingSubscription {
-                    if client.greetingDue <= now {
+                    if client.greetingDue <= now || !running {
                         state.clients[descriptor]!.endWait()
                     } else {
                         timeout = min(timeout, Self.milliseconds(client.greetingDue - now))
