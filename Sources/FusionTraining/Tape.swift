@@ -109,7 +109,8 @@ final class Tape {
         let node = Node(rows: x.rows, columns: x.columns, value: x.value.map { max($0, 0) })
         node.propagate = { [unowned node] in
             node.backward(into: x) { dy, dx in
-                x.value.withUnsafeBufferPointer { v in for i in 0..<v.count where v[i] > 0 { dx[i] += dy[i] } }
+                // A select, not a branch per element: the loop vectorises (adding 0 leaves dx as it is).
+                x.value.withUnsafeBufferPointer { v in for i in 0..<v.count { dx[i] += v[i] > 0 ? dy[i] : 0 } }
             }
         }
         return record(node)
