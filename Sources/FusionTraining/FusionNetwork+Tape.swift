@@ -38,7 +38,10 @@ extension FusionNetwork {
             // A bias takes the bound of its weight (the weight comes just before it).
             let weightShape = name.hasSuffix(".bias") ? shapes[index - 1].1 : shape
             let bound = 1 / Float(weightShape.last!).squareRoot()
-            result[name] = Parameter(name: name, shape: shape, value: (0..<count).map { _ in Float.random(in: -bound...bound, using: &random) })
+            // Every 2-D parameter is a linear layer's weight: held input-major for training's
+            // products (`Parameter.inputMajor`); the values drawn are the same either way.
+            result[name] = Parameter(name: name, shape: shape, value: (0..<count).map { _ in Float.random(in: -bound...bound, using: &random) },
+                                     inputMajor: shape.count == 2)
         }
         return result
     }

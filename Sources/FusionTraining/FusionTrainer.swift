@@ -101,7 +101,7 @@ public enum FusionTrainer {
                 step += 1
                 adam(ordered, step: step, options: options)
             }
-            let values = Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, $0.value) })
+            let values = Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, $0.shapedValue) })
             let model = try FusionModel(architecture: architecture, values: values)
             let (p, v) = model.predict(validation.features, rows: validation.count)
             let metrics = FusionMetrics(trueLabels: validation.labels, predictedLabels: p.argmaxRows, trueValence: validation.valence,

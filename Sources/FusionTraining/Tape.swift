@@ -75,10 +75,11 @@ final class Tape {
 
     // MARK: Operations
 
-    /// x Wᵀ + b, W [out × in] as torch.nn.Linear stores it.
+    /// x Wᵀ + b, W [out × in] as torch.nn.Linear stores it (held as it is, or input-major).
     func linear(_ x: Node, weight: Parameter, bias: Parameter) -> Node {
         let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
         precondition(weight.shape == [outputs, inputs], "linear weight \(weight.shape) for input width \(inputs)")
+        if weight.inputMajor { return record(inputMajorLinear(x, weight: weight, bias: bias)) }
         let node = Node(rows: rows, columns: outputs, value: x.activations.linear(weight.value, bias.value).values)
         node.propagate = { [unowned node] in
             // dX += dY W; dW += dYᵀ X; db += Σ rows dY.
@@ -103,6 +104,45 @@ final class Tape {
             }
         }
         return record(node)
+    }
+
+    /// `linear` with W held input-major (Wᵀ, [in × out]): y = x·Wᵀ + b; dX += dY·W;
+    /// dWᵀ += xᵀ·dY; db += Σ rows dY. Every product reads its operands as they lie.
+    private func inputMajorLinear(_ x: Node, weight: Parameter, bias: Parameter) -> Node {
+        let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
+        var y = [Float](repeating: 0, count: rows * outputs)
+        y.withUnsafeMutableBufferPointer { c in
+            bias.value.withUnsafeBufferPointer { b in for r in 0..<rows { for o in 0..<outputs { c[r * outputs + o] = b[o] } } }
+            x.value.withUnsafeBufferPointer { a in
+                weight.value.withUnsafeBufferPointer { w in
+                    BLAS.gemm(m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: outputs,
+                              beta: 1, c: c.baseAddress!, ldc: outputs)
+                }
+            }
+        }
+        let node = Node(rows: rows, columns: outputs, value: y)
+        node.propagate = { [unowned node] in
+            node.gradient.withUnsafeBufferPointer { dy in
+                if x.needsGradient {
+                    weight.value.withUnsafeBufferPointer { w in
+                        x.gradient.withUnsafeMutableBufferPointer { dx in
+                            BLAS.gemm(transposeB: true, m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs,
+                                      b: w.baseAddress!, ldb: outputs, beta: 1, c: dx.baseAddress!, ldc: inputs)
+                        }
+                    }
+                }
+                x.value.withUnsafeBufferPointer { a in
+                    weight.gradient.withUnsafeMutableBufferPointer { dw in
+                        BLAS.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a.baseAddress!, lda: inputs,
+                                  b: dy.baseAddress!, ldb: outputs, beta: 1, c: dw.baseAddress!, ldc: outputs)
+                    }
+                }
+                bias.gradient.withUnsafeMutableBufferPointer { db in
+                    for r in 0..<rows { for o in 0..<outputs { db[o] += dy[r * outputs + o] } }
+                }
+            }
+        }
+        return node
     }
 
     func relu(_ x: Node) -> Node {
@@ -292,19 +332,43 @@ final class Tape {
 /// A trainable tensor with its gradient and Adam's moments.
 final class Parameter {
     let name: String
+    /// The tensor's shape as the model file stores it (torch's: a linear weight is [out, in]).
     let shape: [Int]
+    /// A linear weight held input-major, [in, out] (the transpose of `shape`), so that
+    /// training's products read it as it lies: with torch's [out, in], OpenBLAS copied and
+    /// transposed the whole weight for every 32-row product (X·Wᵀ at 44 GFLOP/s on one core
+    /// against 77 for X·W, for a [256, 2048] weight; dW at 65 against 84). Otherwise `value`
+    /// is in `shape`'s order.
+    let inputMajor: Bool
     var value: [Float]
     var gradient: [Float]
     var firstMoment: [Float]
     var secondMoment: [Float]
 
-    init(name: String, shape: [Int], value: [Float]) {
+    /// `value` in `shape`'s order; `inputMajor` holds a 2-D weight transposed.
+    init(name: String, shape: [Int], value: [Float], inputMajor: Bool = false) {
         precondition(shape.reduce(1, *) == value.count, "\(name): \(value.count) values for shape \(shape)")
+        precondition(!inputMajor || shape.count == 2, "\(name): only a 2-D weight is held input-major")
         self.name = name
         self.shape = shape
-        self.value = value
+        self.inputMajor = inputMajor
+        self.value = inputMajor ? Self.transposed(value, rows: shape[0], columns: shape[1]) : value
         gradient = [Float](repeating: 0, count: value.count)
         firstMoment = gradient
         secondMoment = gradient
+    }
+
+    /// `value` in `shape`'s order, as the model file stores it.
+    var shapedValue: [Float] { inputMajor ? Self.transposed(value, rows: shape[1], columns: shape[0]) : value }
+
+    /// A [rows, columns] row-major matrix as [columns, rows].
+    static func transposed(_ matrix: [Float], rows: Int, columns: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: matrix.count)
+        matrix.withUnsafeBufferPointer { m in
+            result.withUnsafeMutableBufferPointer { t in
+                for r in 0..<rows { for c in 0..<columns { t[c * rows + r] = m[r * columns + c] } }
+            }
+        }
+        return result
     }
 }

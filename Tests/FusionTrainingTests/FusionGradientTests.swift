@@ -84,6 +84,36 @@ struct FusionGradientTests {
         }
     }
 
+    @Test("linear with its weight held input-major: the same values and gradients as torch's layout, and the same gradients as finite differences")
+    func inputMajorLinear() {
+        var random = SeededGenerator(seed: 11)
+        let values = (0..<12).map { _ in Float.random(in: -1...1, using: &random) }
+        let plain = Parameter(name: "w", shape: [3, 4], value: values)
+        let held = Parameter(name: "w", shape: [3, 4], value: values, inputMajor: true)
+        #expect(held.value != values && held.shapedValue == values, "held transposed, read back in shape order")
+        let bias = Parameter(name: "b", shape: [3], value: [0.1, -0.2, 0.3])
+        let input = (0..<20).map { Float($0 % 7) * 0.2 - 0.5 }
+        func run(_ weight: Parameter) -> (y: [Float], dx: [Float], dw: [Float], db: [Float]) {
+            weight.gradient = [Float](repeating: 0, count: 12)
+            bias.gradient = [0, 0, 0]
+            let tape = Tape(training: false)
+            let x = tape.leaf(5, 4, input)
+            let y = tape.linear(x, weight: weight, bias: bias)
+            tape.backward(from: Self.scalar(tape, y))
+            let dw = weight.inputMajor ? Parameter.transposed(weight.gradient, rows: 4, columns: 3) : weight.gradient
+            return (y.value, x.gradient, dw, bias.gradient)
+        }
+        let (a, b) = (run(plain), run(held))
+        for (label, left, right) in [("y", a.y, b.y), ("dx", a.dx, b.dx), ("dW", a.dw, b.dw), ("db", a.db, b.db)] {
+            let worst = zip(left, right).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-5, "\(label): \(worst)")
+        }
+        Self.check("input-major linear input", shapes: [(5, 4)]) { tape, x in Self.scalar(tape, tape.linear(x[0], weight: held, bias: bias)) }
+        Self.checkParameters("input-major linear weight and bias", [held, bias]) { tape in
+            Self.scalar(tape, tape.linear(tape.leaf(5, 4, input), weight: held, bias: bias))
+        }
+    }
+
     @Test("relu, tanh, softmax, concatenation, weighted sum")
     func elementwise() {
         Self.check("relu", shapes: [(4, 5)]) { tape, x in Self.scalar(tape, tape.relu(x[0])) }

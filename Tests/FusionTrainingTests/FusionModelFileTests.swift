@@ -18,7 +18,7 @@ struct FusionModelFileTests {
             let network = FusionNetwork(architecture: architecture)
             let folds = try (0..<2).map { fold in
                 let parameters = network.initialParameters(seed: UInt64(fold + 1))
-                return try FusionModel(architecture: architecture, values: parameters.mapValues(\.value))
+                return try FusionModel(architecture: architecture, values: parameters.mapValues(\.shapedValue))
             }
             ensemble = try FusionEnsemble(members: [.init(structure: .pairwise, weight: 1, folds: folds)])
             try FusionModelFile.save(ensemble, to: directory)
@@ -48,7 +48,7 @@ struct FusionModelFileTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let architecture = FusionArchitecture(inputs: [FusionInput(name: "HL3", size: 4)], structure: .parallel, alignedSize: 4, hiddenSize: 6,
                                               valenceScale: 5)
-        let values = FusionNetwork(architecture: architecture).initialParameters(seed: 3).mapValues(\.value)
+        let values = FusionNetwork(architecture: architecture).initialParameters(seed: 3).mapValues(\.shapedValue)
         let ensemble = try FusionEnsemble(members: [.init(structure: .parallel, weight: 1, folds: [try FusionModel(architecture: architecture, values: values)])],
                                           valenceTrained: false)
         let record = FusionTrainingRecord(corpus: "ravdess", source: "/corpora/RAVDESS", clips: 8, labelMap: ["calm": "neutral"],

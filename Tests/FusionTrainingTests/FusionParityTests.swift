@@ -104,7 +104,7 @@ struct FusionInferenceParityTests {
         let inputs = features.mapValues { tape.leaf(rows, $0.count / rows, $0) }
         let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters)
 
-        let model = try FusionModel(architecture: architecture, values: parameters.mapValues(\.value))
+        let model = try FusionModel(architecture: architecture, values: parameters.mapValues(\.shapedValue))
         let (p, v) = model.predict(features, rows: rows)
         #expect(p.count == rows && v.count == rows)
         expectSame(p.flatMap { $0 }, emotion.value, "\(structure) \(head) emotion")
