@@ -1,6 +1,7 @@
 import Foundation
 import StreamEngine
 import NeuralKit
+import CNeuralKernels
 
 /// A value in a training step: a [rows × columns] matrix (rows = clips of the mini-batch)
 /// and, after `Tape.backward`, the gradient of the loss with respect to it.
@@ -149,8 +150,7 @@ final class Tape {
         let node = Node(rows: x.rows, columns: x.columns, value: x.value.map { max($0, 0) })
         node.propagate = { [unowned node] in
             node.backward(into: x) { dy, dx in
-                // A select, not a branch per element: the loop vectorises (adding 0 leaves dx as it is).
-                x.value.withUnsafeBufferPointer { v in for i in 0..<v.count { dx[i] += v[i] > 0 ? dy[i] : 0 } }
+                x.value.withUnsafeBufferPointer { v in nk_relu_backward(dx.baseAddress!, dy.baseAddress!, v.baseAddress!, v.count) }
             }
         }
         return record(node)
@@ -185,7 +185,7 @@ final class Tape {
         let node = Node(rows: x.rows, columns: x.columns, value: zip(x.value, mask).map(*))
         node.propagate = { [unowned node] in
             node.backward(into: x) { dy, dx in
-                mask.withUnsafeBufferPointer { m in for i in 0..<m.count { dx[i] += dy[i] * m[i] } }
+                mask.withUnsafeBufferPointer { m in nk_multiply_add(dx.baseAddress!, dy.baseAddress!, m.baseAddress!, m.count) }
             }
         }
         return record(node)

@@ -114,6 +114,27 @@ struct FusionGradientTests {
         }
     }
 
+    @Test("dropout while training: the gradient passes where the mask kept a value, scaled, and nowhere else")
+    func dropoutGradient() {
+        let input = (0..<40).map { Float($0 % 9) * 0.3 + 0.1 }
+        let tape = Tape(training: true, seed: 7)
+        let x = tape.leaf(5, 8, input)
+        let y = tape.dropout(x, probability: 0.5)
+        tape.backward(from: Self.scalar(tape, y))
+        // A kept value is x · 2 (1/(1 − p)) and passes 2 · ∂L/∂y back; a dropped one passes 0.
+        var kept = 0
+        for i in input.indices {
+            if y.value[i] == 0 {
+                #expect(x.gradient[i] == 0, "dropped element \(i)")
+            } else {
+                kept += 1
+                #expect(abs(y.value[i] - 2 * input[i]) < 1e-6 && abs(x.gradient[i] - 2 * y.gradient[i]) < 1e-6, "kept element \(i)")
+            }
+        }
+        #expect(y.gradient.contains { $0 != 0 }, "a loss that depends on y")
+        #expect(kept > 5 && kept < 35, "about half kept: \(kept)")
+    }
+
     @Test("relu, tanh, softmax, concatenation, weighted sum")
     func elementwise() {
         Self.check("relu", shapes: [(4, 5)]) { tape, x in Self.scalar(tape, tape.relu(x[0])) }

@@ -21,6 +21,12 @@ void nk_adam(float *value, float *gradient, float *m, float *v, size_t count,
              float learning_rate, float beta1, float beta2, float epsilon, float weight_decay,
              float correction1, float correction2);
 
+/// dx ← dx + (x > 0 ? dy : 0): ReLU's backward pass (training). Distinct arrays.
+void nk_relu_backward(float *dx, const float *dy, const float *x, size_t count);
+
+/// dx ← dx + dy · m, element-wise (a dropout mask's backward pass). Distinct arrays.
+void nk_multiply_add(float *dx, const float *dy, const float *m, size_t count);
+
 /// x ← x · σ(x) (SiLU, "swish"), with the exp above.
 void nk_silu(float *x, size_t count);
 
