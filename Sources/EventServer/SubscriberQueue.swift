@@ -50,7 +50,10 @@ struct SubscriberQueue {
     /// Queues an event ahead of the others (an older one that was held back); when the queue
     /// is full it is the one dropped.
     mutating func pushFirst(_ entry: Entry) {
-        guard count < capacity else { return dropped += 1 }
+        guard count < capacity else {
+            dropped += 1
+            return
+        }
         if head > 0 {
             head -= 1
             lines[head] = entry

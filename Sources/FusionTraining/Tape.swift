@@ -76,27 +76,49 @@ final class Tape {
 
     // MARK: Operations
 
-    /// x Wᵀ + b, W [out × in] as torch.nn.Linear stores it (held as it is, or input-major).
+    /// x Wᵀ + b, W [out × in] as torch.nn.Linear stores it, held as it is or input-major
+    /// (Wᵀ, [in × out]: `Parameter.inputMajor`), each product reading its operands as they lie.
     func linear(_ x: Node, weight: Parameter, bias: Parameter) -> Node {
         let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
         precondition(weight.shape == [outputs, inputs], "linear weight \(weight.shape) for input width \(inputs)")
-        if weight.inputMajor { return record(inputMajorLinear(x, weight: weight, bias: bias)) }
-        let node = Node(rows: rows, columns: outputs, value: x.activations.linear(weight.value, bias.value).values)
+        let major = weight.inputMajor
+        let value: [Float]
+        if major {
+            var y = [Float](repeating: 0, count: rows * outputs)
+            y.withUnsafeMutableBufferPointer { c in
+                bias.value.withUnsafeBufferPointer { b in for r in 0..<rows { for o in 0..<outputs { c[r * outputs + o] = b[o] } } }
+                x.value.withUnsafeBufferPointer { a in
+                    weight.value.withUnsafeBufferPointer { w in
+                        BLAS.gemm(m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: outputs,
+                                  beta: 1, c: c.baseAddress!, ldc: outputs)
+                    }
+                }
+            }
+            value = y
+        } else {
+            value = x.activations.linear(weight.value, bias.value).values
+        }
+        let node = Node(rows: rows, columns: outputs, value: value)
         node.propagate = { [unowned node] in
-            // dX += dY W; dW += dYᵀ X; db += Σ rows dY.
+            // dX += dY W; dW += dYᵀ X (input-major: dWᵀ += Xᵀ dY); db += Σ rows dY.
             node.gradient.withUnsafeBufferPointer { dy in
                 if x.needsGradient {
                     weight.value.withUnsafeBufferPointer { w in
                         x.gradient.withUnsafeMutableBufferPointer { dx in
-                            BLAS.gemm(m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs, b: w.baseAddress!, ldb: inputs,
-                                      beta: 1, c: dx.baseAddress!, ldc: inputs)
+                            BLAS.gemm(transposeB: major, m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs,
+                                      b: w.baseAddress!, ldb: major ? outputs : inputs, beta: 1, c: dx.baseAddress!, ldc: inputs)
                         }
                     }
                 }
                 x.value.withUnsafeBufferPointer { a in
                     weight.gradient.withUnsafeMutableBufferPointer { dw in
-                        BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: dy.baseAddress!, lda: outputs,
-                                  b: a.baseAddress!, ldb: inputs, beta: 1, c: dw.baseAddress!, ldc: inputs)
+                        if major {
+                            BLAS.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a.baseAddress!, lda: inputs,
+                                      b: dy.baseAddress!, ldb: outputs, beta: 1, c: dw.baseAddress!, ldc: outputs)
+                        } else {
+                            BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: dy.baseAddress!, lda: outputs,
+                                      b: a.baseAddress!, ldb: inputs, beta: 1, c: dw.baseAddress!, ldc: inputs)
+                        }
                     }
                 }
                 bias.gradient.withUnsafeMutableBufferPointer { db in
@@ -105,45 +127,6 @@ final class Tape {
             }
         }
         return record(node)
-    }
-
-    /// `linear` with W held input-major (Wᵀ, [in × out]): y = x·Wᵀ + b; dX += dY·W;
-    /// dWᵀ += xᵀ·dY; db += Σ rows dY. Every product reads its operands as they lie.
-    private func inputMajorLinear(_ x: Node, weight: Parameter, bias: Parameter) -> Node {
-        let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
-        var y = [Float](repeating: 0, count: rows * outputs)
-        y.withUnsafeMutableBufferPointer { c in
-            bias.value.withUnsafeBufferPointer { b in for r in 0..<rows { for o in 0..<outputs { c[r * outputs + o] = b[o] } } }
-            x.value.withUnsafeBufferPointer { a in
-                weight.value.withUnsafeBufferPointer { w in
-                    BLAS.gemm(m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: outputs,
-                              beta: 1, c: c.baseAddress!, ldc: outputs)
-                }
-            }
-        }
-        let node = Node(rows: rows, columns: outputs, value: y)
-        node.propagate = { [unowned node] in
-            node.gradient.withUnsafeBufferPointer { dy in
-                if x.needsGradient {
-                    weight.value.withUnsafeBufferPointer { w in
-                        x.gradient.withUnsafeMutableBufferPointer { dx in
-                            BLAS.gemm(transposeB: true, m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs,
-                                      b: w.baseAddress!, ldb: outputs, beta: 1, c: dx.baseAddress!, ldc: inputs)
-                        }
-                    }
-                }
-                x.value.withUnsafeBufferPointer { a in
-                    weight.gradient.withUnsafeMutableBufferPointer { dw in
-                        BLAS.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a.baseAddress!, lda: inputs,
-                                  b: dy.baseAddress!, ldb: outputs, beta: 1, c: dw.baseAddress!, ldc: outputs)
-                    }
-                }
-                bias.gradient.withUnsafeMutableBufferPointer { db in
-                    for r in 0..<rows { for o in 0..<outputs { db[o] += dy[r * outputs + o] } }
-                }
-            }
-        }
-        return node
     }
 
     func relu(_ x: Node) -> Node {
