@@ -95,6 +95,7 @@ public struct Daemon: Service {
         engineSettings.faceEventSeconds = settings.faceEventSeconds
         engineSettings.facePipeline.maximumFaces = settings.maximumFaces
         engineSettings.facePipeline.tracks.absenceSeconds = settings.faceTrackSeconds
+        engineSettings.requireVisibleSpeaker = settings.requireVisibleSpeaker
         engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
         engineSettings.windowing = HuBERTWindowing(windowSeconds: settings.speechWindowSeconds, overlapSeconds: settings.speechOverlapSeconds)
         let stages = loaded.stages(configuration: engineSettings)

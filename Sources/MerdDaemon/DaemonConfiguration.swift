@@ -26,6 +26,8 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public var maximumFaces = 4
     /// `engine.face_track_seconds`: how long a face may be out of view and keep its track id.
     public var faceTrackSeconds = FaceTracker.Parameters().absenceSeconds
+    /// `engine.require_visible_speaker`: leave out utterances no visible face spoke.
+    public var requireVisibleSpeaker = false
     public var videoWaitMilliseconds = 500
     public var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
     public var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
@@ -101,7 +103,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
             "models": ["directory", "layers"],
             "socket": ["path", "mode", "allow_others", "queue", "send_buffer"],
             "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds",
-                       "speech_detector", "speech_threshold", "max_faces", "face_track_seconds"],
+                       "speech_detector", "speech_threshold", "max_faces", "face_track_seconds", "require_visible_speaker"],
             "video": ["width", "height", "fps"],
             "compute": ["backend", "precision"],
             "history": ["path", "keep_days", "max_mb"],
@@ -140,6 +142,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 if let value = try reader.number("face_event_seconds", range: 0.1...3600) { faceEventSeconds = value }
                 if let value = try reader.integer("max_faces", range: 1...16) { maximumFaces = value }
                 if let value = try reader.number("face_track_seconds", range: 0.1...600) { faceTrackSeconds = value }
+                if let value = try reader.boolean("require_visible_speaker") { requireVisibleSpeaker = value }
                 if let value = try reader.integer("video_wait_ms", range: 0...10_000) { videoWaitMilliseconds = value }
                 if let value = try reader.integer("threads", range: 1...256) { threads = value }
                 if let value = try reader.number("speech_window_seconds", range: 0.5...30) { speechWindowSeconds = value }

@@ -108,6 +108,7 @@ public final class DaemonMetrics: Sendable {
         "merd_video_frames_dropped_total": "Video frames the camera source dropped.",
         "merd_video_frames_total": "Video frames received.",
         "merd_video_frames_analysed_total": "Video frames the face stage analysed (the rest are sampled out: engine.face_fps).",
+        "merd_utterances_unseen_speaker_total": "Utterances not reported because no visible face spoke them (engine.require_visible_speaker).",
         "merd_inference_seconds": "Time of each model stage as it runs, by stage.",
         "merd_subscribers": "Subscribers connected to the events socket.",
         "merd_subscriber_dropped_events_total": "Events dropped from subscribers' queues (they read too slowly) or missed by a replay.",

@@ -29,9 +29,35 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
     public var faceFramesMissing: Int
     /// From the end of speech (capture clock) to emission.
     public var latencyMilliseconds: Int
+    /// The tracked face that spoke (`face` events' `tracks` ids) and how well its mouth agreed
+    /// with the speech (v1 addition); nil when no visible face spoke it or it could not be told.
+    public var speaker: Speaker?
+    /// Whether a visible face spoke it (v1 addition); nil without a face stage. False: a
+    /// voice from off camera (a television, someone out of view).
+    public var speakerVisible: Bool?
+
+    /// The speaking face of an utterance.
+    public struct Speaker: Sendable, Equatable, Codable {
+        public var track: Int
+        /// How well its mouth agreed with the sound (`ActiveSpeaker`: a canonical correlation,
+        /// 0 to 0.67; GRID speakers 0.38–0.54), 3 places on the wire.
+        public var confidence: Double
+
+        public init(track: Int, confidence: Double) {
+            self.track = track
+            self.confidence = confidence
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(track, forKey: .track)
+            try container.encode(confidence.rounded(scale: 1000), forKey: .confidence)
+        }
+    }
 
     public init(seq: Int, time: String, start: Double, end: Double, emotion: EmotionEstimate?, valence: Float?, arousal: Float? = nil,
-                source: EventSource = EventSource(), audio: Bool, face: Bool, faceFrames: Int, faceFramesMissing: Int, latencyMilliseconds: Int) {
+                source: EventSource = EventSource(), audio: Bool, face: Bool, faceFrames: Int, faceFramesMissing: Int, latencyMilliseconds: Int,
+                speaker: Speaker? = nil, speakerVisible: Bool? = nil) {
         self.seq = seq
         self.time = time
         self.start = start
@@ -45,11 +71,14 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
         self.faceFrames = faceFrames
         self.faceFramesMissing = faceFramesMissing
         self.latencyMilliseconds = latencyMilliseconds
+        self.speaker = speaker
+        self.speakerVisible = speakerVisible
     }
 
     private enum CodingKeys: String, CodingKey {
         case type, seq, time, start, end, duration, emotion, valence, arousal, source, confidence, modalities
         case latencyMilliseconds = "latency_ms"
+        case speaker, speakerVisible = "speaker_visible"
     }
 
     private enum ModalityKeys: String, CodingKey {
@@ -72,6 +101,8 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
         faceFrames = try modalities.decode(Int.self, forKey: .faceFrames)
         faceFramesMissing = try modalities.decode(Int.self, forKey: .faceFramesMissing)
         latencyMilliseconds = try container.decode(Int.self, forKey: .latencyMilliseconds)
+        speaker = try container.decodeIfPresent(Speaker.self, forKey: .speaker)
+        speakerVisible = try container.decodeIfPresent(Bool.self, forKey: .speakerVisible)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -94,5 +125,10 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
         try modalities.encode(faceFrames, forKey: .faceFrames)
         try modalities.encode(faceFramesMissing, forKey: .faceFramesMissing)
         try container.encode(latencyMilliseconds, forKey: .latencyMilliseconds)
+        // Only where a face stage ran: without one there is nothing to say about who spoke.
+        if let speakerVisible {
+            try container.encodeOrNull(speaker, forKey: .speaker)
+            try container.encode(speakerVisible, forKey: .speakerVisible)
+        }
     }
 }

@@ -33,6 +33,9 @@ struct Analyze: AsyncParsableCommand {
     var faceFramesPerSecond: Double = 10
     @Flag(name: .customLong("no-faces"), help: "Leave the video out.")
     var noFaces = false
+    @Flag(name: .customLong("require-visible-speaker"),
+          help: "Leave out utterances no visible face spoke (a television, someone off camera); as engine.require_visible_speaker.")
+    var requireVisibleSpeaker = false
     @Option(help: "Compute threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -55,6 +58,7 @@ struct Analyze: AsyncParsableCommand {
         configuration.layers = layerList
         configuration.liveClock = false
         configuration.faceFramesPerSecond = faceFramesPerSecond
+        configuration.requireVisibleSpeaker = requireVisibleSpeaker
         let engine = Engine(stages: loaded.stages(configuration: configuration), configuration: configuration, logger: logger) {
             writeLine($0.jsonLine())
         }

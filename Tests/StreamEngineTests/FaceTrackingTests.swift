@@ -88,3 +88,68 @@ struct FaceTrackingTests {
         #expect(byID.count == 2, "a person's track broke: \(byID)")
     }
 }
+
+/// Which face speaks, on composed GRID clips: a talking face beside one that only listens
+/// (a still frame of another clip). Frames go as the engine takes them: analysed at 10 of
+/// GRID's 25 fps, the mouths followed in the others. (Two talking faces, every pair of the
+/// seven clips, through the whole engine: `SpeakerCommandTests`.)
+@Suite("Active speaker on composed GRID clips (pretrained models)",
+       .enabled(if: VisionFixtures.modelsDirectory != nil, "needs tools/fetch-default-models"))
+struct ActiveSpeakerTests {
+    /// Mouth openings per track, and which side each track was on.
+    static func mouths(left: [RGBImage], right: [RGBImage]) throws -> (mouths: [Int: ActiveSpeaker.MouthSeries], side: [Int: String]) {
+        var pipeline = try FaceTrackingTests.pipeline()
+        var mouths: [Int: ActiveSpeaker.MouthSeries] = [:]
+        var side: [Int: String] = [:]
+        var lastAnalysed = -Double.infinity
+        for index in 0..<min(left.count, right.count) {
+            let time = Double(index) / 25
+            let image = FaceTrackingTests.compose(width: 740, [(left[index], 0), (right[index], 380)])
+            // The engine's sampling at engine.face_fps = 10 (Engine.analyzeFrames).
+            guard time - lastAnalysed >= 0.1 - 0.005 else {
+                for (track, opening) in pipeline.followMouths(image) { mouths[track, default: []].append((time, opening)) }
+                continue
+            }
+            lastAnalysed = time
+            for face in pipeline.analyze(image, time: time).faces {
+                guard let opening = MouthOpening.measure(face.observation.landmarks) else { continue }
+                mouths[face.id, default: []].append((time, opening))
+                side[face.id] = (face.observation.detection.x1 + face.observation.detection.x2) / 2 < 370 ? "left" : "right"
+            }
+        }
+        return (mouths, side)
+    }
+
+    /// The sound's bands for the clip's utterance, as the engine has them: the segmenter's
+    /// utterance and `ActiveSpeaker.leadSeconds` of the audio before it.
+    static func bands(_ clip: String) throws -> ActiveSpeaker.SpeechBands {
+        let audio = try AudioFileReader.decodeMono16k(TestPaths.sharedData("grid/\(clip).mpg"))
+        var segmenter = EnergySegmenter()
+        let events = segmenter.process(audio) + segmenter.finish()
+        let utterance = try #require(events.compactMap { if case .utterance(let u) = $0 { u } else { nil } }.first)
+        let from = max(0, utterance.startSample - Int(ActiveSpeaker.leadSeconds * 16000))
+        return try #require(ActiveSpeaker.SpeechBands(samples: audio[from..<utterance.endSample], sampleRate: 16000,
+                                                      start: Double(from) / 16000))
+    }
+
+    /// The frames of `mouths` within the bands' span, as the engine takes them.
+    static func within(_ mouths: [Int: ActiveSpeaker.MouthSeries], _ bands: ActiveSpeaker.SpeechBands) -> [Int: ActiveSpeaker.MouthSeries] {
+        mouths.mapValues { $0.filter { $0.time >= bands.start && $0.time <= bands.end } }
+    }
+
+    @Test("a talking face beside one that only listens: the talker; two still faces: no visible speaker")
+    func listenerAndStill() throws {
+        let talker = try FacePipelineTests.frames("lbax4n")
+        let still = [RGBImage](repeating: try FacePipelineTests.frames("bbaf2n")[10], count: talker.count)
+        let (mouths, side) = try Self.mouths(left: still, right: talker)
+        let bands = try Self.bands("lbax4n")
+        let judged = ActiveSpeaker.judge(mouths: Self.within(mouths, bands), bands: bands)
+        let chosen = try #require(judged.speaker, "\(judged)")
+        #expect(side[chosen.track] == "right", "\(chosen)")
+        let talkerStill = [RGBImage](repeating: talker[10], count: talker.count)
+        let (stillMouths, _) = try Self.mouths(left: still, right: talkerStill)
+        let none = ActiveSpeaker.judge(mouths: Self.within(stillMouths, bands), bands: bands)
+        print("Listener beside a talker: \(judged); two still faces: \(none)")
+        #expect(none == .noVisibleSpeaker)
+    }
+}

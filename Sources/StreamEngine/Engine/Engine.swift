@@ -30,6 +30,9 @@ public struct EngineConfiguration: Sendable {
     /// Seconds between `face` events while a face is visible and no one speaks.
     public var faceEventSeconds: Double = 1
     public var videoWaitMilliseconds = 500
+    /// Utterances no visible face spoke (a television, someone off camera) are not reported
+    /// (`engine.require_visible_speaker`); only while a face stage runs.
+    public var requireVisibleSpeaker = false
     /// The live engine follows up to four faces (`engine.max_faces`); the face estimate and
     /// the utterance's visual features are the largest one's.
     public var facePipeline: FacePipeline.Options = {
@@ -193,6 +196,8 @@ public final class Engine: Sendable {
         var resampler: Resampler?
         var origin = MediaTime.zero
         var encodings: [Int: any UtteranceEncoding] = [:]
+        var recent = RecentAudio(capacity: 2 * feed.sampleRate)
+        var leads: [Int: [Float]] = [:]
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         do {
             for try await chunk in chunks {
@@ -200,9 +205,11 @@ public final class Engine: Sendable {
                     resampler = try Resampler(inputRate: chunk.sampleRate, inputChannels: chunk.channels)
                     origin = chunk.time
                 }
-                let steps = feed.process(resampler!.process(chunk))
+                let samples = resampler!.process(chunk)
+                if stages.faces != nil { recent.append(samples) }
+                let steps = feed.process(samples)
                 pendingEnd.store(feed.pendingSpeechEnd ?? -1, ordering: .relaxed)
-                perform(steps, encodings: &encodings, origin: origin, rate: feed.sampleRate)
+                perform(steps, encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
                 heard.advance(to: chunk.endTime.seconds)
                 if let counts = reporter.due(audio.statusCounts) {
                     emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat), counts: counts))
@@ -220,21 +227,28 @@ public final class Engine: Sendable {
             return
         }
         if let resampler {
-            perform(feed.process(resampler.flush()) + feed.finish(), encodings: &encodings, origin: origin, rate: feed.sampleRate)
+            let samples = resampler.flush()
+            if stages.faces != nil { recent.append(samples) }
+            perform(feed.process(samples) + feed.finish(), encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
         }
         await finishing.barrier()
         emit(status("audio", .stopped, audio.name, counts: audio.statusCounts))
     }
 
     /// Carries out the feed's steps: the speech stage's work goes to the compute queue in
-    /// step order; an ended utterance goes to `run()`.
-    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], origin: MediaTime, rate: Int) {
+    /// step order; an ended utterance goes to `run()`. With a face stage, the audio just
+    /// before each utterance (`recent`, taken as it begins) goes with it into `leads`.
+    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], leads: inout [Int: [Float]],
+                         recent: RecentAudio, origin: MediaTime, rate: Int) {
         for step in steps {
             switch step {
             case .begin(let id, let startSample):
                 let at = origin.advanced(bySamples: startSample, sampleRate: rate).seconds
                 speech.withLock { $0.open = at }
                 if let encoding = stages.speech?.beginUtterance() { encodings[id] = encoding }
+                if stages.faces != nil {
+                    leads[id] = Array(recent.slice(from: startSample - Int(ActiveSpeaker.leadSeconds * Double(rate)), to: startSample))
+                }
             case .push(let id, let samples):
                 guard let encoding = encodings[id] else { continue }
                 compute.submit { EngineMetrics.timed(self.metrics.speechWindow) { encoding.push(samples) } }
@@ -253,7 +267,11 @@ public final class Engine: Sendable {
                     if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
                 }
                 let speech = stages.speechAffect == nil ? nil : Array(utterance.audio[0..<(utterance.speechEndSample - utterance.startSample)])
-                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, rest: rest,
+                let lead = leads.removeValue(forKey: id) ?? []
+                let sound = stages.faces == nil ? nil
+                    : FinishQueue.Sound(samples: lead + utterance.audio, sampleRate: utterance.sampleRate,
+                                        start: start.seconds - Double(lead.count) / Double(utterance.sampleRate))
+                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, sound: sound, rest: rest,
                                                                 start: start, end: end, detected: MediaTime.now())))
                 if !queued { logger.notice("stopping: an utterance ended after the engine closed; dropped") }
             }
@@ -280,8 +298,34 @@ public final class Engine: Sendable {
             await timeline.wait(until: utterance.end.seconds, timeout: timeout)
         }
         let (startSeconds, endSeconds) = (utterance.start.seconds, utterance.end.seconds)
-        let visual = stages.faces == nil ? VisualTimeline.Summary() : timeline.summary(from: startSeconds, to: endSeconds)
-        let face = stages.faces == nil ? nil : FaceSpanEstimate(entries: timeline.entries(from: startSeconds, to: endSeconds), labels: labels)
+        // Who spoke: the tracked face whose mouth moved with the speech. Its frames alone give
+        // the utterance's visual features and face estimate; without one, the largest face's.
+        // Without video running (a camera unplugged) nothing is known of who spoke.
+        var judgement = ActiveSpeaker.Judgement.undecided
+        var entries: [VisualTimeline.Entry] = []
+        if stages.faces != nil {
+            entries = timeline.entries(from: startSeconds, to: endSeconds)
+            // The bands here, not on the audio loop: a long utterance's take milliseconds.
+            if let sound = utterance.sound, timeline.isActive,
+               let bands = ActiveSpeaker.SpeechBands(samples: sound.samples[...], sampleRate: sound.sampleRate, start: sound.start) {
+                // From the lead's start: lips part before the sound (`ActiveSpeaker.leadSeconds`).
+                let mouths = Self.mouths(in: timeline.entries(from: bands.start, to: endSeconds),
+                                         followed: timeline.mouths(from: bands.start, to: endSeconds))
+                let agreements = ActiveSpeaker.agreements(mouths: mouths, bands: bands)
+                judgement = ActiveSpeaker.judge(agreements: agreements, mouths: mouths)
+                logger.debug("utterance \(startSeconds)–\(endSeconds) s: \(judgement); frames per track \(mouths.mapValues(\.count)), agreement (lag) of the moving ones \(agreements)")
+            }
+            if let speaker = judgement.speaker { entries = Self.frames(of: speaker.track, in: entries) }
+        }
+        let speaker = judgement.speaker
+        let speakerVisible = stages.faces == nil ? nil : judgement.speakerVisible
+        if configuration.requireVisibleSpeaker, speakerVisible == false {
+            logger.debug("utterance \(startSeconds)–\(endSeconds) s: no visible face spoke it; not reported (engine.require_visible_speaker)")
+            metrics.utterancesWithoutVisibleSpeaker.increment()
+            return
+        }
+        let visual = stages.faces == nil ? VisualTimeline.Summary() : VisualTimeline.summary(of: entries)
+        let face = stages.faces == nil ? nil : FaceSpanEstimate(entries: entries, labels: labels)
         let faceModel = stages.faces?.modelName
         var source = EventSource()
         var emotion: EmotionEstimate?
@@ -310,7 +354,30 @@ public final class Engine: Sendable {
             emotion: emotion, valence: valence, arousal: arousal, source: source,
             audio: pooled != nil, face: visual.faceFrames > 0,
             faceFrames: visual.faceFrames, faceFramesMissing: visual.missingFrames,
-            latencyMilliseconds: max(0, Int(latency.nanoseconds / 1_000_000)))))
+            latencyMilliseconds: max(0, Int(latency.nanoseconds / 1_000_000)),
+            speaker: speaker.map { UtteranceEvent.Speaker(track: $0.track, confidence: $0.confidence) }, speakerVisible: speakerVisible)))
+    }
+
+    /// Each track's mouth openings in `entries` and in the frames between them, in time order.
+    static func mouths(in entries: [VisualTimeline.Entry], followed: [VisualTimeline.Mouth]) -> [Int: ActiveSpeaker.MouthSeries] {
+        var mouths: [Int: ActiveSpeaker.MouthSeries] = [:]
+        for entry in entries {
+            for track in entry.tracks { if let mouth = track.mouth { mouths[track.id, default: []].append((entry.time, mouth)) } }
+        }
+        for mouth in followed { mouths[mouth.track, default: []].append((mouth.time, mouth.opening)) }
+        return mouths.mapValues { $0.sorted { $0.time < $1.time } }
+    }
+
+    /// `entries` as `track` alone was seen in them: its encodings and estimates as the frame's,
+    /// a frame without it as a frame without a face.
+    static func frames(of track: Int, in entries: [VisualTimeline.Entry]) -> [VisualTimeline.Entry] {
+        entries.map { entry in
+            guard let face = entry.tracks.first(where: { $0.id == track }) else {
+                return .init(time: entry.time, faces: entry.faces, encodings: [:], probabilities: nil, labels: entry.labels, box: nil)
+            }
+            return .init(time: entry.time, faces: entry.faces, encodings: face.encodings, probabilities: face.probabilities, labels: entry.labels,
+                         box: face.box, valence: face.valence, arousal: face.arousal, tracks: [face])
+        }
     }
 
     /// The fusion stage's emotion and valence from what was computed, or nil when it cannot
@@ -370,7 +437,10 @@ public final class Engine: Sendable {
             // Sampling: a frame within a period of the last analysed one is skipped (a few
             // milliseconds of slack so 25 fps sampled at 10 keeps a steady rhythm).
             guard time - lastAnalysed >= period - 0.005, let image = RGBImage(frame) else {
-                timeline.passed(time)
+                // Between analysed frames, the followed faces' mouths alone: who speaks is
+                // told from mouths at the camera's rate (`ActiveSpeaker`).
+                let mouths = try await sight.run { session.followsFaces ? RGBImage(frame).map(session.followMouths) ?? [:] : [:] }
+                timeline.passed(time, mouths: mouths)
                 continue
             }
             lastAnalysed = time

@@ -17,6 +17,8 @@ struct EngineMetrics: Sendable {
     /// `engine.face_fps`). Their rates are the frames per second read and analysed.
     let framesReceived = Counter(label: "merd_video_frames_total")
     let framesAnalysed = Counter(label: "merd_video_frames_analysed_total")
+    /// Utterances left unreported because no visible face spoke them (`engine.require_visible_speaker`).
+    let utterancesWithoutVisibleSpeaker = Counter(label: "merd_utterances_unseen_speaker_total")
 
     /// Runs `body`, recording how long it took in `timer`.
     @inline(__always)

@@ -19,6 +19,20 @@ public protocol FaceAnalysing: Sendable {
 public protocol FaceSession: AnyObject, Sendable {
     /// The faces in `image`, shown at media time `time` (seconds).
     func analyze(_ image: RGBImage, time: Double) -> FrameFaces
+    /// Whether there are faces whose mouths `followMouths` can follow (the engine converts a
+    /// skipped frame's pixels only then).
+    var followsFaces: Bool { get }
+    /// In a frame the stage does not analyse (sampled out by `engine.face_fps`): the mouth
+    /// opening of each followed face, by track id, for `ActiveSpeaker`. Changes nothing the
+    /// next `analyze` sees.
+    func followMouths(_ image: RGBImage) -> [Int: MouthOpening]
+}
+
+extension FaceSession {
+    /// A session that follows no mouths between frames (the speaker is judged on analysed
+    /// frames alone).
+    public var followsFaces: Bool { false }
+    public func followMouths(_ image: RGBImage) -> [Int: MouthOpening] { [:] }
 }
 
 /// What the engine keeps of one analysed frame.
@@ -48,15 +62,18 @@ public struct FrameFaces: Sendable, Equatable {
         public var probabilities: [Float]?
         public var valence: Float?
         public var arousal: Float?
+        /// The mouth opening (`MouthOpening`), nil when the landmarks did not fit.
+        public var mouth: MouthOpening?
 
         public init(id: Int, box: [Int], encodings: [String: [Float]] = [:], probabilities: [Float]? = nil,
-                    valence: Float? = nil, arousal: Float? = nil) {
+                    valence: Float? = nil, arousal: Float? = nil, mouth: MouthOpening? = nil) {
             self.id = id
             self.box = box
             self.encodings = encodings
             self.probabilities = probabilities
             self.valence = valence
             self.arousal = arousal
+            self.mouth = mouth
         }
     }
 
@@ -108,6 +125,10 @@ final class FacePipelineSession: FaceSession, @unchecked Sendable {
         self.affectScale = affectScale
     }
 
+    var followsFaces: Bool { pipeline.followsFaces }
+
+    func followMouths(_ image: RGBImage) -> [Int: MouthOpening] { pipeline.followMouths(image) }
+
     func analyze(_ image: RGBImage, time: Double) -> FrameFaces {
         let analysis = pipeline.analyze(image, time: time)
         func mapped(_ value: Float?) -> Float? {
@@ -119,7 +140,8 @@ final class FacePipelineSession: FaceSession, @unchecked Sendable {
             let encoding = primary.flatMap { face.observation.encodings[$0] }
             return FrameFaces.Track(id: face.id, box: [d.x1, d.y1, d.width, d.height].map { Int($0.rounded()) },
                                     encodings: face.observation.encodings.mapValues(\.embedding), probabilities: encoding?.probabilities,
-                                    valence: mapped(encoding?.valence), arousal: mapped(encoding?.arousal))
+                                    valence: mapped(encoding?.valence), arousal: mapped(encoding?.arousal),
+                                    mouth: face.observation.quality.verdict == .poorFit ? nil : MouthOpening.measure(face.observation.landmarks))
         }
         // The primary face is the largest (the first track).
         let first = tracks.first

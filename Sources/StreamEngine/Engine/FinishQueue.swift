@@ -13,11 +13,21 @@ final class FinishQueue: Sendable {
         let encoding: (any UtteranceEncoding)?
         /// The utterance's speech, for the speech-emotion stage (nil without one).
         let speech: [Float]?
+        /// The sound from `ActiveSpeaker.leadSeconds` before the utterance to its end, to tell
+        /// which face spoke (nil without a face stage).
+        let sound: Sound?
         let rest: [Float]
         let start: MediaTime
         let end: MediaTime
         /// When the segmenter confirmed the end (offline latency runs from here).
         let detected: MediaTime
+    }
+
+    /// Audio and the media time of its first sample.
+    struct Sound: Sendable {
+        let samples: [Float]
+        let sampleRate: Int
+        let start: Double
     }
 
     enum Work: Sendable {

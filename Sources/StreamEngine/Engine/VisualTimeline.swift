@@ -22,6 +22,13 @@ final class VisualTimeline: Sendable {
         var tracks: [FrameFaces.Track] = []
     }
 
+    /// A followed face's mouth in a frame between analysed ones (`FaceSession.followMouths`).
+    struct Mouth: Sendable {
+        let time: Double
+        let track: Int
+        let opening: MouthOpening
+    }
+
     struct Summary: Sendable {
         var means: [String: [Float]] = [:]
         var faceFrames = 0
@@ -30,6 +37,7 @@ final class VisualTimeline: Sendable {
 
     private struct State {
         var entries: [Entry] = []
+        var mouths: [Mouth] = []
         /// Media time up to which the video has been looked at (analysed or skipped).
         var processedUntil = -Double.infinity
         var active = false
@@ -66,9 +74,18 @@ final class VisualTimeline: Sendable {
         woken.forEach { $0.resume() }
     }
 
-    /// The video reached `time` without analysing that frame (sampling skipped it).
-    func passed(_ time: Double) {
-        let woken = state.withLock { Self.advance(&$0, to: time) }
+    /// The video reached `time` without analysing that frame (sampling skipped it), where
+    /// the followed faces' mouths were `mouths` (track id → opening).
+    func passed(_ time: Double, mouths: [Int: MouthOpening] = [:]) {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if !mouths.isEmpty {
+                state.mouths += mouths.sorted { $0.key < $1.key }.map { Mouth(time: time, track: $0.key, opening: $0.value) }
+                if let first = state.mouths.first, time - first.time > retention {
+                    state.mouths.removeAll { time - $0.time > retention }
+                }
+            }
+            return Self.advance(&state, to: time)
+        }
         woken.forEach { $0.resume() }
     }
 
@@ -116,7 +133,11 @@ final class VisualTimeline: Sendable {
 
     /// Means of each embedding over the frames in [start, end], and the frame counts.
     func summary(from start: Double, to end: Double) -> Summary {
-        let frames = state.withLock { $0.entries.filter { $0.time >= start && $0.time <= end } }
+        Self.summary(of: entries(from: start, to: end))
+    }
+
+    /// Means of each embedding over `frames`, and the frame counts.
+    static func summary(of frames: [Entry]) -> Summary {
         var mean = Summary()
         var sums: [String: [Double]] = [:]
         for frame in frames {
@@ -138,5 +159,10 @@ final class VisualTimeline: Sendable {
     /// The frames in [start, end].
     func entries(from start: Double, to end: Double) -> [Entry] {
         state.withLock { $0.entries.filter { $0.time >= start && $0.time <= end } }
+    }
+
+    /// The mouths followed between analysed frames in [start, end].
+    func mouths(from start: Double, to end: Double) -> [Mouth] {
+        state.withLock { $0.mouths.filter { $0.time >= start && $0.time <= end } }
     }
 }

@@ -64,6 +64,9 @@ public struct FacePipeline: Sendable {
     private var lastLandmarks: [[Point2D]] = []
     private var framesSinceDetection = 0
     private var tracker: FaceTracker
+    /// The faces of the last analysed frame (track id, latest landmarks), whose mouths
+    /// `followMouths` follows until the next one.
+    private var followed: [(id: Int, landmarks: [Point2D])] = []
     /// Frames analysed (the tracker's clock when no time is given).
     private var frameIndex = 0
 
@@ -79,6 +82,7 @@ public struct FacePipeline: Sendable {
     /// Forgets the tracked faces (after a gap in the video, say); track ids go on growing.
     public mutating func reset() {
         lastLandmarks = []
+        followed = []
         framesSinceDetection = 0
         tracker.reset()
     }
@@ -133,9 +137,29 @@ public struct FacePipeline: Sendable {
         let ids = tracker.update(time: now, faces: observations.map {
             FaceTracker.Box(x1: $0.detection.x1, y1: $0.detection.y1, x2: $0.detection.x2, y2: $0.detection.y2)
         })
+        followed = zip(ids, observations).filter { $0.1.quality.verdict != .poorFit }.map { ($0.0, $0.1.landmarks) }
         let faces = zip(ids, observations).map { TrackedFace(id: $0, observation: $1) }
             .sorted { $0.observation.detection.width * $0.observation.detection.height > $1.observation.detection.width * $1.observation.detection.height }
         return FaceAnalysis(faceCount: faceCount, primary: faces.first?.observation, tracked: tracked && !faces.isEmpty, faces: faces)
+    }
+
+    /// Whether `followMouths` has faces to follow.
+    public var followsFaces: Bool { !followed.isEmpty }
+
+    /// The mouth openings (track id → `MouthOpening`) of the last analysed frame's faces in
+    /// a frame between analysed ones: each face's landmarks placed from its latest ones (no
+    /// detection, no encoders; dlib's trees alone), so that `ActiveSpeaker` sees mouths at the
+    /// camera's rate while faces are analysed at `engine.face_fps`. A face whose landmarks
+    /// do not fit is left out. What `analyze` tracks is untouched.
+    public mutating func followMouths(_ image: RGBImage) -> [Int: MouthOpening] {
+        var openings: [Int: MouthOpening] = [:]
+        for index in followed.indices {
+            let landmarks = landmarkPredictor.predict(image: image, rectangle: aligner.rectangle(landmarks: followed[index].landmarks))
+            guard aligner.quality(landmarks).verdict != .poorFit, let opening = MouthOpening.measure(landmarks) else { continue }
+            followed[index].landmarks = landmarks
+            openings[followed[index].id] = opening
+        }
+        return openings
     }
 
     /// The crop `encoder` reads (`FaceEncoder.crop`) of the face found at `detection` with
