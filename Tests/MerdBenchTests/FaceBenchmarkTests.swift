@@ -12,14 +12,14 @@ struct FaceBenchmarkTests {
         #expect(frames.allSatisfy { $0.width == 640 && $0.height == 480 })
     }
 
-    @Test("one, two and four people in one frame: that many faces followed and analysed per frame",
+    @Test("one, two and four people in one frame: that many faces followed and analysed per frame, their mouths followed between",
           .enabled(if: TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
     func people() throws {
         let models = try VisionModels(directory: TestPaths.pretrainedModels!)
         let frames = Array(try FaceBenchmark.frames(from: TestPaths.sharedData("grid/bbaf2n.mpg")).prefix(4))
         for people in [1, 2, 4] {
-            let (milliseconds, faces) = FaceBenchmark.people(people, models: models, frames: frames)
-            #expect(faces == Double(people) && milliseconds > 0, "\(people) people: \(faces) faces a frame")
+            let (milliseconds, faces, follow) = FaceBenchmark.people(people, models: models, frames: frames)
+            #expect(faces == Double(people) && milliseconds > 0 && follow > 0, "\(people) people: \(faces) faces a frame")
         }
     }
 

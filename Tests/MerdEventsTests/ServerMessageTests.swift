@@ -58,9 +58,23 @@ struct ServerMessageTests {
 
     @Test("fields this build does not know (EVENTS.md, Additions still to come) are ignored; lines without the newer ones still decode")
     func extraFields() throws {
-        let utterance = Samples.bareUtteranceLine.replacingOccurrences(
-            of: #""end":"#, with: #""speaker":{"track":3,"confidence":0.91},"speaker_visible":true,"end":"#)
+        let utterance = Samples.bareUtteranceLine.replacingOccurrences(of: #""end":"#, with: #""gaze":{"yaw":3,"pitch":-1},"end":"#)
         #expect(try ServerMessage(line: utterance) == .utterance(Samples.bareUtterance))
+        // Who spoke (issue 18's addition) decodes; a line without it leaves both nil.
+        let spoken = Samples.bareUtteranceLine.replacingOccurrences(
+            of: #""end":"#, with: #""speaker":{"track":3,"confidence":0.91},"speaker_visible":true,"end":"#)
+        var withSpeaker = Samples.bareUtterance
+        withSpeaker.speaker = UtteranceEvent.Speaker(track: 3, confidence: 0.91)
+        withSpeaker.speakerVisible = true
+        #expect(try ServerMessage(line: spoken) == .utterance(withSpeaker))
+        #expect(Samples.bareUtterance.speaker == nil && Samples.bareUtterance.speakerVisible == nil)
+        // On the wire: both with a face stage (speaker null when no visible face spoke);
+        // neither without one, or when it could not be told.
+        #expect(Event.utterance(withSpeaker).jsonLine().contains(#""speaker":{"confidence":0.91,"track":3},"speaker_visible":true"#))
+        var unseen = Samples.bareUtterance
+        unseen.speakerVisible = false
+        #expect(Event.utterance(unseen).jsonLine().contains(#""speaker":null,"speaker_visible":false"#))
+        #expect(!Event.utterance(Samples.bareUtterance).jsonLine().contains("speaker"))
         // A line from before `arousal` and `source` were added.
         let older = Samples.bareUtteranceLine.replacingOccurrences(of: #""arousal":null,"#, with: "")
             .replacingOccurrences(of: #""source":{"arousal":null,"emotion":null,"valence":null},"#, with: "")
