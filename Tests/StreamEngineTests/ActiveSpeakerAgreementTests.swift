@@ -126,6 +126,8 @@ struct ActiveSpeakerAgreementTests {
         #expect(ActiveSpeaker.judge(mouths: [:], bands: bands).speakerVisible == false)
         // A face seen for 5 frames (beside a still one): too briefly to tell.
         #expect(ActiveSpeaker.judge(mouths: [4: still, 7: Array(speaking(frames).prefix(5))], bands: bands) == .undecided)
+        // A face in view whose lips could not be measured (no openings) beside a still one.
+        #expect(ActiveSpeaker.judge(mouths: [4: still, 9: []], bands: bands) == .undecided)
         #expect(ActiveSpeaker.Judgement.undecided.speakerVisible == nil)
     }
 }

@@ -46,7 +46,7 @@ public struct ActiveSpeaker: Sendable, Equatable {
         /// No visible mouth spoke: no face in view, or none moved its mouth.
         case noVisibleSpeaker
         /// No mouth moved, but a face was in view too briefly to tell (fewer than
-        /// `minimumFrames` frames).
+        /// `minimumFrames` measured frames: glimpsed, or turned so its lips cannot be measured).
         case undecided
 
         public var speaker: ActiveSpeaker? {

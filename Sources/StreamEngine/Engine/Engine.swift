@@ -359,10 +359,14 @@ public final class Engine: Sendable {
     }
 
     /// Each track's mouth openings in `entries` and in the frames between them, in time order.
+    /// A track seen only with landmarks too poor to measure (turned away) is there with no
+    /// openings: in view, but nothing known of its lips (`ActiveSpeaker.Judgement.undecided`).
     static func mouths(in entries: [VisualTimeline.Entry], followed: [VisualTimeline.Mouth]) -> [Int: ActiveSpeaker.MouthSeries] {
         var mouths: [Int: ActiveSpeaker.MouthSeries] = [:]
         for entry in entries {
-            for track in entry.tracks { if let mouth = track.mouth { mouths[track.id, default: []].append((entry.time, mouth)) } }
+            for track in entry.tracks {
+                if let mouth = track.mouth { mouths[track.id, default: []].append((entry.time, mouth)) } else if mouths[track.id] == nil { mouths[track.id] = [] }
+            }
         }
         for mouth in followed { mouths[mouth.track, default: []].append((mouth.time, mouth.opening)) }
         return mouths.mapValues { $0.sorted { $0.time < $1.time } }
