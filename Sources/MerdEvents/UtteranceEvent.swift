@@ -40,7 +40,7 @@ public struct UtteranceEvent: Sendable, Equatable, Codable {
     public struct Speaker: Sendable, Equatable, Codable {
         public var track: Int
         /// How well its mouth agreed with the sound (`ActiveSpeaker`: a canonical correlation,
-        /// 0 to 0.67; GRID speakers 0.38–0.54), 3 places on the wire.
+        /// 0 to 0.67; GRID speakers 0.35–0.56), 3 places on the wire.
         public var confidence: Double
 
         public init(track: Int, confidence: Double) {

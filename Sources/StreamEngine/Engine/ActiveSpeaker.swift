@@ -11,30 +11,31 @@ import MediaCodec
 /// microphone's). The agreement is the first canonical correlation between the mouth's
 /// changes from frame to frame and the bands' (ridge-regularised; the audio-visual
 /// correlation of Slaney and Covell's FaceSync). Each choice was measured on every pair of
-/// the seven GRID clips side by side (42 utterances, the engine's own frames,
-/// `ActiveSpeakerTests`):
+/// the seven GRID clips side by side, the voice of one (42 utterances; on the clips' own
+/// frames sampled as the engine samples them, and through `merd analyze` on H.264 re-encodes
+/// with Silero VAD, `SpeakerCommandTests`: 41 of 42):
 /// - Changes, not levels: two people saying GRID's sentences open their mouths about as wide
 ///   at about the same moments, so levels agree for either (10–15 of 24 pairs); only the
 ///   speaker's openings and closings fall on the sound's rises and falls.
 /// - Bands, not one loudness envelope: an opening jaw moves the first formant and the energy
 ///   between bands as much as the overall level. Against one envelope 39 of 42 were right,
 ///   the talking face beside often fitting as well as the speaker's own; with the bands 40,
-///   with the outer lips as well 42 (smallest margin 0.035).
+///   with the outer lips as well 42 (smallest margin 0.035), on the clips' frames.
 /// - From `leadSeconds` before the utterance: lips part before the sound starts (without
-///   the lead, 39–41 of 42 in the scripts' replay).
+///   the lead, 39–41 of 42 replayed offline).
 ///
 /// A track is a candidate when its mouth moves (`minimumMovement`); the candidate that
 /// agrees best spoke, and no candidate means no visible mouth spoke (a television, a person
 /// off camera). There is no floor on the agreement: what a mouth moving at random reaches by
 /// chance depends on the utterance's length (white noise as the mouth: median 0.35 over 1 s,
-/// 0.23 over 2.5 s; GRID's speakers 0.38–0.54), and comparing each mouth with itself shifted
+/// 0.23 over 2.5 s; GRID's speakers 0.35–0.56), and comparing each mouth with itself shifted
 /// out of sync rejected a real speaker (lbax4n, whose rhythm fits its own shifts). So a face
 /// that moves its mouth out of time with the speech (chewing, mouthing) while someone unseen
 /// talks can be taken for the speaker; its confidence is then low, for readers to judge.
 public struct ActiveSpeaker: Sendable, Equatable {
     public let track: Int
     /// The agreement: a canonical correlation, in [0, 1 / (1 + ridge)]; speakers in GRID's
-    /// studio clips 0.38–0.54, the other talking face beside them 0.16–0.49.
+    /// studio clips 0.35–0.56, the other talking face beside them 0.16–0.49.
     public let confidence: Double
     /// The lag that agreed best, seconds (positive: the mouth leads the sound).
     public let lag: Double
@@ -75,8 +76,8 @@ public struct ActiveSpeaker: Sendable, Equatable {
     /// Audio and frames before the utterance's first sample that are judged with it.
     public static let leadSeconds = 0.2
     /// Ridge regularisation: each variable's variance raised by this share of itself. Keeps
-    /// six variables on 30–80 frames from fitting noise (0.25–1 gave the same choices in the
-    /// scripts' replay).
+    /// six variables on 30–80 frames from fitting noise (0.25 and 1 got the same 41 of 42
+    /// through `merd analyze`).
     static let ridge = 0.5
     /// The bands, Hz: the first formant's range, the second's low and high halves, frication.
     public static let bands: [(low: Double, high: Double)] = [(80, 500), (500, 1000), (1000, 2000), (2000, 4000)]
