@@ -268,7 +268,10 @@ enum DashboardPage {
         const item = document.createElement("li");
         const label = e.emotion ? `${e.emotion.label} ${Math.round((e.emotion.probs[e.emotion.label] || 0) * 100)} %` : "no emotion";
         const valence = e.valence == null ? "" : `, valence ${e.valence > 0 ? "+" : ""}${e.valence.toFixed(1)}`;
-        item.textContent = `${clock(wall(e))} ${(e.end - e.start).toFixed(1)} s: ${label}${valence} (${e.latency_ms} ms)`;
+        // Who spoke (with a face stage): the track's id as face events list it, or a voice
+        // no visible face made; nothing when it could not be told.
+        const speaker = e.speaker ? `, face ${e.speaker.track} spoke` : e.speaker_visible === false ? ", unseen speaker" : "";
+        item.textContent = `${clock(wall(e))} ${(e.end - e.start).toFixed(1)} s: ${label}${valence}${speaker} (${e.latency_ms} ms)`;
         const list = $("utterances");
         list.insertBefore(item, list.firstChild);
         while (list.children.length > 8) list.removeChild(list.lastChild);

@@ -56,6 +56,11 @@ struct DashboardCommandTests {
         // The page's own panels: the utterance listed, the metrics read from the daemon.
         let listed = try browser.evaluate(##"document.querySelectorAll("#utterances li").length"##) as? Int ?? 0
         #expect(listed >= 1)
+        if DaemonModels.pretrained != nil {
+            // One face in view, talking: it spoke, under the id its face events give it.
+            let item = try browser.evaluate(##"document.querySelector("#utterances li").textContent"##) as? String ?? ""
+            #expect(item.contains("spoke"), "\(item)")
+        }
         try browser.wait(5.5)  // a metrics refresh
         let metrics = try browser.evaluate(##"document.querySelector("#metrics").textContent"##) as? String ?? ""
         #expect(metrics.contains("utterances1") || metrics.contains("utterances"), "\(metrics)")
