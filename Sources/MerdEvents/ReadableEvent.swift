@@ -36,6 +36,11 @@ public enum ReadableEvent {
             var parts = [String(format: "utterance %.2f–%.2f s", e.start, e.end), emotion(e.emotion)]
             if let valence = e.valence { parts.append(String(format: "valence %+.2f", Double(valence))) }
             if let arousal = e.arousal { parts.append(String(format: "arousal %+.2f", Double(arousal))) }
+            if let speaker = e.speaker {
+                parts.append(String(format: "face %d spoke (%.2f)", speaker.track, speaker.confidence))
+            } else if e.speakerVisible == false {
+                parts.append("unseen speaker")
+            }
             parts.append("(\(e.latencyMilliseconds) ms)")
             return parts.joined(separator: "  ")
         case .face(let e):

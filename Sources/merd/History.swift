@@ -115,10 +115,11 @@ struct History: ParsableCommand {
 /// `merd history --csv`: the fields a spreadsheet wants of each event; a field an event type
 /// does not have is empty.
 enum HistoryCSV {
-    static let header = "seq,time,run,type,label,probability,valence,arousal,confidence,start,end,latency_ms,faces,source,state,detail"
+    /// Columns are only ever added at the end: scripts read them by position.
+    static let header = "seq,time,run,type,label,probability,valence,arousal,confidence,start,end,latency_ms,faces,source,state,detail,speaker,speaker_visible"
 
     static func row(_ event: StoredEvent) -> String {
-        var fields = [String](repeating: "", count: 16)
+        var fields = [String](repeating: "", count: 18)
         fields[0] = String(event.seq)
         fields[1] = WallClock.rfc3339(event.time)
         fields[2] = event.run
@@ -138,6 +139,8 @@ enum HistoryCSV {
             fields[9] = String(format: "%.3f", e.start)
             fields[10] = String(format: "%.3f", e.end)
             fields[11] = String(e.latencyMilliseconds)
+            fields[16] = e.speaker.map { String($0.track) } ?? ""
+            fields[17] = e.speakerVisible.map { String($0) } ?? ""
         case .face(let e):
             emotion(e.emotion)
             fields[6] = number(e.valence)

@@ -33,6 +33,12 @@ struct ReadableEventTests {
         for (line, readable) in expected {
             #expect(Self.readable(line) == readable)
         }
+        // Who spoke: the face's track, or a voice no visible face made.
+        let spoken = Samples.bareUtteranceLine.replacingOccurrences(
+            of: #""end":"#, with: #""speaker":{"confidence":0.47,"track":3},"speaker_visible":true,"end":"#)
+        #expect(Self.readable(spoken) == "16:20:01.123  utterance 0.49–2.21 s  emotion unknown  face 3 spoke (0.47)  (212 ms)")
+        let unseen = Samples.bareUtteranceLine.replacingOccurrences(of: #""end":"#, with: #""speaker":null,"speaker_visible":false,"end":"#)
+        #expect(Self.readable(unseen) == "16:20:01.123  utterance 0.49–2.21 s  emotion unknown  unseen speaker  (212 ms)")
     }
 
     @Test("the time of day is in the given zone (merd subscribe gives the local one)")

@@ -121,6 +121,9 @@ struct HistoryCommandTests {
         let csv = try MerdProcess.run(["history", "--history", history, "--csv", "--types", "utterance"])
         let rows = csv.stdout.split(separator: "\n")
         #expect(rows.first?.hasPrefix("seq,time,run,type,label,") == true && rows.dropFirst().allSatisfy { $0.contains(",utterance,") })
+        // Columns only ever added at the end (who spoke: the last two); every row as wide as the header.
+        #expect(rows.first?.hasSuffix(",detail,speaker,speaker_visible") == true)
+        #expect(rows.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 18 }, "\(rows)")
         #expect(rows.count - 1 == run2Utterances * 2, "one utterance a run: \(rows)")
         let readable = try MerdProcess.run(["history", "--history", history, "--since", String(last - 1)])
         #expect(readable.stdout.split(separator: "\n").count == stored.count - (last - 1) && readable.stdout.contains("#\(last)  "), "\(readable.stdout)")
