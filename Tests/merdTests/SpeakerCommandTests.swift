@@ -92,6 +92,7 @@ struct SpeakerCommandTests {
     @Test("two still faces and a voice: speaker null, speaker_visible false; with --require-visible-speaker the utterance is left out, the faces still reported")
     func offCamera() throws {
         let video = try Self.stillFaces(left: "bbaf2n", right: "brbk7n", voice: "lbax4n")
+        defer { try? FileManager.default.removeItem(atPath: video) }
         let events = try Self.analyze(video)
         let utterances = events.filter { $0["type"] as? String == "utterance" }
         #expect(utterances.count == 1, "\(utterances)")

@@ -226,8 +226,11 @@ public struct ActiveSpeaker: Sendable, Equatable {
     /// The vectors without the components that do not vary (variance ≤ 1e-12).
     static func varying(_ vectors: [[Double]]) -> [[Double]] {
         guard let d = vectors.first?.count else { return [] }
-        let variances = covariance(vectors, vectors, d, d)
-        let kept = (0..<d).filter { variances[$0 * d + $0] > 1e-12 }
+        let count = Double(vectors.count)
+        let kept = (0..<d).filter { i in
+            let mean = vectors.reduce(0) { $0 + $1[i] } / count
+            return vectors.reduce(0) { $0 + ($1[i] - mean) * ($1[i] - mean) } / count > 1e-12
+        }
         return kept.count == d ? vectors : vectors.map { vector in kept.map { vector[$0] } }
     }
 

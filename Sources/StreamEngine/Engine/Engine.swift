@@ -269,7 +269,7 @@ public final class Engine: Sendable {
                 let speech = stages.speechAffect == nil ? nil : Array(utterance.audio[0..<(utterance.speechEndSample - utterance.startSample)])
                 let lead = leads.removeValue(forKey: id) ?? []
                 let sound = stages.faces == nil ? nil
-                    : FinishQueue.Sound(samples: lead + utterance.audio, sampleRate: utterance.sampleRate,
+                    : FinishQueue.Sound(lead: lead, audio: utterance.audio, sampleRate: utterance.sampleRate,
                                         start: start.seconds - Double(lead.count) / Double(utterance.sampleRate))
                 let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, sound: sound, rest: rest,
                                                                 start: start, end: end, detected: MediaTime.now())))
@@ -304,13 +304,15 @@ public final class Engine: Sendable {
         var judgement = ActiveSpeaker.Judgement.undecided
         var entries: [VisualTimeline.Entry] = []
         if stages.faces != nil {
-            entries = timeline.entries(from: startSeconds, to: endSeconds)
+            // From the lead's start (lips part before the sound, `ActiveSpeaker.leadSeconds`);
+            // the utterance's own frames are those from its start.
+            let from = min(startSeconds, utterance.sound?.start ?? startSeconds)
+            let seen = timeline.entries(from: from, to: endSeconds)
+            entries = seen.filter { $0.time >= startSeconds }
             // The bands here, not on the audio loop: a long utterance's take milliseconds.
             if let sound = utterance.sound, timeline.isActive,
-               let bands = ActiveSpeaker.SpeechBands(samples: sound.samples[...], sampleRate: sound.sampleRate, start: sound.start) {
-                // From the lead's start: lips part before the sound (`ActiveSpeaker.leadSeconds`).
-                let mouths = Self.mouths(in: timeline.entries(from: bands.start, to: endSeconds),
-                                         followed: timeline.mouths(from: bands.start, to: endSeconds))
+               let bands = ActiveSpeaker.SpeechBands(samples: (sound.lead + sound.audio)[...], sampleRate: sound.sampleRate, start: sound.start) {
+                let mouths = Self.mouths(in: seen, followed: timeline.mouths(from: from, to: endSeconds))
                 let agreements = ActiveSpeaker.agreements(mouths: mouths, bands: bands)
                 judgement = ActiveSpeaker.judge(agreements: agreements, mouths: mouths)
                 logger.debug("utterance \(startSeconds)–\(endSeconds) s: \(judgement); frames per track \(mouths.mapValues(\.count)), agreement (lag) of the moving ones \(agreements)")

@@ -23,9 +23,11 @@ final class FinishQueue: Sendable {
         let detected: MediaTime
     }
 
-    /// Audio and the media time of its first sample.
+    /// An utterance's audio and the lead before it (joined on the finish task, not on the
+    /// audio loop); `start` is the media time of the lead's first sample.
     struct Sound: Sendable {
-        let samples: [Float]
+        let lead: [Float]
+        let audio: [Float]
         let sampleRate: Int
         let start: Double
     }

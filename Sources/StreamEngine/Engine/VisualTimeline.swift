@@ -131,11 +131,6 @@ final class VisualTimeline: Sendable {
         }
     }
 
-    /// Means of each embedding over the frames in [start, end], and the frame counts.
-    func summary(from start: Double, to end: Double) -> Summary {
-        Self.summary(of: entries(from: start, to: end))
-    }
-
     /// Means of each embedding over `frames`, and the frame counts.
     static func summary(of frames: [Entry]) -> Summary {
         var mean = Summary()
