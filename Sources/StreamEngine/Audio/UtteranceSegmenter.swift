@@ -12,14 +12,22 @@ public protocol UtteranceSegmenting: Sendable {
     mutating func process(_ samples: [Float]) -> [SegmenterEvent]
     /// Ends the stream: an utterance still open is closed.
     mutating func finish() -> [SegmenterEvent]
-    /// The end of the open utterance's last speech frame (every sample before it belongs to
-    /// the utterance however it ends); nil between utterances.
+    /// A sample every sample before which belongs to the open utterance however it ends: the
+    /// end of its last speech frame, held back while a visual gate could still split the
+    /// utterance before that (``VisualGate``); it never moves back. nil between utterances.
     var speechEnd: Int? { get }
     /// The `speechEndSample` the open utterance will have if the pause under way lasts;
     /// nil while speech goes on or between utterances.
     var pendingSpeechEnd: Int? { get }
     /// How long the pause under way has lasted (0 while speech goes on).
     var pauseMilliseconds: Int { get }
+    /// Takes the mouths in view (``VisualGate``); a segmenter without a visual gate ignores
+    /// them.
+    mutating func observeLips(_ observations: [LipObservation])
+}
+
+extension UtteranceSegmenting {
+    public mutating func observeLips(_ observations: [LipObservation]) {}
 }
 
 /// What a segmenter reports, in stream order.
@@ -45,6 +53,9 @@ public struct Utterance: Sendable, Equatable {
     public let audio: [Float]
     /// Cut at the maximum length while speech went on (the next utterance starts here).
     public let forcedSplit: Bool
+    /// What the visible lips did while it was spoken (``VisualGate``): nil without a gate,
+    /// or with no face in view. An utterance ends where they changed if the voice went on.
+    public var lips: LipActivity? = nil
 
     public var startSeconds: Double { Double(startSample) / Double(sampleRate) }
     public var endSeconds: Double { Double(endSample) / Double(sampleRate) }
@@ -87,6 +98,10 @@ public struct SegmenterParameters: Sendable, Equatable {
     /// to start and 12–18 to continue trade found utterances under background talkers against
     /// soft onsets cut in clean speech; 8 and 14 keep clean speech as without the gate.
     public var foregroundContinueDecibels: Double = 14
+    /// The visual gate (``VisualGate``): split the subject's speech from a background
+    /// talker's where the visible lips start or stop moving while the voice goes on. It does
+    /// nothing until lips are observed.
+    public var visualGate: VisualGate.Parameters? = VisualGate.Parameters()
 
     public init() {}
 }
@@ -98,6 +113,8 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
     public let parameters: SegmenterParameters
     public let sampleRate: Int
     public private(set) var detector: Detector
+    /// The visual gate, when the parameters ask for one.
+    public private(set) var gate: VisualGate?
 
     // Units computed once, in samples and frames.
     private let frameSamples: Int
@@ -122,6 +139,9 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
     private var inUtterance = false
     private var utteranceStart = 0
     private var lastSpeechEnd = 0
+    /// `speechEnd` as handed out for the open utterance: it never moves back, and no split
+    /// lands before it.
+    private var promisedEnd = 0
     private var silentFrames = 0
     /// End of the last utterance emitted (pre-roll never reaches back over it).
     private var lastUtteranceEnd = 0
@@ -142,6 +162,7 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
         minimumSpeechFrames = min(onsetFrames, frames(parameters.minimumSpeechMilliseconds))
         hangoverFrames = frames(parameters.hangoverMilliseconds)
         maximumSamples = samples(parameters.maximumUtteranceMilliseconds)
+        gate = parameters.visualGate.map { VisualGate(parameters: $0, sampleRate: sampleRate) }
         frame.reserveCapacity(frameSamples)
     }
 
@@ -154,16 +175,21 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
         return max(lastSpeechEnd, utteranceStart)
     }
 
-    /// The end of the open utterance's last speech frame: every sample before it belongs to
-    /// the utterance however it ends (by a pause, a forced split or the end of the stream).
+    /// The end of the open utterance's last speech frame, held back while the visual gate
+    /// could still split before it: every sample before it belongs to the utterance however
+    /// it ends (by a pause, a forced split, a split by the lips or the end of the stream).
     /// nil between utterances.
     public var speechEnd: Int? {
-        inUtterance ? max(lastSpeechEnd, utteranceStart) : nil
+        inUtterance ? max(promisedEnd, utteranceStart) : nil
     }
 
     /// How long the pause under way has lasted, in milliseconds (0 while speech goes on).
     public var pauseMilliseconds: Int {
         inUtterance ? silentFrames * frameMilliseconds : 0
+    }
+
+    public mutating func observeLips(_ observations: [LipObservation]) {
+        gate?.observe(observations)
     }
 
     public mutating func process(_ samples: [Float]) -> [SegmenterEvent] {
@@ -187,13 +213,40 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
         var events: [SegmenterEvent] = []
         if inUtterance {
             let end = min(bufferStart + buffer.count, lastSpeechEnd + tailSamples)
-            events.append(.utterance(cut(from: utteranceStart, to: end, speechEnd: lastSpeechEnd, forced: false)))
+            events.append(.utterance(cut(from: utteranceStart, to: end, speechEnd: lastSpeechEnd, forced: false, lips: gate?.label)))
             inUtterance = false
         }
         return events
     }
 
     private mutating func endFrame(speech: SpeechFrame, _ events: inout [SegmenterEvent]) {
+        let wasOpen = inUtterance
+        advance(speech: speech, &events)
+        guard var gate else {
+            if inUtterance { promisedEnd = lastSpeechEnd }
+            return
+        }
+        defer { self.gate = gate }
+        let frameEnd = frameIndex * frameSamples
+        let decision = gate.step(frameEnd: frameEnd, open: wasOpen && inUtterance)
+        guard inUtterance else { return }
+        if case .split(let at) = decision, speech.continuesSpeech {
+            let at = max(at, promisedEnd, utteranceStart)
+            if at - utteranceStart >= gate.minimumPieceSamples {
+                events.append(.utterance(cut(from: utteranceStart, to: at, speechEnd: min(lastSpeechEnd, at), forced: false, lips: gate.label)))
+                utteranceStart = at
+                promisedEnd = at
+                events.append(.speechStarted(sample: at))
+            }
+            // Else too little before the change to stand alone (the pre-roll and onset before
+            // a subject's first movement): the whole is the new kind.
+            gate.accept()
+        }
+        promisedEnd = max(promisedEnd, min(lastSpeechEnd, gate.earliestSplit(frameEnd: frameEnd) ?? .max))
+    }
+
+    /// The onset, hangover and maximum-length rules on one frame's verdict.
+    private mutating func advance(speech: SpeechFrame, _ events: inout [SegmenterEvent]) {
         let frameStart = frameIndex * frameSamples
         frameIndex += 1
 
@@ -205,6 +258,7 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
             let firstSpeech = recentSpeech.firstIndex(of: true)!
             let onset = frameStart - (recentSpeech.count - 1 - firstSpeech) * frameSamples
             utteranceStart = max(lastUtteranceEnd, bufferStart, onset - preRollSamples)
+            promisedEnd = utteranceStart
             inUtterance = true
             silentFrames = 0
             lastSpeechEnd = frameStart + frameSamples
@@ -221,22 +275,23 @@ public struct FrameSegmenter<Detector: SpeechFrameDetecting>: UtteranceSegmentin
         let frameEnd = frameStart + frameSamples
         if silentFrames >= hangoverFrames {
             events.append(.utterance(cut(from: utteranceStart, to: min(frameEnd, lastSpeechEnd + tailSamples),
-                                         speechEnd: lastSpeechEnd, forced: false)))
+                                         speechEnd: lastSpeechEnd, forced: false, lips: gate?.label)))
             inUtterance = false
         } else if frameEnd - utteranceStart >= maximumSamples {
             // Speech goes on: close this utterance here and open the next at the same sample.
-            events.append(.utterance(cut(from: utteranceStart, to: frameEnd, speechEnd: frameEnd, forced: true)))
+            events.append(.utterance(cut(from: utteranceStart, to: frameEnd, speechEnd: frameEnd, forced: true, lips: gate?.label)))
             utteranceStart = frameEnd
+            promisedEnd = frameEnd
             events.append(.speechStarted(sample: frameEnd))
         }
     }
 
     /// The utterance [start, end) out of the buffer, its speech ending at `speechEnd`.
-    private mutating func cut(from start: Int, to end: Int, speechEnd: Int, forced: Bool) -> Utterance {
+    private mutating func cut(from start: Int, to end: Int, speechEnd: Int, forced: Bool, lips: LipActivity?) -> Utterance {
         let audio = Array(buffer[(start - bufferStart)..<(end - bufferStart)])
         lastUtteranceEnd = end
         return Utterance(startSample: start, endSample: end, speechEndSample: min(end, max(start, speechEnd)),
-                         sampleRate: sampleRate, audio: audio, forcedSplit: forced)
+                         sampleRate: sampleRate, audio: audio, forcedSplit: forced, lips: lips)
     }
 
     /// Keeps only what an utterance may still need: its own audio, or the pre-roll span.
