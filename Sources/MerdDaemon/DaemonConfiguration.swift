@@ -28,6 +28,9 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public var faceTrackSeconds = FaceTracker.Parameters().absenceSeconds
     /// `engine.require_visible_speaker`: leave out utterances no visible face spoke.
     public var requireVisibleSpeaker = false
+    /// `engine.visual_gate`: split the subject's speech from a background talker's where the
+    /// visible lips start or stop moving (``VisualGate``).
+    public var visualGate = true
     public var videoWaitMilliseconds = 500
     public var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
     public var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
@@ -143,6 +146,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 if let value = try reader.integer("max_faces", range: 1...16) { maximumFaces = value }
                 if let value = try reader.number("face_track_seconds", range: 0.1...600) { faceTrackSeconds = value }
                 if let value = try reader.boolean("require_visible_speaker") { requireVisibleSpeaker = value }
+                if let value = try reader.boolean("visual_gate") { visualGate = value }
                 if let value = try reader.integer("video_wait_ms", range: 0...10_000) { videoWaitMilliseconds = value }
                 if let value = try reader.integer("threads", range: 1...256) { threads = value }
                 if let value = try reader.number("speech_window_seconds", range: 0.5...30) { speechWindowSeconds = value }
@@ -377,6 +381,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
         var parameters = SegmenterParameters()
         parameters.speechThreshold = speechThreshold
         parameters.continueThreshold = max(0.01, speechThreshold - 0.15)
+        if !visualGate { parameters.visualGate = nil }
         return parameters
     }
 

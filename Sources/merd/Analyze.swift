@@ -36,6 +36,9 @@ struct Analyze: AsyncParsableCommand {
     @Flag(name: .customLong("require-visible-speaker"),
           help: "Leave out utterances no visible face spoke (a television, someone off camera); as engine.require_visible_speaker.")
     var requireVisibleSpeaker = false
+    @Flag(name: .customLong("no-visual-gate"),
+          help: "Segment by the voice alone, not also where the visible lips start or stop moving; as engine.visual_gate = false.")
+    var noVisualGate = false
     @Option(help: "Compute threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -59,6 +62,7 @@ struct Analyze: AsyncParsableCommand {
         configuration.liveClock = false
         configuration.faceFramesPerSecond = faceFramesPerSecond
         configuration.requireVisibleSpeaker = requireVisibleSpeaker
+        if noVisualGate { configuration.segmenter.visualGate = nil }
         let engine = Engine(stages: loaded.stages(configuration: configuration), configuration: configuration, logger: logger) {
             writeLine($0.jsonLine())
         }

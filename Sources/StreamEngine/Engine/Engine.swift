@@ -75,6 +75,9 @@ public final class Engine: Sendable {
     let timeline = VisualTimeline()
     /// How far the audio side has looked (offline, `face` events wait for it).
     private let heard = MediaProgress()
+    /// Offline: analysed frames not yet judged for a `face` event (they wait until the audio
+    /// is `speechDecisionSeconds` past them), and the last event's time.
+    private let faceEventCandidates = Locked<(times: [Double], lastEvent: Double)>(([], -.infinity))
     private let finishing = FinishQueue()
     /// Where speech is on the media clock: finished utterances and the one being spoken
     /// (its start), so that `face` events stay between utterances also when the audio runs
@@ -165,8 +168,10 @@ public final class Engine: Sendable {
     /// Both sources of a recording until both end, with `run()` alongside; returns when every
     /// event is out.
     public func analyze(audio: (any AudioSource)?, video: (any VideoSource)?) async throws {
-        // Started here, not in the audio loop, so that the video loop's first frames wait too.
+        // Started here, not in the loops, so that each loop waits for the other from the first
+        // frame and chunk on.
         if audio != nil { heard.start() }
+        if video != nil, stages.faces != nil { timeline.setActive(true) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.run() }
             try await withThrowingTaskGroup(of: Void.self) { sources in
@@ -189,7 +194,10 @@ public final class Engine: Sendable {
     /// shutdown), it stops at once: the utterance being spoken is dropped, and logged.
     public func runAudio(_ audio: any AudioSource) async throws {
         heard.start()
-        defer { heard.end() }
+        defer {
+            heard.end()
+            if !configuration.liveClock { emitDueFaceEvents() }
+        }
         let chunks = try audio.chunks()
         emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat)))
         var feed = SpeechFeed(segmenter: stages.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
@@ -199,11 +207,23 @@ public final class Engine: Sendable {
         var recent = RecentAudio(capacity: 2 * feed.sampleRate)
         var leads: [Int: [Float]] = [:]
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
+        // The segmenter's visual gate reads the lips the video loop saw.
+        let gated = stages.faces != nil && configuration.segmenter.visualGate != nil
+        var lipsSeen = -Double.infinity
         do {
             for try await chunk in chunks {
                 if resampler == nil {
                     resampler = try Resampler(inputRate: chunk.sampleRate, inputChannels: chunk.channels)
                     origin = chunk.time
+                }
+                if gated {
+                    // Offline, the lips of the chunk's span first (live, what the camera has
+                    // given so far: the gate judges stale lips as none).
+                    if !configuration.liveClock { await timeline.wait(until: chunk.endTime.seconds, timeout: nil) }
+                    let lips = timeline.lips(after: lipsSeen)
+                    if let last = lips.last { lipsSeen = last.time }
+                    let rate = Double(feed.sampleRate)
+                    feed.observeLips(lips.map { LipObservation(sample: Int((($0.time - origin.seconds) * rate).rounded()), track: $0.track, gap: $0.gap) })
                 }
                 let samples = resampler!.process(chunk)
                 if stages.faces != nil { recent.append(samples) }
@@ -211,6 +231,7 @@ public final class Engine: Sendable {
                 pendingEnd.store(feed.pendingSpeechEnd ?? -1, ordering: .relaxed)
                 perform(steps, encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
                 heard.advance(to: chunk.endTime.seconds)
+                if !configuration.liveClock { emitDueFaceEvents() }
                 if let counts = reporter.due(audio.statusCounts) {
                     emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat), counts: counts))
                 }
@@ -272,7 +293,7 @@ public final class Engine: Sendable {
                     : FinishQueue.Sound(lead: lead, audio: utterance.audio, sampleRate: utterance.sampleRate,
                                         start: start.seconds - Double(lead.count) / Double(utterance.sampleRate))
                 let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, sound: sound, rest: rest,
-                                                                start: start, end: end, detected: MediaTime.now())))
+                                                                start: start, end: end, detected: MediaTime.now(), lips: utterance.lips)))
                 if !queued { logger.notice("stopping: an utterance ended after the engine closed; dropped") }
             }
         }
@@ -309,8 +330,13 @@ public final class Engine: Sendable {
             let from = min(startSeconds, utterance.sound?.start ?? startSeconds)
             let seen = timeline.entries(from: from, to: endSeconds)
             entries = seen.filter { $0.time >= startSeconds }
-            // The bands here, not on the audio loop: a long utterance's take milliseconds.
-            if let sound = utterance.sound, timeline.isActive,
+            // The segmenter's visual gate saw every visible mouth still through it: no one in
+            // view spoke. Otherwise the sound's bands against the mouths (computed here, not
+            // on the audio loop: a long utterance's take milliseconds).
+            if utterance.lips == .still {
+                judgement = .noVisibleSpeaker
+                logger.debug("utterance \(startSeconds)–\(endSeconds) s: \(judgement) (every visible mouth still, by the segmenter's visual gate)")
+            } else if let sound = utterance.sound, timeline.isActive,
                let bands = ActiveSpeaker.SpeechBands(samples: (sound.lead + sound.audio)[...], sampleRate: sound.sampleRate, start: sound.start) {
                 let mouths = Self.mouths(in: seen, followed: timeline.mouths(from: from, to: endSeconds))
                 let agreements = ActiveSpeaker.agreements(mouths: mouths, bands: bands)
@@ -414,10 +440,14 @@ public final class Engine: Sendable {
     /// visible and no one speaks.
     public func runVideo(_ video: any VideoSource) async throws {
         guard let faces = stages.faces else { return }
+        timeline.setActive(true)
+        defer {
+            // The audio loop waits on the timeline offline: it must hear that nothing more comes.
+            timeline.setActive(false)
+            if !configuration.liveClock { emitDueFaceEvents() }
+        }
         let frames = try video.frames()
         emit(status("video", .running, describe(video.name, video.negotiatedFormat)))
-        timeline.setActive(true)
-        defer { timeline.setActive(false) }
         let session = faces.makeSession()
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         do {
@@ -455,10 +485,13 @@ public final class Engine: Sendable {
             timeline.append(.init(time: time, faces: seen.faces, encodings: seen.encodings,
                                   probabilities: seen.probabilities, labels: faces.labels, box: seen.box,
                                   valence: seen.valence, arousal: seen.arousal, tracks: seen.tracks))
-            if !configuration.liveClock, time - lastEvent >= configuration.faceEventSeconds {
+            guard configuration.liveClock else {
                 // Speech is known a moment after it starts (the segmenter's onset window and
-                // pre-roll): wait until the audio side is well past this frame.
-                await heard.wait(until: time + Self.speechDecisionSeconds)
+                // pre-roll): the frame is judged once the audio side is well past it. The video
+                // does not wait for that, because the audio waits for the video's lips.
+                faceEventCandidates.withLock { $0.times.append(time) }
+                emitDueFaceEvents()
+                continue
             }
             if time - lastEvent >= configuration.faceEventSeconds, !isSpeech(at: time),
                let event = faceEvent(at: time, window: configuration.faceEventSeconds) {
@@ -471,6 +504,21 @@ public final class Engine: Sendable {
     /// How long after a sample the segmenter has surely decided whether it is speech: its onset
     /// window (150 ms) and pre-roll (60 ms), with room to spare.
     static let speechDecisionSeconds = 0.5
+
+    /// Offline: the `face` events of the analysed frames the audio side is now far enough
+    /// past (all of them once it ended, or with no audio), in frame order. Either loop calls
+    /// it; the lock keeps the order and the spacing.
+    private func emitDueFaceEvents() {
+        faceEventCandidates.withLock { state in
+            while let time = state.times.first, heard.hasReached(time + Self.speechDecisionSeconds) {
+                state.times.removeFirst()
+                guard time - state.lastEvent >= configuration.faceEventSeconds, !isSpeech(at: time),
+                      let event = faceEvent(at: time, window: configuration.faceEventSeconds) else { continue }
+                emit(event)
+                state.lastEvent = time
+            }
+        }
+    }
 
     /// Whether someone is speaking at media time `time`, as far as the audio side knows.
     func isSpeech(at time: Double) -> Bool {

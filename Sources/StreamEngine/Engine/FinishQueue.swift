@@ -21,6 +21,8 @@ final class FinishQueue: Sendable {
         let end: MediaTime
         /// When the segmenter confirmed the end (offline latency runs from here).
         let detected: MediaTime
+        /// What the segmenter's visual gate saw of the lips in view while it was spoken.
+        var lips: LipActivity? = nil
     }
 
     /// An utterance's audio and the lead before it (joined on the finish task, not on the

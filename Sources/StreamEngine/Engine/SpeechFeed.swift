@@ -67,6 +67,13 @@ public struct SpeechFeed {
         return steps
     }
 
+    /// The mouths in view, for the segmenter's visual gate; observations are on the
+    /// segmenter's sample clock.
+    public mutating func observeLips(_ observations: [LipObservation]) {
+        guard !observations.isEmpty else { return }
+        segmenter.observeLips(observations)
+    }
+
     /// Ends the stream: an utterance still open is finished.
     public mutating func finish() -> [SpeechFeed.Step] {
         handle(segmenter.finish())

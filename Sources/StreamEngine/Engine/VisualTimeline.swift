@@ -156,6 +156,23 @@ final class VisualTimeline: Sendable {
         state.withLock { $0.entries.filter { $0.time >= start && $0.time <= end } }
     }
 
+    /// Every face's inner lips seen after `time` (analysed frames and those between), in
+    /// time order: what the segmenter's visual gate reads (`VisualGate`).
+    func lips(after time: Double) -> [(time: Double, track: Int, gap: Double)] {
+        state.withLock { state in
+            var lips: [(time: Double, track: Int, gap: Double)] = []
+            for entry in state.entries.reversed() {
+                guard entry.time > time else { break }
+                for track in entry.tracks { if let mouth = track.mouth { lips.append((entry.time, track.id, mouth.inner)) } }
+            }
+            for mouth in state.mouths.reversed() {
+                guard mouth.time > time else { break }
+                lips.append((mouth.time, mouth.track, mouth.opening.inner))
+            }
+            return lips.sorted { $0.time < $1.time }
+        }
+    }
+
     /// The mouths followed between analysed frames in [start, end].
     func mouths(from start: Double, to end: Double) -> [Mouth] {
         state.withLock { $0.mouths.filter { $0.time >= start && $0.time <= end } }
