@@ -41,6 +41,7 @@ struct BenchNoise: AsyncParsableCommand {
             print(table(try benchmark.faces(visual)))
             let voiceDetector = try EngineModels.voiceDetector(root: modelsOption.directory, kind: nil, logger: Logger(label: "merd"))?.0
             print(table(try benchmark.speech(voiceDetector: voiceDetector)))
+            print(Self.table(try benchmark.visualGate(models: visual, voiceDetector: voiceDetector)))
         } catch let error as CaptureError {
             throw CommandFailure.input(error)
         } catch let error as BenchmarkError {
@@ -69,6 +70,19 @@ struct BenchNoise: AsyncParsableCommand {
             lines.append(String(format: "| %@ | %@ | %d | %d | %d | %.0f ms | %.0f ms | %.2f ms |", row.detector,
                                 row.snr.map { String(format: "%g dB", $0) } ?? "none",
                                 score.found, score.missed, score.falseAlarms, score.percentile(0.5), score.percentile(0.9), row.millisecondsPerSecond))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ result: NoiseBenchmark.GateResult) -> String {
+        var lines = ["\nVisual gate: \(result.utterances) utterances (GRID's \(result.clips) talking faces, each \(result.utterances / max(result.clips, 1)) times), speech noise of EmoDB speaker 11 off camera\n",
+                     "| detector | visual gate | speech noise | found | missed | false | median boundary error | p90 |",
+                     "|---|---|---|---|---|---|---|---|"]
+        for row in result.rows {
+            let score = row.score
+            lines.append(String(format: "| %@ | %@ | %@ | %d | %d | %d | %.0f ms | %.0f ms |", row.detector, row.gate,
+                                row.snr.map { String(format: "%g dB", $0) } ?? "none",
+                                score.found, score.missed, score.falseAlarms, score.percentile(0.5), score.percentile(0.9)))
         }
         return lines.joined(separator: "\n")
     }

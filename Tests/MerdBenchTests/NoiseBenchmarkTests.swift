@@ -29,6 +29,20 @@ struct NoiseBenchmarkTests {
         }
     }
 
+    @Test("visual gate table: GRID's faces under an off-camera talker, each detector with and without the gate",
+          .enabled(if: TestPaths.sileroVAD != nil && TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
+    func visualGate() async throws {
+        let model = try SileroVAD(path: TestPaths.sileroVAD!)
+        let models = try VisionModels(directory: TestPaths.pretrainedModels!)
+        let result = try await onOwnThread { try NoiseBenchmark(dataFolder: TestPaths.sharedData("")).visualGate(models: models, voiceDetector: model) }
+        for row in result.rows {
+            print(String(format: "%@ | %@ | %@ | %d | %d | %d | %.0f | %.0f", row.detector, row.gate, row.snr.map { "\($0)" } ?? "none",
+                         row.score.found, row.score.missed, row.score.falseAlarms, row.score.percentile(0.5), row.score.percentile(0.9)))
+        }
+        #expect(result.utterances == 21 && result.clips == 7)
+        #expect(result.rows.count == 2 * 3 * 4)
+    }
+
     @Test("face table: every condition over the same frames, clean first", .enabled(if: TestPaths.pretrainedModels != nil, "needs tools/fetch-default-models"))
     func faces() throws {
         let models = try VisionModels(directory: TestPaths.pretrainedModels!)

@@ -24,11 +24,17 @@ public struct SegmentationCorpus: Sendable {
         }
 
         /// A recording whose file carries no timing: speech runs from the first to the last
-        /// 10 ms frame within 35 dB of the loudest.
-        public init(oracle audio: [Float]) {
+        /// 10 ms frame within `decibels` of the loudest, frames' power averaged over
+        /// `smoothing` frames (a studio's quiet room: 35 dB, one frame; GRID's hiss, a
+        /// 20-dB range over 50 ms, which puts its aligned clip within 60 ms of its labels).
+        public init(oracle audio: [Float], decibels: Double = 35, smoothing: Int = 1) {
             let frames = audio.count / 160
-            let energies = (0..<frames).map { f in 10 * log10(audio[(f * 160)..<((f + 1) * 160)].map { Double($0 * $0) }.reduce(0, +) / 160 + 1e-12) }
-            let threshold = (energies.max() ?? 0) - 35
+            let powers = (0..<frames).map { f in audio[(f * 160)..<((f + 1) * 160)].map { Double($0 * $0) }.reduce(0, +) / 160 }
+            let energies = (0..<frames).map { f in
+                let span = max(0, f - smoothing / 2)...min(frames - 1, f + smoothing / 2)
+                return 10 * log10(powers[span].reduce(0, +) / Double(span.count) + 1e-12)
+            }
+            let threshold = (energies.max() ?? 0) - decibels
             let first = energies.firstIndex { $0 > threshold } ?? 0, last = energies.lastIndex { $0 > threshold } ?? max(frames - 1, 0)
             self.init(audio: audio, speechStart: first * 160, speechEnd: (last + 1) * 160)
         }
@@ -36,25 +42,32 @@ public struct SegmentationCorpus: Sendable {
 
     public let clean: [Float]
     public let truths: [Truth]
+    /// Where each piece went, in the signal's order: its index among the pieces given and
+    /// its first sample in the signal.
+    public let placements: [(piece: Int, offset: Int)]
 
     /// The pieces in a seeded random order, each after a silence of 0.3–2 s, then 1 s of silence.
     public init(pieces: [Piece], seed: UInt64) {
         var random = SplitMix64(seed: seed)
-        var shuffled = pieces
-        shuffled.shuffle(using: &random)
+        var order = Array(pieces.indices)
+        order.shuffle(using: &random)
         var signal: [Float] = []
         var truths: [Truth] = []
-        for piece in shuffled {
+        var placements: [(piece: Int, offset: Int)] = []
+        for index in order {
+            let piece = pieces[index]
             let previousEnd = truths.last?.end ?? 0
             let gap = Int.random(in: 4800...32000, using: &random)
             let offset = max(signal.count, previousEnd + gap - piece.speechStart)
             signal += [Float](repeating: 0, count: offset - signal.count)
             signal += piece.audio
             truths.append(Truth(start: offset + piece.speechStart, end: offset + piece.speechEnd))
+            placements.append((index, offset))
         }
         signal += [Float](repeating: 0, count: 16000)
         clean = signal
         self.truths = truths
+        self.placements = placements
     }
 
     var speechRanges: [Range<Int>] { truths.map { $0.start..<$0.end } }
@@ -114,12 +127,18 @@ public struct SegmentationScore: Sendable {
         segment(signal, segmenter: EnergySegmenter(parameters: parameters), chunk: chunk)
     }
 
-    /// The utterances `segmenter` finds in `signal`, fed in 20 ms chunks.
-    public static func segment(_ signal: [Float], segmenter: some UtteranceSegmenting, chunk: Int = 320) -> [Utterance] {
+    /// The utterances `segmenter` finds in `signal`, fed in 20 ms chunks, each after the
+    /// `lips` (sorted by sample) seen up to its end, as the engine offline has them.
+    public static func segment(_ signal: [Float], segmenter: some UtteranceSegmenting, lips: [LipObservation] = [], chunk: Int = 320) -> [Utterance] {
         var segmenter = segmenter
         var events: [SegmenterEvent] = []
+        var nextLip = lips.startIndex
         for start in stride(from: 0, to: signal.count, by: chunk) {
-            events += segmenter.process(Array(signal[start..<min(start + chunk, signal.count)]))
+            let end = min(start + chunk, signal.count)
+            let seen = lips[nextLip...].prefix { $0.sample < end }
+            if !seen.isEmpty { segmenter.observeLips(Array(seen)) }
+            nextLip += seen.count
+            events += segmenter.process(Array(signal[start..<end]))
         }
         events += segmenter.finish()
         return events.compactMap { if case .utterance(let u) = $0 { return u } else { return nil } }
