@@ -106,7 +106,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
             "models": ["directory", "layers"],
             "socket": ["path", "mode", "allow_others", "queue", "send_buffer"],
             "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds",
-                       "speech_detector", "speech_threshold", "max_faces", "face_track_seconds", "require_visible_speaker"],
+                       "speech_detector", "speech_threshold", "max_faces", "face_track_seconds", "require_visible_speaker", "visual_gate"],
             "video": ["width", "height", "fps"],
             "compute": ["backend", "precision"],
             "history": ["path", "keep_days", "max_mb"],
