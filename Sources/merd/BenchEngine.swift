@@ -41,6 +41,8 @@ struct BenchEngine: AsyncParsableCommand {
     var speculateAfter = EngineConfiguration().speculateAfterPauseMilliseconds ?? 0
     @Option(name: .customLong("face-fps"), help: "Frames the face pipeline analyses per second.")
     var faceFramesPerSecond: Double = 10
+    @Flag(name: .customLong("no-visual-gate"), help: "Segment by the voice alone (engine.visual_gate = false).")
+    var noVisualGate = false
     @Option(help: "Compute threads (oneDNN's OpenMP and OpenBLAS).")
     var threads = 2
     @OptionGroup var computeOptions: ComputeOptions
@@ -64,6 +66,7 @@ struct BenchEngine: AsyncParsableCommand {
         settings.windowing = HuBERTWindowing(windowSeconds: window, overlapSeconds: overlap)
         settings.faceFramesPerSecond = faceFramesPerSecond
         settings.speculateAfterPauseMilliseconds = noSpeculation ? nil : speculateAfter
+        if noVisualGate { settings.segmenter.visualGate = nil }
 
         let speech: BenchmarkSpeech
         do {
@@ -78,9 +81,9 @@ struct BenchEngine: AsyncParsableCommand {
         do { frames = try BenchmarkVideo.frames(clip) } catch { throw CommandFailure.usage(error.description) }
         guard !frames.isEmpty else { throw CommandFailure.runtime(BenchmarkError.noVideoFrames(path: clip).description) }
         let spans = speech.spanSeconds
-        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; compute %@; %@",
+        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; visual gate %@; compute %@; %@",
                      spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, speech.seconds, window, overlap,
-                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", Compute.default.description, ComputeThreads.summary))
+                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", noVisualGate ? "off" : "on", Compute.default.description, ComputeThreads.summary))
         print("merd engine kernels: " + (loaded.hubert.map { $0.kernels(frames: 48).map { "\($0.part) \($0.kernel)" }.joined(separator: "; ") } ?? "no HuBERT"))
         let stages = EngineStages(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
         let cpuBefore = ProcessCPU.seconds
