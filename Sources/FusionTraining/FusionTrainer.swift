@@ -17,8 +17,8 @@ public struct FusionTrainingOptions: Sendable, Equatable {
     /// Probability, per training clip, of zeroing one modality (audio or the rest), so the
     /// model learns to decode with the face or the voice missing. 0 turns it off.
     public var modalityDropout: Float = 0
-    /// Folds trained at once, each on one BLAS thread (see `crossValidate`); 1 trains them
-    /// one after another on the BLAS threads as they are set. The results are the same.
+    /// Folds trained at once, each on one thread (see `crossValidate`); 1 trains them one
+    /// after another on the compute threads as they are set. The results are the same.
     public var parallelFolds = ProcessInfo.processInfo.activeProcessorCount
     /// JDEV's valence is trained as valence / `valenceScale` (recorded in the model's
     /// architecture, which multiplies back): 5 puts MER's [-5, 5] in the range of the tanh
@@ -140,10 +140,12 @@ public enum FusionTrainer {
         // A mini-batch's GEMMs (32 rows) are too small to share between threads: on 2 cores
         // and 2 BLAS threads, structure 1 on 3,000 clips took 30 s of wall time for 31 s of
         // user time (with OpenBLAS's workers spinning: 28.7 s wall, 33 s user, 24 s system).
-        // Whole folds are independent, so each worker trains one on one BLAS thread.
+        // Whole folds are independent, so each worker trains one on one thread of either
+        // library (OpenBLAS's count is the process's; OpenMP's, oneDNN's, each thread's).
         let threads = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = threads }
+        let compute = Compute.current
         let results = Locked<[Int: Result<FusionFoldResult, FusionError>]>([:])
         let next = Locked(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -153,7 +155,9 @@ public enum FusionTrainer {
                     return value
                 }
                 guard fold < folds else { return }
-                let result = Result { () throws(FusionError) in try trainFold(fold) }
+                let result = ComputeThreads.withOpenMPThreads(1) {
+                    Compute.withSettings(compute) { Result { () throws(FusionError) in try trainFold(fold) } }
+                }
                 results.withLock { $0[fold] = result }
             }
         }

@@ -48,10 +48,13 @@ final class Tape {
     /// Whether dropout is active (training) or the identity (inference).
     let training: Bool
     var random: SplitMix64
+    /// Where the products run: the task's compute backend when the tape was made.
+    let backend: ComputeBackend
 
-    init(training: Bool, seed: UInt64 = 0) {
+    init(training: Bool, seed: UInt64 = 0, backend: ComputeBackend = Compute.current.backend) {
         self.training = training
         random = SplitMix64(seed: seed)
+        self.backend = backend
     }
 
     /// An input of the step; `needsGradient: false` for one nobody differentiates (its
@@ -82,6 +85,7 @@ final class Tape {
         let (rows, inputs, outputs) = (x.rows, x.columns, weight.shape[0])
         precondition(weight.shape == [outputs, inputs], "linear weight \(weight.shape) for input width \(inputs)")
         let major = weight.inputMajor
+        let backend = backend
         let value: [Float]
         if major {
             var y = [Float](repeating: 0, count: rows * outputs)
@@ -89,14 +93,14 @@ final class Tape {
                 bias.value.withUnsafeBufferPointer { b in for r in 0..<rows { for o in 0..<outputs { c[r * outputs + o] = b[o] } } }
                 x.value.withUnsafeBufferPointer { a in
                     weight.value.withUnsafeBufferPointer { w in
-                        BLAS.gemm(m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: outputs,
-                                  beta: 1, c: c.baseAddress!, ldc: outputs)
+                        GEMM.multiply(on: backend, m: rows, n: outputs, k: inputs, a: a.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: outputs,
+                                      beta: 1, c: c.baseAddress!, ldc: outputs)
                     }
                 }
             }
             value = y
         } else {
-            value = x.activations.linear(weight.value, bias.value).values
+            value = x.activations.linear(weight.value, bias.value, on: backend).values
         }
         let node = Node(rows: rows, columns: outputs, value: value)
         node.propagate = { [unowned node] in
@@ -105,19 +109,19 @@ final class Tape {
                 if x.needsGradient {
                     weight.value.withUnsafeBufferPointer { w in
                         x.gradient.withUnsafeMutableBufferPointer { dx in
-                            BLAS.gemm(transposeB: major, m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs,
-                                      b: w.baseAddress!, ldb: major ? outputs : inputs, beta: 1, c: dx.baseAddress!, ldc: inputs)
+                            GEMM.multiply(on: backend, transposeB: major, m: rows, n: inputs, k: outputs, a: dy.baseAddress!, lda: outputs,
+                                          b: w.baseAddress!, ldb: major ? outputs : inputs, beta: 1, c: dx.baseAddress!, ldc: inputs)
                         }
                     }
                 }
                 x.value.withUnsafeBufferPointer { a in
                     weight.gradient.withUnsafeMutableBufferPointer { dw in
                         if major {
-                            BLAS.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a.baseAddress!, lda: inputs,
-                                      b: dy.baseAddress!, ldb: outputs, beta: 1, c: dw.baseAddress!, ldc: outputs)
+                            GEMM.multiply(on: backend, transposeA: true, m: inputs, n: outputs, k: rows, a: a.baseAddress!, lda: inputs,
+                                          b: dy.baseAddress!, ldb: outputs, beta: 1, c: dw.baseAddress!, ldc: outputs)
                         } else {
-                            BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: dy.baseAddress!, lda: outputs,
-                                      b: a.baseAddress!, ldb: inputs, beta: 1, c: dw.baseAddress!, ldc: inputs)
+                            GEMM.multiply(on: backend, transposeA: true, m: outputs, n: inputs, k: rows, a: dy.baseAddress!, lda: outputs,
+                                          b: a.baseAddress!, ldb: inputs, beta: 1, c: dw.baseAddress!, ldc: inputs)
                         }
                     }
                 }

@@ -21,6 +21,16 @@ public enum ComputeThreads {
         omp_set_num_threads(Int32(count))
     }
 
+    /// Runs `body` with the calling thread's OpenMP team (oneDNN's calls from it) at `count`
+    /// threads, then puts its count back: OpenMP keeps the count per thread, and a pool's
+    /// thread serves other work afterwards.
+    public static func withOpenMPThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = omp_get_max_threads()
+        omp_set_num_threads(Int32(max(1, count)))
+        defer { omp_set_num_threads(previous) }
+        return try body()
+    }
+
     /// Threads OpenMP's parallel regions (oneDNN's) use.
     public static var openMPThreads: Int { Int(omp_get_max_threads()) }
 

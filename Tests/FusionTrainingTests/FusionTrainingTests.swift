@@ -70,20 +70,30 @@ struct FusionTrainingTests {
         #expect(jdev.accuracy >= torchJDEV.accuracy - 0.06 && plain.accuracy >= torchPlain.accuracy - 0.06)
     }
 
-    @Test("folds trained side by side, each on one BLAS thread, give exactly the folds trained one after another")
-    func parallelFolds() throws {
+    /// Both backends, but OpenBLAS alone where the process is pinned to it (scripts/sanitize:
+    /// ThreadSanitizer cannot follow oneDNN's OpenMP runtime).
+    static let backends = ProcessInfo.processInfo.environment["MERD_COMPUTE"] == "openblas" ? [ComputeBackend.openBLAS] : ComputeBackend.allCases
+
+    @Test("folds trained side by side, each on one thread, give exactly the folds trained one after another, on either backend",
+          arguments: Self.backends)
+    func parallelFolds(backend: ComputeBackend) throws {
         var options = FusionTrainingOptions()
         options.epochs = 3
         options.folds = 3
         let architecture = FusionArchitecture(inputs: Self.dataset.inputs, structure: .parallel, head: .jdev)
         options.parallelFolds = 1
         let threads = BLAS.threadCount
+        let teams = ComputeThreads.openMPThreads
         BLAS.threadCount = 1
-        let sequential = try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
+        let sequential = try Compute.withSettings(Compute(backend: backend)) {
+            try ComputeThreads.withOpenMPThreads(1) { try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options) }
+        }
         BLAS.threadCount = threads
         options.parallelFolds = 3
-        let parallel = try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
-        #expect(BLAS.threadCount == threads, "the BLAS thread count is restored")
+        let parallel = try Compute.withSettings(Compute(backend: backend)) {
+            try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
+        }
+        #expect(BLAS.threadCount == threads && ComputeThreads.openMPThreads == teams, "the thread counts are restored")
         #expect(parallel.map(\.bestEpoch) == sequential.map(\.bestEpoch))
         #expect(parallel.map(\.validationIndices) == sequential.map(\.validationIndices))
         #expect(parallel.map(\.valence) == sequential.map(\.valence), "bit for bit: same seeds, one BLAS thread each")

@@ -66,7 +66,7 @@ package struct Activations {
     }
 
     /// x Wᵀ + b with W [out × in] as torch.nn.Linear stores it.
-    package func linear(_ weight: [Float], _ bias: [Float]) -> Activations {
+    package func linear(_ weight: [Float], _ bias: [Float], on backend: ComputeBackend = Compute.current.backend) -> Activations {
         let outputs = bias.count
         precondition(weight.count == outputs * columns, "linear weight of \(weight.count) values for \(columns) → \(outputs)")
         var y = [Float](repeating: 0, count: rows * outputs)
@@ -74,8 +74,8 @@ package struct Activations {
         values.withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { w in
                 y.withUnsafeMutableBufferPointer { c in
-                    BLAS.gemm(transposeB: true, m: rows, n: outputs, k: columns, a: x.baseAddress!, lda: columns,
-                              b: w.baseAddress!, ldb: columns, beta: 1, c: c.baseAddress!, ldc: outputs)
+                    GEMM.multiply(on: backend, transposeB: true, m: rows, n: outputs, k: columns, a: x.baseAddress!, lda: columns,
+                                  b: w.baseAddress!, ldb: columns, beta: 1, c: c.baseAddress!, ldc: outputs)
                 }
             }
         }
