@@ -160,6 +160,24 @@ NK_CLONES void nk_multiply_add(float *restrict dx, const float *restrict dy, con
     for (size_t i = 0; i < count; i++) dx[i] += dy[i] * m[i];
 }
 
+// SplitMix64 is a counter: the i-th value after state s is mix(s + i·γ), so the draws do not
+// depend on one another and the loop vectorises (the generator was a sequential Swift loop, 6 %
+// of structure 2's training time). The same values as NeuralKit's SplitMix64, in order.
+NK_CLONES void nk_dropout(const float *restrict x, float *restrict y, float *restrict mask, size_t count, uint64_t *state,
+                          uint64_t threshold, float scale) {
+    const uint64_t gamma = 0x9E3779B97F4A7C15ull, start = *state;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t z = start + (uint64_t)(i + 1) * gamma;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        float m = (z & 0xFFFFFFull) >= threshold ? scale : 0.0f;
+        mask[i] = m;
+        y[i] = x[i] * m;
+    }
+    *state = start + (uint64_t)count * gamma;
+}
+
 static inline float nk_silu1(float x) { return x / (1.0f + nk_exp1(-x)); }
 
 NK_CLONES void nk_silu(float *x, size_t count) {

@@ -10,4 +10,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// The counter, for a kernel that draws many values at once (`nk_dropout`): each value is
+    /// a function of the counter alone, so a loop can compute them side by side. The kernel
+    /// must leave it advanced by one step per value it drew.
+    public mutating func withCounter<R>(_ body: (UnsafeMutablePointer<UInt64>) -> R) -> R {
+        withUnsafeMutablePointer(to: &state, body)
+    }
 }

@@ -198,5 +198,10 @@ struct FusionGradientTests {
         y.gradient = [Float](repeating: 1, count: count)
         y.propagate?()
         #expect((0..<count).allSatisfy { x.gradient[$0] == (kept[$0] ? scale : 0) })
+        // The tape's generator goes on where the first mask left it.
+        let second = tape.dropout(x, probability: probability)
+        let keptNext = (0..<count).map { _ in Float.random(in: 0..<1, using: &reference) >= probability }
+        #expect((0..<count).allSatisfy { second.value[$0] == (keptNext[$0] ? x.value[$0] * scale : 0) })
+        #expect(tape.random.next() == reference.next())
     }
 }

@@ -4,6 +4,7 @@
 // for the CPU it runs on (target_clones: AVX-512, AVX2+FMA, or baseline x86-64, chosen once
 // at load time by CPU features, so AMD and Intel alike), which Swift's SIMD types cannot do for a portable binary.
 #include <stddef.h>
+#include <stdint.h>
 
 /// x ← x · Φ(x), GELU in its erf form.
 void nk_gelu(float *x, size_t count);
@@ -26,6 +27,9 @@ void nk_relu_backward(float *dx, const float *dy, const float *x, size_t count);
 
 /// dx ← dx + dy · m, element-wise (a dropout mask's backward pass). Distinct arrays.
 void nk_multiply_add(float *dx, const float *dy, const float *m, size_t count);
+// Inverted dropout's forward pass: mask[i] = scale where SplitMix64's next value, low 24 bits,
+// is at least `threshold`, else 0; y = x ⊙ mask. Draws `count` values from *state and advances it.
+void nk_dropout(const float *x, float *y, float *mask, size_t count, uint64_t *state, uint64_t threshold, float scale);
 
 /// x ← x · σ(x) (SiLU, "swish"), with the exp above.
 void nk_silu(float *x, size_t count);
