@@ -134,7 +134,9 @@ final class Tape {
     }
 
     func relu(_ x: Node) -> Node {
-        let node = Node(rows: x.rows, columns: x.columns, value: x.value.map { max($0, 0) })
+        var y = x.value
+        y.withUnsafeMutableBufferPointer { Activation.relu($0) }
+        let node = Node(rows: x.rows, columns: x.columns, value: y)
         node.propagate = { [unowned node] in
             node.backward(into: x) { dy, dx in
                 x.value.withUnsafeBufferPointer { v in nk_relu_backward(dx.baseAddress!, dy.baseAddress!, v.baseAddress!, v.count) }

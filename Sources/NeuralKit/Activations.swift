@@ -10,7 +10,8 @@ import Darwin
 public enum Activation {
     /// max(x, 0).
     public static func relu(_ data: UnsafeMutableBufferPointer<Float>) {
-        for i in data.indices { data[i] = max(data[i], 0) }
+        guard let base = data.baseAddress else { return }
+        nk_relu(base, data.count)
     }
 
     /// GELU in its exact erf form, `x · Φ(x)`, PyTorch's default (`approximate="none"`).

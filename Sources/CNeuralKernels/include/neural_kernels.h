@@ -22,6 +22,9 @@ void nk_adam(float *value, float *gradient, float *m, float *v, size_t count,
              float learning_rate, float beta1, float beta2, float epsilon, float weight_decay,
              float correction1, float correction2);
 
+/// x ← max(x, 0).
+void nk_relu(float *x, size_t count);
+
 /// dx ← dx + (x > 0 ? dy : 0): ReLU's backward pass (training). Distinct arrays.
 void nk_relu_backward(float *dx, const float *dy, const float *x, size_t count);
 

@@ -83,7 +83,7 @@ package struct Activations {
     }
 
     package mutating func relu() {
-        for i in values.indices where values[i] < 0 { values[i] = 0 }
+        values.withUnsafeMutableBufferPointer { Activation.relu($0) }
     }
 
     package mutating func softmax() {
