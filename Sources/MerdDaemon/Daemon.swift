@@ -66,6 +66,19 @@ public struct Daemon: Service {
         do { try compute.validate() } catch { throw DaemonError.usage(error.description) }
         Compute.default = compute
         logger.info("compute \(compute): \(ComputeThreads.summary)")
+        if compute.precision == .bf16 {
+            // The flags say BF16 runs natively, not that it is faster (Intel without AMX: 0.6×).
+            do {
+                let speedup = try BF16SpeedProbe.speedup()
+                if let warning = BF16SpeedProbe.warning(speedup: speedup) {
+                    logger.warning("\(warning)")
+                } else {
+                    logger.info("compute.precision bf16: products at \((speedup * 100).rounded() / 100)× f32's speed on this CPU")
+                }
+            } catch {
+                logger.warning("compute.precision bf16: its speed against f32 could not be measured (\(error))")
+            }
+        }
     }
 
     /// The models of the models directory the configuration names (EngineModels' rules).

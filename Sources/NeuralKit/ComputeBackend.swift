@@ -11,7 +11,8 @@ public enum ComputeBackend: String, Sendable, CaseIterable, Codable {
 public enum ComputePrecision: String, Sendable, CaseIterable, Codable {
     case f32
     /// bfloat16 weights and activations into each product (F32 accumulation, F32 output):
-    /// half the weight memory and about twice the throughput on CPUs with AVX512_BF16 or AMX,
-    /// at ~3 significant digits per operand. oneDNN only.
+    /// half the weight memory on CPUs with AVX512_BF16 or AMX, at ~3 significant digits per
+    /// operand. Its speed is the CPU's: about twice F32's on AMD Zen 4, 0.5–0.8× on an Intel
+    /// Xeon without AMX (`BF16SpeedProbe` measures it). oneDNN only.
     case bf16
 }

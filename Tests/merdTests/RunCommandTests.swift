@@ -257,7 +257,7 @@ struct RunCommandTests {
         #expect(explicit.terminationStatus == 2 && line.contains("oneDNN cannot create its kernels here") && line.split(separator: "\n").count == 1, "\(line)")
     }
 
-    @Test("compute.precision = bf16 from the file and --backend from the flags are what the models load with; BF16 without the CPU's support falls back to F32 and says so")
+    @Test("compute.precision = bf16 from the file and --backend from the flags are what the models load with; BF16 without the CPU's support falls back to F32 and says so; with it, its measured speed against F32 is logged")
     func computeChoice() throws {
         let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
         let socketPath = NSTemporaryDirectory() + "merd-compute-\(UUID().uuidString.prefix(8)).sock"
@@ -281,6 +281,10 @@ struct RunCommandTests {
             let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(process.terminationStatus == 0 && log.contains(expected), "\(arguments): \(log)")
             if arguments.isEmpty && !hasBF16 { #expect(log.contains("bf16 is not available here"), "\(log)") }
+            // With BF16, its speed against F32 is measured at start and said either way.
+            if arguments.isEmpty && hasBF16 {
+                #expect(log.contains("× f32's speed on this CPU"), "\(log)")
+            }
         }
     }
 
