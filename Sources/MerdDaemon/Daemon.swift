@@ -66,6 +66,7 @@ public struct Daemon: Service {
         do { try compute.validate() } catch { throw DaemonError.usage(error.description) }
         Compute.default = compute
         logger.info("compute \(compute): \(ComputeThreads.summary)")
+        if let hint = BLASKernelHint.current { logger.warning("\(hint)") }
         if compute.precision == .bf16 {
             // The flags say BF16 runs natively, not that it is faster (Intel without AMX: 0.6×).
             do {
