@@ -229,15 +229,19 @@ public enum FusionTrainer {
     }
 
     /// Adam (Kingma & Ba) with L2 weight decay added to the gradient, as torch.optim.Adam does;
-    /// leaves every gradient zero for the next step.
+    /// leaves every gradient reading as zero for the next step (`Parameter.gradientIsZero`).
     static func adam(_ parameters: [Parameter], step: Int, options: FusionTrainingOptions) {
         let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
         let correction1 = 1 - Foundation.pow(beta1, Float(step))
         let correction2 = 1 - Foundation.pow(beta2, Float(step))
         let rate = options.learningRate
         for p in parameters {
-            nk_adam(&p.value, &p.gradient, &p.firstMoment, &p.secondMoment, p.value.count,
-                    rate, beta1, beta2, epsilon, options.weightDecay, correction1, correction2)
+            // A parameter no operation read this step has a zero gradient: weight decay alone.
+            p.gradient.withUnsafeBufferPointer { g in
+                nk_adam(&p.value, p.gradientIsZero ? nil : g.baseAddress, &p.firstMoment, &p.secondMoment, p.value.count,
+                        rate, beta1, beta2, epsilon, options.weightDecay, correction1, correction2)
+            }
+            p.gradientIsZero = true
         }
     }
 }

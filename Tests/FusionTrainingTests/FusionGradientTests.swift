@@ -84,6 +84,41 @@ struct FusionGradientTests {
         }
     }
 
+    @Test("a gradient marked zero, as Adam leaves it, is written by the step's first operation and never added to; unmarked, a second use adds; Adam reads a marked one as zero")
+    func gradientMarkedZero() {
+        let weight = Parameter(name: "w", shape: [3, 4], value: (0..<12).map { Float($0) * 0.1 - 0.5 }, inputMajor: true)
+        let bias = Parameter(name: "b", shape: [3], value: [0.1, -0.2, 0.3])
+        let input = (0..<20).map { Float($0 % 7) * 0.2 - 0.5 }
+        func step() -> (dw: [Float], db: [Float]) {
+            let tape = Tape(training: false)
+            tape.backward(from: Self.scalar(tape, tape.linear(tape.leaf(5, 4, input), weight: weight, bias: bias)))
+            return (weight.gradient, bias.gradient)
+        }
+        let first = step()
+        #expect(first.dw.contains { $0 != 0 } && first.db.contains { $0 != 0 })
+        // What Adam leaves: old values still in memory, marked as zeros.
+        weight.gradient = weight.gradient.map { $0 + 1000 }
+        bias.gradient = bias.gradient.map { $0 - 1000 }
+        (weight.gradientIsZero, bias.gradientIsZero) = (true, true)
+        let second = step()
+        #expect(second.dw == first.dw && second.db == first.db, "the stale values leaked into the sums")
+        let third = step()
+        #expect(third.dw == first.dw.map { 2 * $0 } && third.db == first.db.map { 2 * $0 }, "a second use adds")
+
+        // Adam on a marked gradient full of stale values equals Adam on real zeros.
+        let marked = Parameter(name: "m", shape: [4], value: [0.5, -1, 2, 0.25])
+        let zeros = Parameter(name: "z", shape: [4], value: [0.5, -1, 2, 0.25])
+        marked.gradient = [7, 7, 7, 7]
+        marked.gradientIsZero = true
+        zeros.gradientIsZero = false
+        var options = FusionTrainingOptions()
+        options.weightDecay = 0.01
+        FusionTrainer.adam([marked, zeros], step: 1, options: options)
+        #expect(marked.value == zeros.value && marked.firstMoment == zeros.firstMoment && marked.secondMoment == zeros.secondMoment)
+        #expect(marked.value != [0.5, -1, 2, 0.25], "weight decay moved it")
+        #expect(marked.gradientIsZero && zeros.gradientIsZero)
+    }
+
     @Test("linear with its weight held input-major: the same values and gradients as torch's layout, and the same gradients as finite differences")
     func inputMajorLinear() {
         var random = SeededGenerator(seed: 11)

@@ -17,8 +17,8 @@ void nk_layer_norm_rows(float *x, size_t rows, size_t width, const float *gamma,
 
 /// One Adam step (with L2 weight decay added to the gradient, as torch.optim.Adam):
 /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr·(m/c₁)/(√(v/c₂) + ε), g = grad + wd·θ.
-/// Leaves `gradient` zero, ready for the next step's sums. The four arrays are distinct.
-void nk_adam(float *value, float *gradient, float *m, float *v, size_t count,
+/// Reads `gradient` only (null: zero, weight decay alone). The four arrays are distinct.
+void nk_adam(float *value, const float *gradient, float *m, float *v, size_t count,
              float learning_rate, float beta1, float beta2, float epsilon, float weight_decay,
              float correction1, float correction2);
 
