@@ -138,7 +138,7 @@ NK_CLONES void nk_adam(float *restrict value, const float *restrict gradient, fl
     // The bias corrections as one scale and one reciprocal: three divisions an element were
     // the loop's bound (4.1 ms for 3.8 M parameters, 2.7 ms without two of them; the last
     // bits of the update may differ from dividing). The gradient is only read: the caller
-    // marks it as zeros for the next step rather than this loop writing them (a fifth of the
+    // marks it as zeros for the next step rather than this loop writing them (a quarter of the
     // stores of a loop bound by memory). A null gradient is zero: weight decay alone.
     const float step = learning_rate / correction1, inverse2 = 1.0f / correction2;
     if (gradient) {

@@ -102,8 +102,10 @@ struct FusionGradientTests {
         (weight.gradientIsZero, bias.gradientIsZero) = (true, true)
         let second = step()
         #expect(second.dw == first.dw && second.db == first.db, "the stale values leaked into the sums")
+        // A product that adds may sum in another order than one that writes: equal to rounding.
         let third = step()
-        #expect(third.dw == first.dw.map { 2 * $0 } && third.db == first.db.map { 2 * $0 }, "a second use adds")
+        let worst = zip(third.dw + third.db, (first.dw + first.db).map { 2 * $0 }).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        #expect(worst < 1e-6, "a second use adds: off by \(worst)")
 
         // Adam on a marked gradient full of stale values equals Adam on real zeros.
         let marked = Parameter(name: "m", shape: [4], value: [0.5, -1, 2, 0.25])

@@ -30,8 +30,9 @@ void nk_relu_backward(float *dx, const float *dy, const float *x, size_t count);
 
 /// dx ← dx + dy · m, element-wise (a dropout mask's backward pass). Distinct arrays.
 void nk_multiply_add(float *dx, const float *dy, const float *m, size_t count);
-// Inverted dropout's forward pass: mask[i] = scale where SplitMix64's next value, low 24 bits,
-// is at least `threshold`, else 0; y = x ⊙ mask. Draws `count` values from *state and advances it.
+
+/// Inverted dropout's forward pass: mask[i] = scale where SplitMix64's next value, low 24 bits,
+/// is at least `threshold`, else 0; y = x ⊙ mask. Draws `count` values from *state and advances it.
 void nk_dropout(const float *x, float *y, float *mask, size_t count, uint64_t *state, uint64_t threshold, float scale);
 
 /// x ← x · σ(x) (SiLU, "swish"), with the exp above.
