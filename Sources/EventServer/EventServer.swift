@@ -99,20 +99,20 @@ public final class EventServer: Sendable {
         var replay: Replay?
         /// Live events up to this `seq` came in the replay, and are not queued again.
         var liveAfter = 0
-        /// The latest `status` when the client connected. A new client's events are held back
-        /// until it has said what it wants (or until `greetingDue`, if it says nothing); then
-        /// this status goes first, ahead of the live events queued meanwhile. A client resuming
-        /// with `since` never gets it: its replay brings the statuses it lacks, and one it
-        /// already has must not come twice.
-        var greeting: SubscriberQueue.Entry?
+        /// The latest `status` of each source when the client connected, oldest first. A new
+        /// client's events are held back until it has said what it wants (or until
+        /// `greetingDue`, if it says nothing); then these statuses go first, ahead of the live
+        /// events queued meanwhile. A client resuming with `since` never gets them: its replay
+        /// brings the statuses it lacks, and one it already has must not come twice.
+        var greeting: [SubscriberQueue.Entry] = []
         var greetingDue = ContinuousClock.Instant.now
         /// Until the client's subscription line (or `greetingDue`): its events queue, none is sent.
         var awaitingSubscription = true
 
         /// Ends the wait for the subscription: the greeting goes ahead of the queued events.
         mutating func endWait() {
-            if let greeting, types.contains("status") { queue.pushFirst(greeting) }
-            greeting = nil
+            if types.contains("status") { for entry in greeting.reversed() { queue.pushFirst(entry) } }
+            greeting = []
             awaitingSubscription = false
         }
         /// The client shut down its sending side (`shutdown(SHUT_WR)`, `nc -N`): nothing more
@@ -154,9 +154,10 @@ public final class EventServer: Sendable {
     private struct State {
         var clients: [Int32: Client] = [:]
         var hello = ""
-        /// The latest `status` line: a new subscriber gets it right after `hello`, so it knows
-        /// the sources' state without waiting for the next change.
-        var lastStatus: SubscriberQueue.Entry?
+        /// The latest `status` line of each source (by `publish`'s `source`), oldest first: a
+        /// new subscriber gets them right after `hello`, so it knows every source's state
+        /// without waiting for the next change, even when another source spoke last.
+        var latestStatuses: [(source: String, entry: SubscriberQueue.Entry)] = []
         /// The highest `seq` published that the archive holds: a replay that has read past it
         /// has caught up.
         var lastStored = 0
@@ -223,14 +224,18 @@ public final class EventServer: Sendable {
 
     /// Queues `line` (one JSON object, no newline) for every subscriber of `type`. `seq` is
     /// the event's number; `stored`, whether the archive holds it already (then a replaying
-    /// subscriber reads it there; else the replaying ones are told they missed it).
-    public func publish(type: String, line: String, seq: Int? = nil, stored: Bool = false) {
+    /// subscriber reads it there; else the replaying ones are told they missed it). A `status`
+    /// names its `source`: new subscribers get the latest status of each.
+    public func publish(type: String, line: String, seq: Int? = nil, stored: Bool = false, source: String? = nil) {
         let (open, overflowed) = state.withLock { state -> (Bool, Int) in
             guard state.running else {
                 state.publishedAfterClose += 1
                 return (false, 0)
             }
-            if type == "status" { state.lastStatus = SubscriberQueue.Entry(line: line, seq: seq, type: type) }
+            if type == "status" {
+                state.latestStatuses.removeAll { $0.source == (source ?? "") }
+                state.latestStatuses.append((source ?? "", SubscriberQueue.Entry(line: line, seq: seq, type: type)))
+            }
             if stored, let seq { state.lastStored = max(state.lastStored, seq) }
             var overflowed = 0
             for (descriptor, client) in state.clients where client.types.contains(type) {
@@ -459,7 +464,7 @@ public final class EventServer: Sendable {
                 var client = Client(descriptor: descriptor, queue: SubscriberQueue(capacity: configuration.queueCapacity),
                                     types: configuration.types, budget: ClientInputBudget(limits: configuration.inputLimits, now: .now))
                 client.output = Array((state.hello + "\n").utf8)
-                client.greeting = state.lastStatus
+                client.greeting = state.latestStatuses.map(\.entry)
                 client.greetingDue = .now + Self.greetingWait
                 state.clients[descriptor] = client
                 defer { state.acceptFailing = false }
@@ -552,7 +557,7 @@ public final class EventServer: Sendable {
             client.queue.removeEvents()
             let sent = client.sentBeforeSubscribing + [client.outputSeq].compactMap { $0 }
             client.replay = Replay(cursor: since, skip: Set(sent.filter { $0 > since }))
-            client.greeting = nil
+            client.greeting = []
         } else {
             // Events queued before the subscription was read are of every type.
             client.queue.removeEvents { entry in entry.type.map(types.contains) ?? true }

@@ -3,7 +3,7 @@
 /// (libmosquitto still holds what is unacknowledged), and after `lastAcknowledged` when it
 /// starts again (what it stores).
 ///
-/// An acknowledgement can arrive (on libmosquitto's thread) before `mosquitto_publish` has
+/// An acknowledgement can arrive (on the MQTT network thread) before `mosquitto_publish` has
 /// even returned the message id to the bridge's thread: such an id is kept in `early` and
 /// settled when the publication is recorded. Every message the bridge sends is recorded, its
 /// own status messages too (without a seq), so an id in `early` is always one about to be.

@@ -111,6 +111,8 @@ final class BridgeWorker: Sendable {
             box.withLock { $0 }?.acknowledged(id)
         })
         box.withLock { $0 = self }
+        // Only now: a failure told before the box held the worker would be lost.
+        client.start()
     }
 
     func stop() { stopping.withLock { $0 = true } }

@@ -49,6 +49,8 @@ struct EventRecorder: Sendable {
                 if first { logger.error("history: \(error.description)") }
             }
         }
-        server.publish(type: event.type, line: line, seq: event.seq, stored: stored)
+        var source: String?
+        if case .status(let status) = event { source = status.source }
+        server.publish(type: event.type, line: line, seq: event.seq, stored: stored, source: source)
     }
 }

@@ -1,4 +1,4 @@
-/// A source or model changed state (and once after `hello`).
+/// A source or model changed state (and, after `hello`, each source's latest).
 public struct StatusEvent: Sendable, Equatable, Codable {
     public enum State: String, Sendable, Codable, CaseIterable {
         case running, lost, reconnecting, stopped

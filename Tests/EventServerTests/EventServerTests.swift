@@ -72,6 +72,32 @@ struct EventServerTests {
         #expect(client.object()?["seq"] as? Int == 2)
     }
 
+    @Test("a new subscriber gets each source's latest status, oldest first, then the live events")
+    func statusOfEachSource() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        server.publish(type: "status", line: #"{"type":"status","seq":1,"source":"audio","state":"running"}"#, seq: 1, source: "audio")
+        server.publish(type: "status", line: #"{"type":"status","seq":2,"source":"video","state":"running"}"#, seq: 2, source: "video")
+        server.publish(type: "status", line: #"{"type":"status","seq":3,"source":"video","state":"lost"}"#, seq: 3, source: "video")
+        server.publish(type: "utterance", line: #"{"type":"utterance","seq":4}"#, seq: 4)
+        let client = try TestSubscriber(path: path)
+        #expect(client.object()?["type"] as? String == "hello")
+        client.send(#"{"subscribe":["status","utterance"]}"#)
+        let first = client.object(), second = client.object()
+        #expect(first?["seq"] as? Int == 1 && first?["source"] as? String == "audio", "\(String(describing: first))")
+        #expect(second?["seq"] as? Int == 3 && second?["state"] as? String == "lost", "\(String(describing: second))")
+        server.publish(type: "utterance", line: #"{"type":"utterance","seq":5}"#, seq: 5)
+        #expect(client.object()?["seq"] as? Int == 5, "the live event next; no earlier status again")
+
+        // One that subscribes to faces alone gets no status.
+        let faces = try TestSubscriber(path: path)
+        _ = faces.line()
+        faces.send(#"{"subscribe":["face"]}"#)
+        server.publish(type: "face", line: #"{"type":"face","seq":6}"#, seq: 6)
+        #expect(faces.object()?["seq"] as? Int == 6)
+    }
+
     @Test("a subscribe line filters types; an unknown type or a bad line gets an error and changes nothing")
     func subscribe() throws {
         let path = Self.path()

@@ -19,7 +19,8 @@ struct BridgeCommandTests {
         let folder: String
         let port: Int
         private var process: SpawnedProcess?
-        let extra: String
+        /// The configuration's own lines (PORT stands for the port); a restart reads them again.
+        var extra: String
 
         init(folder: String, extra: String = "") throws {
             self.folder = folder
@@ -246,7 +247,7 @@ struct BridgeCommandTests {
         #expect(retained.contains(#""state":"offline""#) && retained.contains(#""reason":"stopped""#), "\(retained)")
     }
 
-    @Test("TLS with a test CA and a password: events arrive; a wrong password or an unknown CA is logged and retried, nothing published")
+    @Test("TLS with a test CA and a password: events arrive; a wrong password or an unknown CA is logged and retried, nothing published; a bridge that met a certificate it does not trust connects once the broker presents one it does")
     func tls() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -309,6 +310,31 @@ struct BridgeCommandTests {
             }).count == 200
         }
         #expect(received, "log: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+
+        // The broker's certificate replaced by one the other CA signed, then put right (a
+        // botched rotation): the bridge says why it cannot connect, keeps trying (libmosquitto's
+        // own loop would give up after the first TLS error), and then delivers everything.
+        try openssl(["x509", "-req", "-in", folder + "/server.csr", "-CA", folder + "/other.pem", "-CAkey", folder + "/other.key", "-CAcreateserial",
+                     "-days", "2", "-extfile", folder + "/san.ext", "-out", folder + "/wrongserver.pem"])
+        let trusted = broker.extra
+        broker.stop()
+        broker.extra = trusted.replacingOccurrences(of: folder + "/server.pem", with: folder + "/wrongserver.pem")
+        try broker.start()
+        let rotationLog = folder + "/rotation.log", rotationState = folder + "/rotation.json"
+        let rotating = try Self.bridge(["--broker", "mqtts://localhost:\(broker.port)", "--ca-file", folder + "/ca.pem",
+                                        "--password-file", folder + "/password", "--state", rotationState] + common, log: rotationLog)
+        defer { rotating.terminate(); rotating.waitUntilExit() }
+        let rotationText = { (try? String(contentsOfFile: rotationLog, encoding: .utf8)) ?? "" }
+        #expect(Self.waitUntil(10) { rotationText().contains("certificate verify failed") }, "\(rotationText())")
+        usleep(1_500_000)  // at least one more attempt meets the wrong certificate
+        broker.stop()
+        broker.extra = trusted
+        try broker.start()
+        let delivered = Self.waitUntil(40) {
+            ((try? String(contentsOfFile: rotationState, encoding: .utf8)) ?? "").contains(#""seq":200"#)
+        }
+        #expect(delivered, "\(rotationText())")
+        #expect(rotationText().components(separatedBy: "certificate verify failed").count == 2, "told once, not at every attempt: \(rotationText())")
     }
 
     @Test("bad bridge options: one line each, exit status 2")

@@ -37,10 +37,15 @@ struct DashboardCommandTests {
         let deadline = Date().addingTimeInterval(40)
         while Date() < deadline {
             try browser.wait(0.5)
-            let json = try browser.evaluate("JSON.stringify(window.merdDraws)") as? String ?? "[]"
-            draws = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]) ?? []
-            let stopped = try browser.evaluate(##"Object.values(document.querySelectorAll("#sources .chip")).filter(c => c.textContent.endsWith("stopped")).length"##) as? Int ?? 0
-            if stopped >= stops { break }
+            // The draws and the chips in one evaluation: a status drawn between two would be
+            // counted stopped but missing from the draws.
+            let json = try browser.evaluate(##"""
+                JSON.stringify({draws: window.merdDraws,
+                                stopped: Object.values(document.querySelectorAll("#sources .chip")).filter(c => c.textContent.endsWith("stopped")).length})
+                """##) as? String ?? "{}"
+            let page = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
+            draws = page["draws"] as? [[String: Any]] ?? []
+            if (page["stopped"] as? Int ?? 0) >= stops { break }
         }
         let ended = Date()
         let types = draws.compactMap { $0["type"] as? String }
