@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import TestSupport
 import Testing
 
@@ -59,11 +60,29 @@ struct SpeakerCommandTests {
         let clips = ["bbaf2n", "brbk7n", "id2_vcd_swwp2s", "lbax4n", "lbbc2a", "lrwp9a", "sbwe5n"]
         var right = 0, total = 0
         var lines: [String] = []
-        for (i, left) in clips.enumerated() {
-            for rightClip in clips[(i + 1)...] {
-                let video = try Self.swappedHalfway(left: left, right: rightClip)
-                defer { try? FileManager.default.removeItem(atPath: video) }
-                let events = try Self.analyze(video)
+        let pairs = clips.indices.flatMap { i in clips[(i + 1)...].map { (clips[i], $0) } }
+        // Two pairs at a time: each `merd analyze` keeps about one core busy, and the 21 of
+        // them one after another took 82 s of CI's time. The checks come after, on this thread.
+        let results = Locked<[Int: Result<(events: [[String: Any]], stderr: String, status: Int32), any Error>]>([:])
+        let next = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            while true {
+                let index = next.withLock { value in defer { value += 1 }; return value }
+                guard index < pairs.count else { return }
+                let result = Result { () throws -> (events: [[String: Any]], stderr: String, status: Int32) in
+                    let video = try Self.swappedHalfway(left: pairs[index].0, right: pairs[index].1)
+                    defer { try? FileManager.default.removeItem(atPath: video) }
+                    let run = try MerdProcess.run(["analyze", video, "--models", TestPaths.pretrainedModels ?? "", "--fusion", "none"])
+                    return (AnalyzeCommandTests.events(run.stdout), run.stderr, run.status)
+                }
+                results.withLock { $0[index] = result }
+            }
+        }
+        for (index, (left, rightClip)) in pairs.enumerated() {
+            do {
+                let run = try results.withLock { $0[index]! }.get()
+                #expect(run.status == 0, "\(left)|\(rightClip): \(run.stderr)")
+                let events = run.events
                 let sides = Self.sides(events)
                 // Two faces, each under one id the whole time, each id on one side.
                 #expect(sides.count == 2 && sides.values.allSatisfy { $0.count == 1 }, "\(left)|\(rightClip): \(sides)")
@@ -82,6 +101,8 @@ struct SpeakerCommandTests {
                     let modalities = utterance["modalities"] as? [String: Any]
                     #expect((modalities?["face_frames"] as? Int ?? 0) > 0)
                 }
+            } catch {
+                Issue.record(error, "\(left)|\(rightClip)")
             }
         }
         print("Speaking face through merd analyze, \(right)/\(total) right:\n" + lines.joined(separator: "\n"))
