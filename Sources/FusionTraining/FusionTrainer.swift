@@ -53,66 +53,10 @@ public enum FusionTrainer {
     /// on `validation`.
     public static func train(_ architecture: FusionArchitecture, training: FusionDataset, validation: FusionDataset,
                              options: FusionTrainingOptions, validationIndices: [Int] = []) throws(FusionError) -> FusionFoldResult {
-        var architecture = architecture
-        architecture.valenceScale = architecture.head == .jdev ? options.valenceScale : 1
-        let network = FusionNetwork(architecture: architecture)
-        try network.validate()
-        for input in architecture.inputs where training.sizes[input.name] != input.size {
-            throw .invalidArchitecture("input \(input.name) of size \(input.size) is not in the dataset (it has \(training.sizes))")
-        }
-        let parameters = network.initialParameters(seed: options.seed)
-        let ordered = network.parameterShapes.map { parameters[$0.0]! }
-        var random = SplitMix64(seed: options.seed &+ 0x5EED)
-        var step = 0
-        var best: (score: Double, epoch: Int, values: [String: [Float]], metrics: FusionMetrics, p: [[Float]], v: [Float])?
-        let audioNames = Set(architecture.audioInputs.map(\.name))
-        for epoch in 1...max(1, options.epochs) {
-            var order = Array(0..<training.count)
-            order.shuffle(using: &random)
-            for start in stride(from: 0, to: order.count, by: options.batchSize) {
-                let batch = Array(order[start..<min(start + options.batchSize, order.count)])
-                let tape = Tape(training: true, seed: random.next())
-                var inputs: [String: Node] = [:]
-                // Per clip, maybe one modality gone: zeros, as inference sees a missing one.
-                let missing: [Bool?] = batch.map { _ in
-                    Float.random(in: 0..<1, using: &random) < options.modalityDropout ? Bool.random(using: &random) : nil
-                }
-                for input in architecture.inputs {
-                    var rows = [Float]()
-                    rows.reserveCapacity(batch.count * input.size)
-                    let values = training.features[input.name]!
-                    for (b, i) in batch.enumerated() {
-                        if let dropAudio = missing[b], dropAudio == audioNames.contains(input.name) {
-                            rows += repeatElement(0, count: input.size)
-                        } else {
-                            rows += values[(i * input.size)..<((i + 1) * input.size)]
-                        }
-                    }
-                    inputs[input.name] = tape.leaf(batch.count, input.size, rows, needsGradient: false)
-                }
-                let (emotion, valence) = network.forward(inputs, tape: tape, parameters: parameters,
-                                                         valenceBranchDropout: options.valenceBranchDropout)
-                let lossE = tape.crossEntropy(probabilities: emotion, labels: batch.map { training.labels[$0] })
-                // A clip without a valence label (NaN: its corpus has none) adds nothing to L_v.
-                let lossV = tape.meanSquaredError(valence, targets: batch.map { training.valence[$0] / architecture.valenceScale })
-                let loss = tape.uncertaintyWeighted(emotion: lossE, valence: lossV, rho: parameters["rho"]!)
-                // Gradients are zero here: at the start, and after each step Adam leaves them so.
-                tape.backward(from: loss)
-                step += 1
-                adam(ordered, step: step, options: options)
-            }
-            let values = Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, $0.shapedValue) })
-            let model = try FusionModel(architecture: architecture, values: values)
-            let (p, v) = model.predict(validation.features, rows: validation.count)
-            let metrics = FusionMetrics(trueLabels: validation.labels, predictedLabels: p.argmaxRows, trueValence: validation.valence,
-                                        predictedValence: v, labelCount: architecture.labels.count)
-            if best == nil || metrics.combined > best!.score {
-                best = (metrics.combined, epoch, values, metrics, p, v)
-            }
-        }
-        return FusionFoldResult(model: try FusionModel(architecture: architecture, values: best!.values), bestEpoch: best!.epoch,
-                                validationMetrics: best!.metrics, validationIndices: validationIndices,
-                                probabilities: best!.p, valence: best!.v)
+        let fold = try FoldTraining(architecture, training: training, validation: validation, options: options,
+                                    validationIndices: validationIndices)
+        while !fold.isFinished { try fold.runEpoch() }
+        return try fold.result()
     }
 
     /// k-fold cross-validation: each fold trains on the others and is scored on itself. Clips
@@ -127,38 +71,60 @@ public enum FusionTrainer {
         var shuffled = Array(0..<groups.count)
         shuffled.shuffle(using: &random)
         let order = shuffled
-        @Sendable func trainFold(_ fold: Int) throws(FusionError) -> FusionFoldResult {
+        @Sendable func makeFold(_ fold: Int) throws(FusionError) -> FoldTraining {
             let validation = order.enumerated().filter { $0.offset % folds == fold }.flatMap { groups[$0.element] }
             let training = order.enumerated().filter { $0.offset % folds != fold }.flatMap { groups[$0.element] }
             var foldOptions = options
             foldOptions.seed = options.seed &+ UInt64(fold) &* 1_000_003
-            return try train(architecture, training: dataset.subset(training), validation: dataset.subset(validation),
-                             options: foldOptions, validationIndices: validation)
+            return try FoldTraining(architecture, training: dataset.subset(training), validation: dataset.subset(validation),
+                                    options: foldOptions, validationIndices: validation)
         }
         let workers = min(folds, max(1, options.parallelFolds))
-        guard workers > 1 else { return try (0..<folds).map { fold throws(FusionError) in try trainFold(fold) } }
+        guard workers > 1 else {
+            return try (0..<folds).map { index throws(FusionError) in
+                let fold = try makeFold(index)
+                while !fold.isFinished { try fold.runEpoch() }
+                return try fold.result()
+            }
+        }
         // A mini-batch's GEMMs (32 rows) are too small to share between threads: on 2 cores
         // and 2 BLAS threads, structure 1 on 3,000 clips took 30 s of wall time for 31 s of
         // user time (with OpenBLAS's workers spinning: 28.7 s wall, 33 s user, 24 s system).
-        // Whole folds are independent, so each worker trains one on one thread of either
-        // library (OpenBLAS's count is the process's; OpenMP's, oneDNN's, each thread's).
+        // Folds are independent, so each worker trains one on one thread of either library
+        // (OpenBLAS's count is the process's; OpenMP's, oneDNN's, each thread's), an epoch at
+        // a time as `FoldSchedule` deals them.
         let threads = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = threads }
         let compute = Compute.current
+        let schedule = Locked(FoldSchedule(folds: folds, epochs: max(1, options.epochs)))
+        // Folds begun and not finished; a finished one leaves only its result (its moments
+        // and gradients are freed).
+        let running = Locked<[Int: FoldTraining]>([:])
         let results = Locked<[Int: Result<FusionFoldResult, FusionError>]>([:])
-        let next = Locked(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while true {
-                let fold = next.withLock { value -> Int in
-                    defer { value += 1 }
-                    return value
+            ComputeThreads.withOpenMPThreads(1) {
+                Compute.withSettings(compute) {
+                    while let index = schedule.withLock({ $0.take() }) {
+                        do throws(FusionError) {
+                            let fold: FoldTraining
+                            if let begun = running.withLock({ $0[index] }) { fold = begun } else { fold = try makeFold(index) }
+                            try fold.runEpoch()
+                            if fold.isFinished {
+                                let result = Result { () throws(FusionError) in try fold.result() }
+                                running.withLock { $0[index] = nil }
+                                results.withLock { $0[index] = result }
+                            } else {
+                                running.withLock { $0[index] = fold }
+                            }
+                            schedule.withLock { $0.release(index) }
+                        } catch {
+                            running.withLock { $0[index] = nil }
+                            results.withLock { $0[index] = .failure(error) }
+                            schedule.withLock { $0.release(index, failed: true) }
+                        }
+                    }
                 }
-                guard fold < folds else { return }
-                let result = ComputeThreads.withOpenMPThreads(1) {
-                    Compute.withSettings(compute) { Result { () throws(FusionError) in try trainFold(fold) } }
-                }
-                results.withLock { $0[fold] = result }
             }
         }
         let collected = results.withLock { $0 }

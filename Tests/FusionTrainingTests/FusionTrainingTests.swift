@@ -89,15 +89,50 @@ struct FusionTrainingTests {
             try ComputeThreads.withOpenMPThreads(1) { try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options) }
         }
         BLAS.threadCount = threads
-        options.parallelFolds = 3
-        let parallel = try Compute.withSettings(Compute(backend: backend)) {
-            try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
+        // Three workers for three folds; two, so that folds pass between threads epoch by epoch.
+        for workers in [3, 2] {
+            options.parallelFolds = workers
+            let parallel = try Compute.withSettings(Compute(backend: backend)) {
+                try FusionTrainer.crossValidate(architecture, dataset: Self.dataset, options: options)
+            }
+            #expect(BLAS.threadCount == threads && ComputeThreads.openMPThreads == teams, "the thread counts are restored")
+            #expect(parallel.map(\.bestEpoch) == sequential.map(\.bestEpoch))
+            #expect(parallel.map(\.validationIndices) == sequential.map(\.validationIndices))
+            #expect(parallel.map(\.valence) == sequential.map(\.valence), "\(workers) workers: bit for bit: same seeds, one BLAS thread each")
+            #expect(parallel.map(\.probabilities) == sequential.map(\.probabilities))
         }
-        #expect(BLAS.threadCount == threads && ComputeThreads.openMPThreads == teams, "the thread counts are restored")
-        #expect(parallel.map(\.bestEpoch) == sequential.map(\.bestEpoch))
-        #expect(parallel.map(\.validationIndices) == sequential.map(\.validationIndices))
-        #expect(parallel.map(\.valence) == sequential.map(\.valence), "bit for bit: same seeds, one BLAS thread each")
-        #expect(parallel.map(\.probabilities) == sequential.map(\.probabilities))
+    }
+
+    @Test("the fold schedule deals epochs so that two workers stay busy to the end of 5 folds; a failed fold is not dealt again")
+    func foldSchedule() {
+        // Two workers, each epoch taking one unit of time: they take turns through the folds.
+        var schedule = FoldSchedule(folds: 5, epochs: 4)
+        var busyUnits = 0, units = 0
+        while !schedule.isComplete {
+            let taken = [schedule.take(), schedule.take()].compactMap { $0 }
+            #expect(Set(taken).count == taken.count, "a fold is held by one worker at a time")
+            for fold in taken { schedule.release(fold) }
+            busyUnits += taken.count
+            units += 1
+        }
+        #expect(schedule.epochsDone == [4, 4, 4, 4, 4])
+        #expect(busyUnits == 20 && units == 10, "20 epochs in 10 units: no worker idle (whole folds took 12: 2 + 2 + 1 folds)")
+
+        // With a fold held, the other worker gets the next fold with the fewest epochs done.
+        var turns = FoldSchedule(folds: 3, epochs: 2)
+        let first = turns.take(), second = turns.take()
+        #expect(first == 0 && second == 1)
+        turns.release(0)
+        #expect(turns.take() == 2, "fold 2 has done none: it goes before fold 0 again")
+        turns.release(1, failed: true)
+        #expect(turns.take() == 0)
+        turns.release(0)
+        turns.release(2)
+        #expect(turns.epochsDone == [2, 0, 1])
+        #expect(turns.take() == 2 && turns.take() == nil, "fold 0 is done; the failed fold 1 is not dealt again")
+        #expect(!turns.isComplete)
+        turns.release(2)
+        #expect(turns.isComplete && turns.take() == nil)
     }
 
     @Test("ensemble weights sum to one and do no worse than the best member on the data they were chosen on")
