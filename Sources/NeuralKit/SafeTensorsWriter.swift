@@ -22,9 +22,12 @@ public enum SafeTensorsWriter {
         _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
         as storage: StorageType = .f32, to path: String
     ) throws(SafeTensorsError) {
-        let bytes = try encode(tensors, metadata: metadata, as: storage, file: path)
+        var bytes = try encode(tensors, metadata: metadata, as: storage, file: path)
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+            // Written from the array itself, not a copy of it in a Data.
+            try bytes.withUnsafeMutableBytes { raw in
+                try Data(bytesNoCopy: raw.baseAddress!, count: raw.count, deallocator: .none).write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
         } catch {
             throw .writeFailed(file: path, reason: error.localizedDescription)
         }
@@ -62,18 +65,25 @@ public enum SafeTensorsWriter {
         bytes.reserveCapacity(8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: json)
+        // Each tensor's bytes in one append (converted first, where the type changes): four
+        // bytes at a time, a fusion ensemble's 19 M values took 0.2 s of a serial tail.
         for (_, tensor) in tensors {
             tensor.withUnsafeBufferPointer { values in
                 switch storage {
                 case .f32:
-                    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+                    #if _endian(little)
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(values))
+                    #else
+                    append(values.map { $0.bitPattern.littleEndian })
+                    #endif
                 case .f16:
-                    for value in values { withUnsafeBytes(of: Float16(value).bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+                    append(values.map { Float16($0).bitPattern.littleEndian })
                 case .bf16:
-                    for value in values { withUnsafeBytes(of: bfloat16Bits(value).littleEndian) { bytes.append(contentsOf: $0) } }
+                    append(values.map { bfloat16Bits($0).littleEndian })
                 }
             }
         }
+        func append<T>(_ words: [T]) { words.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         return bytes
     }
 
