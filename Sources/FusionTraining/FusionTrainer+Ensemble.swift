@@ -4,8 +4,10 @@ import StreamEngine
 package enum FusionTrainingProgress {
     /// A fold of a structure is trained (`fold` from 0).
     case fold(FusionStructure, fold: Int, FusionFoldResult)
-    /// A structure's folds are trained; its out-of-fold metrics.
-    case structure(FusionStructure, outOfFold: FusionMetrics)
+    /// A structure's folds are trained; its out-of-fold metrics, and how long its
+    /// cross-validation took (every fold's epochs and their validation) and over how many
+    /// training clips (each fold's, times its epochs).
+    case structure(FusionStructure, outOfFold: FusionMetrics, seconds: Double, trainingClips: Int)
     /// The ensemble weights found (one per structure, in order) and their out-of-fold metrics.
     case ensembleWeights([Float], outOfFold: FusionMetrics)
 }
@@ -23,12 +25,17 @@ extension FusionTrainer {
         for structure in structures {
             let architecture = FusionArchitecture(inputs: inputs, structure: structure, head: head)
             labelCount = architecture.labels.count
+            let started = ContinuousClock.now
             let results = try crossValidate(architecture, dataset: dataset, options: options)
+            let elapsed = ContinuousClock.now - started
+            let validated = results.reduce(0) { $0 + $1.validationIndices.count }
             for (f, result) in results.enumerated() { progress(.fold(structure, fold: f, result)) }
             let oof = outOfFold(results, count: dataset.count, labels: labelCount)
             progress(.structure(structure, outOfFold: FusionMetrics(trueLabels: dataset.labels, predictedLabels: oof.probabilities.argmaxRows,
                                                                     trueValence: dataset.valence, predictedValence: oof.valence,
-                                                                    labelCount: labelCount)))
+                                                                    labelCount: labelCount),
+                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+                                trainingClips: (results.count * dataset.count - validated) * max(1, options.epochs)))
             members.append((structure, results.map(\.model), oof))
         }
         var weights: [Float] = [1]

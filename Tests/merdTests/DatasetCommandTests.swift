@@ -155,6 +155,12 @@ struct DatasetCommandTests {
         let lines = Self.jsonLines(trained.stdout)
         let last = try #require(lines.last { $0["event"] as? String == "features" })
         #expect(last["done"] as? Int == table.rows.count && last["computed"] as? Int == table.rows.count)
+        // Each structure says how long its cross-validation took, over how many training
+        // clips: 2 folds, each trained on the other's clips, 3 epochs.
+        let structures = lines.filter { $0["event"] as? String == "structure" }
+        #expect(!structures.isEmpty && structures.allSatisfy {
+            ($0["seconds"] as? Double ?? 0) > 0 && $0["training_clips"] as? Int == table.rows.count * 3
+        }, "\(structures)")
         let installed = try #require(lines.first { $0["event"] as? String == "installed" })
         #expect(installed["path"] as? String == models + "/fusion")
         #expect(installed["valence_trained"] as? Bool == (corpus == "mer2023"))

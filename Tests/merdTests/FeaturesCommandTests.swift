@@ -154,6 +154,12 @@ struct EvalNoiseCommandTests {
         let trained = try MerdProcess.run(["train", "--features", features, "--labels", augmentedLabels, "--structure", "1",
                                            "--epochs", "3", "--folds", "2", "--out", model])
         #expect(trained.status == 0, "\(trained.stderr)")
+        // How fast it trained: 24 clips, 2 folds of 12 each trained on the other's 12, 3 epochs.
+        let rate = trained.stderr.split(separator: "\n").first { $0.hasPrefix("merd: structure 1 trained in ") }
+            .map { $0.split(whereSeparator: { " :".contains($0) }) }
+        let seconds = rate.flatMap { Double($0[5]) }, clipsPerSecond = rate.flatMap { Double($0[7]) }
+        #expect(seconds.map { $0 > 0 } == true && clipsPerSecond.map { abs($0 * seconds! - 72) <= $0 * 0.005 + 0.5 } == true,  // seconds printed to 0.01
+                "\(trained.stderr)")
         let evaluated = try MerdProcess.run(["eval", "--model", model, "--labels", labels, "--models", empty, "--hubert", hubert,
                                              "--noise-dir", noise, "--snr", "20,5"] + media)
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
