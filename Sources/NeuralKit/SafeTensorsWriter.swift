@@ -65,8 +65,9 @@ public enum SafeTensorsWriter {
         bytes.reserveCapacity(8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: json)
-        // Each tensor's bytes in one append (converted first, where the type changes): four
-        // bytes at a time, a fusion ensemble's 19 M values took 0.2 s of a serial tail.
+        // Each tensor's bytes in one append (converted first, where the type changes), not a
+        // call per value: a fusion ensemble holds 19 M of them. (Saving it still takes ~0.5 s,
+        // most of it the kernel copying 75 MB into the page cache.)
         for (_, tensor) in tensors {
             tensor.withUnsafeBufferPointer { values in
                 switch storage {
