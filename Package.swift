@@ -119,7 +119,7 @@ let package = Package(
         // `merd bridge mqtt`: the events socket to an MQTT broker, its own process.
         .target(
             name: "MerdBridge",
-            dependencies: ["Locking", "MerdEvents", "EventsClient", "CMosquitto",
+            dependencies: ["Locking", "MediaTypes", "MerdEvents", "EventsClient", "CMosquitto",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),

@@ -25,7 +25,9 @@ final class FoldTraining: @unchecked Sendable {
     private var best: (score: Double, epoch: Int, values: [String: [Float]], metrics: FusionMetrics, p: [[Float]], v: [Float])?
     private let audioNames: Set<String>
 
-    var epochs: Int { max(1, options.epochs) }
+    /// Epochs a fold trains: at least one, so every fold has a best epoch.
+    static func epochs(_ options: FusionTrainingOptions) -> Int { max(1, options.epochs) }
+    var epochs: Int { Self.epochs(options) }
     var isFinished: Bool { epochsDone >= epochs }
 
     init(_ architecture: FusionArchitecture, training: FusionDataset, validation: FusionDataset, options: FusionTrainingOptions,
@@ -99,6 +101,12 @@ final class FoldTraining: @unchecked Sendable {
         tape.backward(from: loss)
         step += 1
         FusionTrainer.adam(ordered, step: step, options: options)
+    }
+
+    /// Every epoch left, then the result.
+    func trainToEnd() throws(FusionError) -> FusionFoldResult {
+        while !isFinished { try runEpoch() }
+        return try result()
     }
 
     /// The parameters of the best epoch, and their scores and predictions on the validation clips.

@@ -1,3 +1,4 @@
+import MediaTypes
 import StreamEngine
 
 /// What ensemble training has done so far, for a caller to show.
@@ -34,8 +35,8 @@ extension FusionTrainer {
             progress(.structure(structure, outOfFold: FusionMetrics(trueLabels: dataset.labels, predictedLabels: oof.probabilities.argmaxRows,
                                                                     trueValence: dataset.valence, predictedValence: oof.valence,
                                                                     labelCount: labelCount),
-                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-                                trainingClips: (results.count * dataset.count - validated) * max(1, options.epochs)))
+                                seconds: elapsed.seconds,
+                                trainingClips: (results.count * dataset.count - validated) * FoldTraining.epochs(options)))
             members.append((structure, results.map(\.model), oof))
         }
         var weights: [Float] = [1]

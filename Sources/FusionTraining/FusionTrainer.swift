@@ -53,10 +53,8 @@ public enum FusionTrainer {
     /// on `validation`.
     public static func train(_ architecture: FusionArchitecture, training: FusionDataset, validation: FusionDataset,
                              options: FusionTrainingOptions, validationIndices: [Int] = []) throws(FusionError) -> FusionFoldResult {
-        let fold = try FoldTraining(architecture, training: training, validation: validation, options: options,
-                                    validationIndices: validationIndices)
-        while !fold.isFinished { try fold.runEpoch() }
-        return try fold.result()
+        try FoldTraining(architecture, training: training, validation: validation, options: options,
+                         validationIndices: validationIndices).trainToEnd()
     }
 
     /// k-fold cross-validation: each fold trains on the others and is scored on itself. Clips
@@ -81,11 +79,7 @@ public enum FusionTrainer {
         }
         let workers = min(folds, max(1, options.parallelFolds))
         guard workers > 1 else {
-            return try (0..<folds).map { index throws(FusionError) in
-                let fold = try makeFold(index)
-                while !fold.isFinished { try fold.runEpoch() }
-                return try fold.result()
-            }
+            return try (0..<folds).map { index throws(FusionError) in try makeFold(index).trainToEnd() }
         }
         // A mini-batch's GEMMs (32 rows) are too small to share between threads: on 2 cores
         // and 2 BLAS threads, structure 1 on 3,000 clips took 30 s of wall time for 31 s of
@@ -97,7 +91,7 @@ public enum FusionTrainer {
         BLAS.threadCount = 1
         defer { BLAS.threadCount = threads }
         let compute = Compute.current
-        let schedule = Locked(FoldSchedule(folds: folds, epochs: max(1, options.epochs)))
+        let schedule = Locked(FoldSchedule(folds: folds, epochs: FoldTraining.epochs(options)))
         // Folds begun and not finished; a finished one leaves only its result (its moments
         // and gradients are freed).
         let running = Locked<[Int: FoldTraining]>([:])

@@ -1,6 +1,7 @@
 import CMosquitto
 import Foundation
 import Locking
+import MediaTypes
 
 /// One MQTT connection through libmosquitto, on a persistent session (clean session off, a
 /// fixed client id), served by a network thread of its own that reconnects with back-off and
@@ -37,9 +38,6 @@ public final class MQTTClient: Sendable {
         }
     }
 
-    /// The waits between failed attempts, in seconds: doubling up to half a minute.
-    static func retryDelay(afterFailures failures: Int) -> Double { min(30, Double(1 << min(failures, 5))) }
-
     public let options: Options
     /// libmosquitto's handle, set to threaded mode: its functions may be called from any
     /// thread while the network thread runs its loop.
@@ -54,15 +52,16 @@ public final class MQTTClient: Sendable {
 
     fileprivate final class Link: Sendable {
         let state = Locked<State>(State())
-        /// Set to end the network thread; `finished` is signalled when it has.
+        /// Set to end the network thread; `wake` cuts its wait between attempts short, and
+        /// `finished` is signalled when it has ended.
         let stopping = Locked(false)
+        let wake = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
         let started = Locked(false)
     }
 
     fileprivate struct State {
         var connected = false
-        var lastProblem: String?
         /// The problems told since the last connection: a broker that keeps refusing is
         /// reported once per reason, not at every attempt.
         var told: Set<String> = []
@@ -155,9 +154,10 @@ public final class MQTTClient: Sendable {
     }
 
     /// The network loop: libmosquitto's packets while connected; after any failure (refused,
-    /// lost, a TLS or protocol error), a wait of `retryDelay` and a new attempt, until stopped.
+    /// lost, a TLS or protocol error), a wait (1, 2, 4 … 30 s: `Backoff`) and a new attempt,
+    /// until stopped.
     private static func serve(_ pointer: OpaquePointer, link: Link, options: Options) {
-        var failures = 0
+        var backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
         var code = mosquitto_connect_async(pointer, options.broker.host, Int32(options.broker.port), options.keepAliveSeconds)
         // After disconnect(): the DISCONNECT packet still goes out, for a second at most.
         var stopDeadline: ContinuousClock.Instant?
@@ -169,16 +169,14 @@ public final class MQTTClient: Sendable {
             }
             if code == MOSQ_ERR_SUCCESS.rawValue {
                 code = mosquitto_loop(pointer, 250, 1)
-                if link.state.withLock({ $0.connected }) { failures = 0 }
+                if link.state.withLock({ $0.connected }) { backoff.reset() }
                 continue
             }
             if link.stopping.withLock({ $0 }) { return }
             // Lost connections and a broker's refusal (CONNACK) were told by the callbacks; an
             // attempt that failed otherwise (no listener, no such host, a TLS error) is told here.
             if ![MOSQ_ERR_NO_CONN, MOSQ_ERR_CONN_LOST, MOSQ_ERR_CONN_REFUSED].map(\.rawValue).contains(code) { link.problem(describe(code)) }
-            let deadline = ContinuousClock.now + .seconds(retryDelay(afterFailures: failures))
-            failures += 1
-            while ContinuousClock.now < deadline, !link.stopping.withLock({ $0 }) { usleep(50_000) }
+            _ = link.wake.wait(timeout: .now() + .milliseconds(Int(backoff.nextDelay().seconds * 1000)))
             if link.stopping.withLock({ $0 }) { return }
             code = mosquitto_reconnect_async(pointer)
         }
@@ -192,6 +190,7 @@ public final class MQTTClient: Sendable {
     /// Ends the network thread and waits for it (it was started).
     private func stopThread() {
         link.stopping.withLock { $0 = true }
+        link.wake.signal()
         if link.started.withLock({ $0 }) {
             link.finished.wait()
             link.finished.signal()  // a second stop (disconnect, then deinit) does not wait forever
@@ -200,9 +199,6 @@ public final class MQTTClient: Sendable {
 
     /// Whether the broker has accepted the connection (and not lost it since).
     public var isConnected: Bool { link.state.withLock { $0.connected } }
-
-    /// Why the last connection attempt failed, if it did.
-    public var lastProblem: String? { link.state.withLock { $0.lastProblem } }
 
     /// Queues `payload` on `topic` at QoS 1; the message id `onPublished` will report.
     /// Queued while the broker is away, sent once it is back.
@@ -274,11 +270,9 @@ extension MQTTClient.Link {
         let listener = state.withLock { state -> (@Sendable (Bool, String) -> Void)? in
             state.connected = connected
             if connected {
-                state.lastProblem = nil
                 state.told = []
                 return state.onConnection
             }
-            state.lastProblem = detail
             return state.told.insert(detail).inserted ? state.onConnection : nil
         }
         listener?(connected, detail)
