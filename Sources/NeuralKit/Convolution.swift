@@ -72,15 +72,21 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 /// tiny: `nk_depthwise_conv2d`), or on oneDNN's convolution primitive when `Compute.current`
 /// names oneDNN as the convolution is created.
 ///
-/// On oneDNN the F32 weight is kept beside the reordered one: convolution weights are small
-/// (EfficientNet-B0's 16 MB in all), and folding, channel scaling and the `weight` property
-/// read it. A convolution oneDNN would only run with its reference loops (`ref:`) stays on
-/// NeuralKit's own path.
+/// On oneDNN the F32 weight is kept beside the reordered one: convolution weights are mostly
+/// small (EfficientNet-B0's 16 MB in all), and folding, channel scaling and the `weight`
+/// property read it. A large one can be held once, laid out at load (`init(…layingOutFor:)`).
+/// A convolution oneDNN would only run with its reference loops (`ref:`) stays on NeuralKit's
+/// own path.
 ///
 /// Checkpoint keys: `<prefix>.weight` [out, in / groups, kh, kw], `<prefix>.bias` [out].
 public struct Conv2d: Sendable {
-    /// [outputChannels, inputChannels / groups, kernelHeight, kernelWidth].
-    public let weight: Tensor
+    /// [outputChannels, inputChannels / groups, kernelHeight, kernelWidth]; rebuilt from
+    /// oneDNN's copy (rounded to BF16 when held so) for a convolution laid out at load.
+    public var weight: Tensor { plainWeight ?? oneDNN!.weight() }
+    /// The F32 weight, or nil when only oneDNN's laid-out copy is kept.
+    private let plainWeight: Tensor?
+    /// The weight's shape, read on every call.
+    private let weightShape: [Int]
     /// [outputChannels], or nil.
     public let bias: Tensor?
     public let geometry: ConvolutionGeometry
@@ -89,12 +95,19 @@ public struct Conv2d: Sendable {
     /// oneDNN's primitive and weight, or nil on OpenBLAS.
     let oneDNN: OneDNNConvolution?
 
-    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry = ConvolutionGeometry(), compute: Compute = .current) {
+    /// - Parameter layingOutFor: on oneDNN, an input size to lay the weight out for now;
+    ///   the plain F32 weight is then not kept (a later size that wants another layout gets
+    ///   it from this one). For a large weight, such as a sequence model's positional
+    ///   convolution, whose copy would double its memory. Ignored on OpenBLAS, or where oneDNN
+    ///   has only its reference loops for that size.
+    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry = ConvolutionGeometry(), compute: Compute = .current,
+                layingOutFor size: (batch: Int, height: Int, width: Int)? = nil) {
         precondition(weight.rank == 4, "conv2d weight must be [out, in/groups, kh, kw], got \(weight.shape)")
         precondition(weight.shape[0] % geometry.groups == 0,
                      "conv2d: \(weight.shape[0]) output channels do not split into \(geometry.groups) groups")
         if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d bias \(bias.shape) for weight \(weight.shape)") }
-        self.weight = weight.contiguous()
+        let weight = weight.contiguous()
+        weightShape = weight.shape
         self.bias = bias?.contiguous()
         self.geometry = geometry
         requestedCompute = compute
@@ -102,8 +115,16 @@ public struct Conv2d: Sendable {
         case .openBLAS:
             precondition(compute.precision == .f32, "\(ComputeError.bf16NeedsOneDNN)")
             oneDNN = nil
+            plainWeight = weight
         case .oneDNN:
-            oneDNN = OneDNNConvolution(weight: self.weight, bias: self.bias, geometry: geometry, precision: compute.precision)
+            let oneDNN = OneDNNConvolution(weight: weight, bias: self.bias, geometry: geometry, precision: compute.precision)
+            self.oneDNN = oneDNN
+            if let size, (try? oneDNN.runs(batch: size.batch, height: size.height, width: size.width, activatingOutput: false)) == true {
+                oneDNN.releasePlainWeight()
+                plainWeight = nil
+            } else {
+                plainWeight = weight
+            }
         }
     }
 
@@ -126,9 +147,9 @@ public struct Conv2d: Sendable {
         return try oneDNN.implementation(batch: batch, height: height, width: width)
     }
 
-    public var outputChannels: Int { weight.shape[0] }
-    public var inputChannels: Int { weight.shape[1] * geometry.groups }
-    public var kernel: (height: Int, width: Int) { (weight.shape[2], weight.shape[3]) }
+    public var outputChannels: Int { weightShape[0] }
+    public var inputChannels: Int { weightShape[1] * geometry.groups }
+    public var kernel: (height: Int, width: Int) { (weightShape[2], weightShape[3]) }
 
     /// Output height and width for an input of `height` × `width`.
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -371,9 +392,10 @@ public struct Conv2d: Sendable {
 public struct Conv1d: Sendable {
     let conv: Conv2d
 
-    /// `padding` is applied along the length (`.sides(left:right:)`, `.same`, `.valid`).
+    /// `padding` is applied along the length (`.sides(left:right:)`, `.same`, `.valid`);
+    /// `layingOutFor` a length: as `Conv2d`'s, the weight held once, laid out for it now.
     public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding = .valid,
-                dilation: Int = 1, groups: Int = 1, compute: Compute = .current) {
+                dilation: Int = 1, groups: Int = 1, compute: Compute = .current, layingOutFor length: Int? = nil) {
         precondition(weight.rank == 3, "conv1d weight must be [out, in/groups, k], got \(weight.shape)")
         if case .explicit(let top, let bottom, _, _) = padding {
             precondition(top == 0 && bottom == 0, "conv1d pads only along its length")
@@ -381,10 +403,16 @@ public struct Conv1d: Sendable {
         conv = Conv2d(
             weight: weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2]]), bias: bias,
             geometry: ConvolutionGeometry(stride: (1, stride), padding: padding, dilation: (1, dilation), groups: groups),
-            compute: compute)
+            compute: compute, layingOutFor: length.map { (1, 1, $0) })
     }
 
-    public var weight: Tensor { conv.weight.reshaped([conv.weight.shape[0], conv.weight.shape[1], conv.weight.shape[3]]) }
+    public var weight: Tensor {
+        let weight = conv.weight
+        return weight.reshaped([weight.shape[0], weight.shape[1], weight.shape[3]])
+    }
+
+    /// Whether the plain F32 weight is held beside oneDNN's copy (tests).
+    var holdsPlainWeight: Bool { conv.oneDNN?.holdsPlainWeight ?? true }
     public var bias: Tensor? { conv.bias }
 
     /// oneDNN's implementation for an input of `length` samples, or OpenBLAS's kernel family.

@@ -17,8 +17,11 @@ package final class OneDNNConvolution: @unchecked Sendable {
     let kernel: (height: Int, width: Int)
     let geometry: ConvolutionGeometry
     let precision: ComputePrecision
-    /// The F32 weight [out, in/g, kh, kw], which each shape's primitive reorders from.
-    let weight: Tensor
+    /// [out, in/g, kh, kw], PyTorch's layout.
+    let weightShape: [Int]
+    /// The F32 weight in that layout, which a new layout is reordered from; nil once
+    /// `releasePlainWeight` has dropped it, and then a new layout comes from the first one.
+    private let plainWeight: Locked<Tensor?>
     /// [outputChannels] F32, or nil.
     let bias: Tensor?
     private let primitives = Locked<[Key: Entry]>([:])
@@ -74,8 +77,34 @@ package final class OneDNNConvolution: @unchecked Sendable {
         kernel = (weight.shape[2], weight.shape[3])
         self.geometry = geometry
         self.precision = precision
-        self.weight = weight.contiguous()
+        weightShape = weight.shape
+        plainWeight = Locked(weight.contiguous())
         self.bias = bias?.contiguous()
+    }
+
+    /// Drops the plain F32 weight, keeping only the layouts laid out so far (at least one):
+    /// a large weight is then held once, in the layout (and type) the primitives read.
+    /// HuBERT-large's positional convolution is 33 MiB in F32; its copy beside the laid-out
+    /// one was 5 % of the whole model's RSS in BF16.
+    package func releasePlainWeight() {
+        precondition(cachedCounts.layouts > 0, "no weight layout to keep: run a shape first")
+        plainWeight.withLock { $0 = nil }
+    }
+
+    /// Whether the plain F32 weight is still held (tests).
+    var holdsPlainWeight: Bool { plainWeight.withLock { $0 != nil } }
+
+    /// The weight [out, in/g, kh, kw] in F32: the plain copy, or once that is released the
+    /// first layout reordered back (rounded to BF16 when held so).
+    package func weight() -> Tensor {
+        if let plain = plainWeight.withLock({ $0 }) { return plain }
+        let first = layouts.withLock { $0[0] }
+        let plain = try! Self.weightDescriptor(weightShape, groups: groups, type: dnnl_f32, tag: nil)
+        let reorder = try! OneDNN.reorder(from: first.descriptor, to: plain)
+        return Tensor(shape: weightShape) { out in
+            reorder.execute([(DNNL_ARG_FROM, first.descriptor, first.weights.pointer),
+                             (DNNL_ARG_TO, plain, UnsafeMutableRawPointer(out.baseAddress!))])
+        }
     }
 
     /// Whether oneDNN has a real implementation for this shape (not its reference loops,
@@ -140,7 +169,7 @@ package final class OneDNNConvolution: @unchecked Sendable {
         if let entry = primitives.withLock({ $0[key] }) { return entry }
         let entry = try Self.makeConvolution(
             batch: batch, height: height, width: width, inputChannels: inputChannels, outputChannels: outputChannels, kernel: kernel,
-            geometry: geometry, precision: precision, weight: weight, groups: groups, hasBias: bias != nil,
+            geometry: geometry, precision: precision, weightShape: weightShape, groups: groups, hasBias: bias != nil,
             activatingOutput: activatingOutput, accumulate: accumulate, layout: layout, laidOut: laidOutWeights)
         primitives.withLock { cache in
             if cache.count >= Self.cachedShapes, let victim = cache.keys.first { cache.removeValue(forKey: victim) }
@@ -159,12 +188,20 @@ package final class OneDNNConvolution: @unchecked Sendable {
             }?.weights
         }
         if let shared = layouts.withLock({ find($0) }) { return shared }
-        let plainWeight = try Self.weightDescriptor(weight.shape, groups: groups, type: dnnl_f32, tag: nil)
         let laidOut = AlignedBuffer(byteCount: dnnl_memory_desc_get_size([descriptor]))
-        let reorder = try OneDNN.reorder(from: plainWeight, to: descriptor)
-        weight.withUnsafeBufferPointer { w in
-            reorder.execute([(DNNL_ARG_FROM, plainWeight, UnsafeMutableRawPointer(mutating: w.baseAddress!)),
-                             (DNNL_ARG_TO, descriptor, laidOut.pointer)])
+        if let weight = plainWeight.withLock({ $0 }) {
+            let plain = try Self.weightDescriptor(weightShape, groups: groups, type: dnnl_f32, tag: nil)
+            let reorder = try OneDNN.reorder(from: plain, to: descriptor)
+            weight.withUnsafeBufferPointer { w in
+                reorder.execute([(DNNL_ARG_FROM, plain, UnsafeMutableRawPointer(mutating: w.baseAddress!)),
+                                 (DNNL_ARG_TO, descriptor, laidOut.pointer)])
+            }
+        } else {
+            // Released: from the first layout, of the same data type, so the values are the
+            // ones the plain weight would have given (a BF16 weight is not rounded twice).
+            let first = layouts.withLock { $0[0] }
+            let reorder = try OneDNN.reorder(from: first.descriptor, to: descriptor)
+            reorder.execute([(DNNL_ARG_FROM, first.descriptor, first.weights.pointer), (DNNL_ARG_TO, descriptor, laidOut.pointer)])
         }
         return layouts.withLock { layouts in
             // Another thread may have laid it out meanwhile: keep one.
@@ -183,10 +220,10 @@ package final class OneDNNConvolution: @unchecked Sendable {
 
     private static func makeConvolution(
         batch: Int, height: Int, width: Int, inputChannels: Int, outputChannels: Int, kernel: (height: Int, width: Int),
-        geometry: ConvolutionGeometry, precision: ComputePrecision, weight: Tensor, groups: Int, hasBias: Bool, activatingOutput: Bool,
+        geometry: ConvolutionGeometry, precision: ComputePrecision, weightShape: [Int], groups: Int, hasBias: Bool, activatingOutput: Bool,
         accumulate: Bool, layout: Layout, laidOut: (dnnl_memory_desc_t) throws(OneDNNError) -> AlignedBuffer
     ) throws(OneDNNError) -> Entry {
-        var weights = try weightDescriptor(weight.shape, groups: groups, type: precision.dataType, tag: dnnl_format_tag_any)
+        var weights = try weightDescriptor(weightShape, groups: groups, type: precision.dataType, tag: dnnl_format_tag_any)
         let rows = geometry.padding.resolve(input: height, kernel: kernel.height, stride: geometry.stride.height,
                                             dilation: geometry.dilation.height, axisIsHeight: true)
         let columns = geometry.padding.resolve(input: width, kernel: kernel.width, stride: geometry.stride.width,

@@ -59,6 +59,36 @@ struct OneDNNConvolutionTests {
         #expect(counts.layouts == 1, "\(counts.layouts) weight layouts for \(lengths.count) lengths")
     }
 
+    /// HuBERT's positional convolution (33 MiB in F32) is laid out at load and held once:
+    /// every length, including one whose primitive wants another layout (made from the first,
+    /// not from a plain copy), gives what the same convolution keeping its F32 weight gives,
+    /// and `weight` still reads back (rounded to BF16 when held so).
+    @Test("a convolution laid out at load holds its weight once and computes as one that keeps it",
+          arguments: [ComputePrecision.f32, .bf16])
+    func laidOutAtLoad(precision: ComputePrecision) throws {
+        guard precision == .f32 || ComputePrecision.bf16Available else { return }
+        let compute = Compute(backend: .oneDNN, precision: precision)
+        var random = SeededRandom(seed: 23)
+        let weight = random.tensor([64, 8, 32]), bias = random.tensor([64])
+        let padding = Padding.sides(left: 16, right: 16)
+        let keeping = Conv1d(weight: weight, bias: bias, padding: padding, groups: 8, compute: compute)
+        let laidOut = Conv1d(weight: weight, bias: bias, padding: padding, groups: 8, compute: compute, layingOutFor: 40)
+        #expect(keeping.holdsPlainWeight)
+        #expect(!laidOut.holdsPlainWeight)
+        let oneDNN = try #require(laidOut.conv.oneDNN)
+        for length in [3, 40, 333, 1200] {
+            let x = random.tensor([1, 64, length])
+            #expect(laidOut(x).scalars == keeping(x).scalars, "length \(length), \(precision)")
+        }
+        print("conv1d laid out at load, \(precision): \(oneDNN.cachedCounts.layouts) weight layouts for 4 lengths")
+        let readBack = laidOut.weight
+        #expect(readBack.shape == weight.shape)
+        // BF16 keeps 8 bits of mantissa: each weight within 2⁻⁸ of itself, relatively.
+        let allowed: Float = precision == .f32 ? 0 : 1.0 / 256
+        let worst = zip(readBack.scalars, weight.scalars).map { abs($0 - $1) / max(abs($1), 1e-30) }.max() ?? 0
+        #expect(worst <= allowed, "weight read back within \(worst) of itself")
+    }
+
     @Test("the fused depthwise pass and channel scaling equal NeuralKit's")
     func fusedPasses() {
         var random = SeededRandom(seed: 21)

@@ -159,9 +159,12 @@ struct HuBERTWeightLoader {
                                positionalShape)
             positionalWeight = Self.foldWeightNorm(g: g, v: v)
         }
+        // Laid out now and held once (33 MiB in F32 for the large models): the length only
+        // picks the primitive the layout is asked with; other lengths share it.
         let positionalConvolution = Conv1d(
             weight: positionalWeight, bias: try tensor("encoder.pos_conv_embed.conv.bias", [d]),
-            padding: .sides(left: c.positionalKernel / 2, right: c.positionalKernel / 2), groups: c.positionalGroups)
+            padding: .sides(left: c.positionalKernel / 2, right: c.positionalKernel / 2), groups: c.positionalGroups,
+            layingOutFor: 250)
         let encoderNorm = try layerNorm("encoder.layer_norm", d)
 
         var layers: [HuBERTWeights.EncoderLayer] = []
