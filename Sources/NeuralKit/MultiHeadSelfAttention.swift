@@ -12,7 +12,7 @@ public struct MultiHeadSelfAttention: Sendable {
     public let inputProjection: Linear
     public let outputProjection: Linear
     public let heads: Int
-    /// The per-head products on oneDNN, all heads per call; nil on OpenBLAS.
+    /// The per-head products on oneDNN, a group of heads per call; nil on OpenBLAS.
     let products: OneDNNAttention?
 
     public init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int) {
@@ -98,15 +98,20 @@ public struct MultiHeadSelfAttention: Sendable {
             inputProjection.apply(rows: rows, input: input, output: projected)
             (context + length * width).update(repeating: 0, count: (rows - length) * width)
             if let products {
-                // All heads in one product each way; the scores of every head at once
-                // (heads · T² floats: 16 MiB for 16 heads at T = 500) come from the shared pool.
-                let scoreCount = heads * length * length, packedCount = 3 * length * width
+                // A group of heads per product each way (`OneDNNAttention.headsPerGroup`); the
+                // group's scores and the heads' packed Q, K, V come from the shared pool.
+                let group = products.headsPerGroup(length: length)
+                let scoreCount = group * length * length, packedCount = 3 * length * width
                 ScratchPool.shared.withBuffer(byteCount: (scoreCount + packedCount) * MemoryLayout<Float>.size) { buffer in
-                    let allScores = buffer.assumingMemoryBound(to: Float.self)
-                    let packed = allScores + scoreCount
-                    products.scores(length: length, projected: projected, packed: packed, scores: allScores)
-                    Activation.softmax(allScores, rows: heads * length, width: length)
-                    products.context(length: length, probabilities: allScores, packed: packed, context: context)
+                    let groupScores = buffer.assumingMemoryBound(to: Float.self)
+                    let packed = groupScores + scoreCount
+                    products.pack(length: length, projected: projected, packed: packed)
+                    for first in stride(from: 0, to: heads, by: group) {
+                        products.scores(length: length, heads: first, count: group, packed: packed, scores: groupScores)
+                        Activation.softmax(groupScores, rows: group * length, width: length)
+                        products.context(length: length, heads: first, count: group, probabilities: groupScores, packed: packed)
+                    }
+                    products.unpack(length: length, packed: packed, context: context)
                 }
             } else {
                 // OpenBLAS: one product per head each way, reading the head's columns of the

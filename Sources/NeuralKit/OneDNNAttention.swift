@@ -1,12 +1,17 @@
 import COneDNN
 import Locking
 
-/// The two per-head products of self-attention on oneDNN's matmul, every head in one call:
+/// The two per-head products of self-attention on oneDNN's matmul, a group of heads per call:
 /// scores[h] = Q[h] · K[h]ᵀ / √d, then context[h] = P[h] · V[h], where Q, K and V are the
 /// column blocks of the fused projection ([T, 3D]), copied head-major first, and the context
 /// is copied back into its [T, D] rows. Read in place through strides, the same products ran
 /// on oneDNN's `gemm:jit`; on dense copies they run on its brgemm kernels, and the copies are
 /// 4 · T · D floats a layer.
+///
+/// A group holds as many heads as keep its scores within `scoreBudget` (every head at once
+/// for live windows; 4 of 16 heads for 10 s): the scores of all heads are heads · T² floats,
+/// 16 MiB at 10 s and 144 MiB at 30 s, and the buffer that held them stayed in the scratch
+/// pool after the pass.
 ///
 /// On the oneDNN backend this replaced 2 · heads OpenBLAS calls per layer. Those also left
 /// OpenBLAS's worker threads spinning (`sched_yield`, ~10 % of a 2-core HuBERT pass as
@@ -16,7 +21,12 @@ import Locking
 package final class OneDNNAttention: @unchecked Sendable {
     let heads: Int
     let headWidth: Int
-    private let primitives = Locked<[Int: Entry]>([:])
+    private let primitives = Locked<[Key: Entry]>([:])
+
+    private struct Key: Hashable {
+        let length: Int
+        let heads: Int
+    }
 
     private struct Entry {
         let scores: Primitive
@@ -24,20 +34,27 @@ package final class OneDNNAttention: @unchecked Sendable {
         let query, keyTransposed, value, contextRows, scoresDescriptor: dnnl_memory_desc_t
     }
 
-    /// Lengths whose primitives are kept (as `OneDNNMatmul.cachedRowCounts`).
+    /// Group shapes whose primitives are kept (as `OneDNNMatmul.cachedRowCounts`).
     static let cachedLengths = 32
+
+    /// Bytes of scores one group may hold.
+    static let scoreBudget = 4 << 20
 
     package init(heads: Int, headWidth: Int) {
         self.heads = heads
         self.headWidth = headWidth
     }
 
-    /// Scores for all heads: `scores` is [heads, length, length], each row softmaxed by the
-    /// caller before `context`. `projected` is [length, 3D] (Q, K, V blocks); `packed` holds
-    /// 3 · length · D floats, the heads' dense copies, which `context` reads again.
-    package func scores(length: Int, projected: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>,
-                        scores: UnsafeMutablePointer<Float>) {
-        let entry = self.entry(length: length)
+    /// Heads per product for a sequence of `length`: the most that divide the heads evenly
+    /// and keep a group's scores within `scoreBudget`, at least one.
+    package func headsPerGroup(length: Int) -> Int {
+        let perHead = max(1, length * length * MemoryLayout<Float>.size)
+        return (1...heads).last { heads % $0 == 0 && $0 * perHead <= Self.scoreBudget } ?? 1
+    }
+
+    /// Copies the heads' Q, K and V out of `projected` [length, 3D] into `packed` (3 · length · D
+    /// floats, head-major), which `scores` and `context` read.
+    package func pack(length: Int, projected: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>) {
         let width = heads * headWidth
         let block = length * width
         // packed[p][h][t][j] = projected[t][p·D + h·d + j], for p = Q, K, V.
@@ -50,25 +67,37 @@ package final class OneDNNAttention: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Scores of heads `first ..< first + count` into `scores` [count, length, length], each row
+    /// softmaxed by the caller before `context`.
+    package func scores(length: Int, heads first: Int, count: Int, packed: UnsafeMutablePointer<Float>,
+                        scores: UnsafeMutablePointer<Float>) {
+        let entry = self.entry(length: length, heads: count)
+        let block = length * heads * headWidth, offset = first * length * headWidth
         entry.scores.execute([
-            (DNNL_ARG_SRC, entry.query, UnsafeMutableRawPointer(packed)),
-            (DNNL_ARG_WEIGHTS, entry.keyTransposed, UnsafeMutableRawPointer(packed + block)),
+            (DNNL_ARG_SRC, entry.query, UnsafeMutableRawPointer(packed + offset)),
+            (DNNL_ARG_WEIGHTS, entry.keyTransposed, UnsafeMutableRawPointer(packed + block + offset)),
             (DNNL_ARG_DST, entry.scoresDescriptor, UnsafeMutableRawPointer(scores)),
         ])
     }
 
-    /// context[t, h·d + j] = Σ_s P[h, t, s] · V[s, h·d + j], into [length, D] rows; `packed`
-    /// is what `scores` left there (its Q block is overwritten).
-    package func context(length: Int, probabilities: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>,
-                         context: UnsafeMutablePointer<Float>) {
-        let entry = self.entry(length: length)
-        let width = heads * headWidth
-        let block = length * width
+    /// The context of the same heads from their probabilities, into their Q block of `packed`
+    /// (which their scores have read already).
+    package func context(length: Int, heads first: Int, count: Int, probabilities: UnsafePointer<Float>,
+                         packed: UnsafeMutablePointer<Float>) {
+        let entry = self.entry(length: length, heads: count)
+        let block = length * heads * headWidth, offset = first * length * headWidth
         entry.context.execute([
             (DNNL_ARG_SRC, entry.scoresDescriptor, UnsafeMutableRawPointer(mutating: probabilities)),
-            (DNNL_ARG_WEIGHTS, entry.value, UnsafeMutableRawPointer(packed + 2 * block)),
-            (DNNL_ARG_DST, entry.contextRows, UnsafeMutableRawPointer(packed)),
+            (DNNL_ARG_WEIGHTS, entry.value, UnsafeMutableRawPointer(packed + 2 * block + offset)),
+            (DNNL_ARG_DST, entry.contextRows, UnsafeMutableRawPointer(packed + offset)),
         ])
+    }
+
+    /// context[t, h·d + j] = the heads' contexts `context(…)` left in `packed`, into [length, D] rows.
+    package func unpack(length: Int, packed: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>) {
+        let width = heads * headWidth
         for t in 0..<length {
             for head in 0..<heads {
                 (context + t * width + head * headWidth).update(from: packed + (head * length + t) * headWidth, count: headWidth)
@@ -78,35 +107,36 @@ package final class OneDNNAttention: @unchecked Sendable {
 
     /// The implementations oneDNN chose for a sequence of `length` (scores, context).
     package func implementations(length: Int) -> (scores: String, context: String) {
-        let entry = self.entry(length: length)
+        let entry = self.entry(length: length, heads: headsPerGroup(length: length))
         return (entry.scores.implementation, entry.context.implementation)
     }
 
-    private func entry(length: Int) -> Entry {
-        if let entry = primitives.withLock({ $0[length] }) { return entry }
+    private func entry(length: Int, heads count: Int) -> Entry {
+        let key = Key(length: length, heads: count)
+        if let entry = primitives.withLock({ $0[key] }) { return entry }
         let entry: Entry
-        do { entry = try makeEntry(length: length) } catch {
-            preconditionFailure("attention products on oneDNN, \(heads) heads × \(headWidth), length \(length): \(error)")
+        do { entry = try makeEntry(length: length, heads: count) } catch {
+            preconditionFailure("attention products on oneDNN, \(count) of \(heads) heads × \(headWidth), length \(length): \(error)")
         }
         primitives.withLock { cache in
             if cache.count >= Self.cachedLengths, let victim = cache.keys.first { cache.removeValue(forKey: victim) }
-            cache[length] = entry
+            cache[key] = entry
         }
         return entry
     }
 
-    private func makeEntry(length: Int) throws(OneDNNError) -> Entry {
-        let (h, t, d) = (Int64(heads), Int64(length), Int64(headWidth))
-        // Dense head-major copies [H, T, d] of Q, K and V (`scores` packs them); K read as
-        // [H, d, T] through its strides is Kᵀ.
+    private func makeEntry(length: Int, heads count: Int) throws(OneDNNError) -> Entry {
+        let (h, t, d) = (Int64(count), Int64(length), Int64(headWidth))
+        // Dense head-major copies [H, T, d] of Q, K and V (`pack`), a group's heads read from its
+        // first; K read as [H, d, T] through its strides is Kᵀ.
         let query = try Self.strided([h, t, d], [t * d, d, 1])
         let keyTransposed = try Self.strided([h, d, t], [t * d, 1, d])
         let scoresDescriptor = try Self.strided([h, t, t], [t * t, t, 1])
         let value = try Self.strided([h, t, d], [t * d, d, 1])
         let contextRows = try Self.strided([h, t, d], [t * d, d, 1])
         let scale = 1 / Float(headWidth).squareRoot()
-        let scores = try Self.matmul(query, keyTransposed, scoresDescriptor, scale: scale, "attention scores [\(heads), \(length), \(length)]")
-        let context = try Self.matmul(scoresDescriptor, value, contextRows, scale: nil, "attention context [\(heads), \(length), \(headWidth)]")
+        let scores = try Self.matmul(query, keyTransposed, scoresDescriptor, scale: scale, "attention scores [\(count), \(length), \(length)]")
+        let context = try Self.matmul(scoresDescriptor, value, contextRows, scale: nil, "attention context [\(count), \(length), \(headWidth)]")
         return Entry(scores: scores, context: context, query: query, keyTransposed: keyTransposed,
                      value: value, contextRows: contextRows, scoresDescriptor: scoresDescriptor)
     }

@@ -1,4 +1,4 @@
-import NeuralKit
+@testable import NeuralKit
 import Testing
 
 @Suite("Multi-head self-attention")
@@ -22,6 +22,29 @@ struct AttentionTests {
         let second = Reference.attention(Array(x.doubles.reversed()), length: length, width: width, heads: heads,
                                          q: q.1, k: k.1, v: v.1, o: o.1)
         expectClose(attention(pair), expected + second, shape: [2, length, width], .accumulation, "batched \(shape)")
+    }
+
+    /// On oneDNN a long sequence's heads go through the products a group at a time, so that a
+    /// group's scores stay within `OneDNNAttention.scoreBudget` (every head at once at 600
+    /// frames would be 16 × 1.4 MB for HuBERT-large): two heads a group at 600, one at 1100.
+    @Test("on oneDNN, heads in groups for long sequences against the per-head plain loop", arguments: [(600, 2), (1100, 1), (40, 4)])
+    func headGroups(length: Int, group: Int) throws {
+        let (width, heads) = (32, 4)
+        var random = SeededRandom(seed: UInt64(length))
+        let x = random.tensor([length, width])
+        func projection() -> (Linear, ([Double], [Double])) {
+            let w = random.tensor([width, width], in: -0.5...0.5), b = random.tensor([width])
+            return (Linear(weight: w, bias: b, compute: .oneDNN), (w.doubles, b.doubles))
+        }
+        let (q, k, v, o) = (projection(), projection(), projection(), projection())
+        let fused = Linear(weight: Tensor(shape: [3 * width, width], scalars: q.0.weight.scalars + k.0.weight.scalars + v.0.weight.scalars),
+                           bias: Tensor(shape: [3 * width], scalars: q.0.bias!.scalars + k.0.bias!.scalars + v.0.bias!.scalars),
+                           compute: .oneDNN)
+        let attention = MultiHeadSelfAttention(fusedInputProjection: fused, output: o.0, heads: heads, compute: .oneDNN)
+        let products = try #require(attention.products)
+        #expect(products.headsPerGroup(length: length) == group)
+        let expected = Reference.attention(x.doubles, length: length, width: width, heads: heads, q: q.1, k: k.1, v: v.1, o: o.1)
+        expectClose(attention(x), expected, shape: [length, width], .oneDNNAccumulation, "attention of \(length) in groups of \(group)")
     }
 
     @Test("scratch buffers are reusable across lengths")
