@@ -160,7 +160,8 @@ struct HuBERTWeightLoader {
             positionalWeight = Self.foldWeightNorm(g: g, v: v)
         }
         // Laid out now and held once (33 MiB in F32 for the large models): the length only
-        // picks the primitive the layout is asked with; other lengths share it.
+        // picks the primitive the layout is asked with; a length whose primitive wants another
+        // layout gets it from this one.
         let positionalConvolution = Conv1d(
             weight: positionalWeight, bias: try tensor("encoder.pos_conv_embed.conv.bias", [d]),
             padding: .sides(left: c.positionalKernel / 2, right: c.positionalKernel / 2), groups: c.positionalGroups,
