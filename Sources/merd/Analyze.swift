@@ -41,10 +41,16 @@ struct Analyze: AsyncParsableCommand {
     var noVisualGate = false
     @Option(help: "Compute threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("log-level"),
+            help: "Least severe log line written to stderr: \(DaemonConfiguration.logLevels.joined(separator: ", ")) (as log.level).")
+    var logLevel: String = "info"
 
     func run() async throws {
         let layerList = try CommaSeparated.layers(layers)
         guard faceFramesPerSecond > 0 else { throw CommandFailure.usage("--face-fps takes a positive number") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw CommandFailure.usage("--log-level takes one of \(DaemonConfiguration.logLevels.joined(separator: ", ")), not \"\(logLevel)\"")
+        }
         ComputeThreads.configure(threads)
         let info: MediaInfo
         do { info = try MediaProbe.probe(input) } catch {
@@ -53,7 +59,8 @@ struct Analyze: AsyncParsableCommand {
         }
         let hasAudio = info.streams.contains { $0.kind == .audio }, hasVideo = info.streams.contains { $0.kind == .video }
         guard hasAudio || hasVideo else { throw CommandFailure.runtime("\(input): no audio or video stream") }
-        let logger = Logger(label: "merd")
+        var logger = Logger(label: "merd")
+        logger.logLevel = level
         let loaded = try EngineModels.load(root: modelsOption.directory, layers: layerList, hubertDirectory: hubert,
                                            fusionDirectory: fusion, faces: hasVideo && !noFaces,
                                            speechDetector: try speechDetector.kind(), logger: logger)

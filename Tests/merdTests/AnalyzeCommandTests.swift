@@ -159,4 +159,18 @@ struct AnalyzeCommandTests {
         let result = try MerdProcess.run("analyze", "/nonexistent.mp4", "--models", "/nonexistent")
         #expect(result.status == 2 && result.stderr.contains("/nonexistent.mp4"))
     }
+
+    /// The warnings of a run without models (info and above by default) go at `error`; the
+    /// events are the same; a level that is none is a usage error, said in one line.
+    @Test("--log-level: error leaves out the warnings and no event; a bad level exits 2 with one line naming the levels")
+    func logLevel() throws {
+        let quiet = try MerdProcess.run("analyze", Self.clip, "--models", "/nonexistent", "--log-level", "error")
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("no HuBERT model"), "\(quiet.stderr)")
+        #expect(Self.events(quiet.stdout).map { $0["type"] as? String } == ["hello", "status", "utterance", "status"], "\(quiet.stdout)")
+        let bad = try MerdProcess.run("analyze", Self.clip, "--models", "/nonexistent", "--log-level", "loud")
+        #expect(bad.status == 2 && bad.stdout.isEmpty)
+        #expect(bad.stderr.contains("\"loud\"") && bad.stderr.contains("warning"), "\(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1, "one line: \(bad.stderr)")
+    }
 }
