@@ -98,13 +98,15 @@ package final class OneDNNConvolution: @unchecked Sendable {
     /// first layout reordered back (rounded to BF16 when held so).
     package func weight() -> Tensor {
         if let plain = plainWeight.withLock({ $0 }) { return plain }
-        let first = layouts.withLock { $0[0] }
         let plain = try! Self.weightDescriptor(weightShape, groups: groups, type: dnnl_f32, tag: nil)
-        let reorder = try! OneDNN.reorder(from: first.descriptor, to: plain)
-        return Tensor(shape: weightShape) { out in
-            reorder.execute([(DNNL_ARG_FROM, first.descriptor, first.weights.pointer),
-                             (DNNL_ARG_TO, plain, UnsafeMutableRawPointer(out.baseAddress!))])
-        }
+        return Tensor(shape: weightShape) { out in try! copyFirstLayout(to: plain, at: UnsafeMutableRawPointer(out.baseAddress!)) }
+    }
+
+    /// The first layout laid out, reordered into `descriptor` at `destination`.
+    private func copyFirstLayout(to descriptor: dnnl_memory_desc_t, at destination: UnsafeMutableRawPointer) throws(OneDNNError) {
+        let first = layouts.withLock { $0[0] }
+        let reorder = try OneDNN.reorder(from: first.descriptor, to: descriptor)
+        reorder.execute([(DNNL_ARG_FROM, first.descriptor, first.weights.pointer), (DNNL_ARG_TO, descriptor, destination)])
     }
 
     /// Whether oneDNN has a real implementation for this shape (not its reference loops,
@@ -199,9 +201,7 @@ package final class OneDNNConvolution: @unchecked Sendable {
         } else {
             // Released: from the first layout, of the same data type, so the values are the
             // ones the plain weight would have given (a BF16 weight is not rounded twice).
-            let first = layouts.withLock { $0[0] }
-            let reorder = try OneDNN.reorder(from: first.descriptor, to: descriptor)
-            reorder.execute([(DNNL_ARG_FROM, first.descriptor, first.weights.pointer), (DNNL_ARG_TO, descriptor, laidOut.pointer)])
+            try copyFirstLayout(to: descriptor, at: laidOut.pointer)
         }
         return layouts.withLock { layouts in
             // Another thread may have laid it out meanwhile: keep one.
