@@ -187,6 +187,12 @@ public final class EventServer: Sendable {
         state.withLock { $0.hello = hello }
     }
 
+    /// The `hello` line subscribers who connect from now on get (a model reloaded, say);
+    /// those already connected had theirs, and learn of the change from a `status` event.
+    public func replaceHello(_ hello: String) {
+        state.withLock { $0.hello = hello }
+    }
+
     /// Starts serving on a thread of its own.
     public func start() {
         let thread = Thread { [self] in

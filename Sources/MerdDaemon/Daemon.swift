@@ -133,9 +133,8 @@ public struct Daemon: Service {
             serverConfiguration.report = { logger.warning("\($0)") }
             serverConfiguration.archive = history
             serverConfiguration.metrics = { counts in metrics.text(subscribers: counts.subscribers, subscriberDropped: counts.dropped) }
-            var hello = loaded.hello(sources: sources, stages: stages)
-            hello.run = runID
-            server = try EventServer(configuration: serverConfiguration, hello: Event.hello(hello).jsonLine(), environment: environment)
+            server = try EventServer(configuration: serverConfiguration,
+                                     hello: FusionReload.hello(models: loaded, stages: stages, sources: sources, run: runID), environment: environment)
         } catch {
             throw DaemonError.usage(error.description)
         }
@@ -168,7 +167,9 @@ public struct Daemon: Service {
                 successTerminationBehavior: .ignore))
         }
         services.append(.init(service: WatchdogService(notifier: notifier), successTerminationBehavior: .ignore))
-        services.append(.init(service: SignalLogService(logger: logger), successTerminationBehavior: .ignore))
+        let reload = FusionReload(directory: ModelsDirectory.resolve(settings.models) + "/fusion", models: loaded, engine: engine,
+                                  server: server, sources: sources, run: runID)
+        services.append(.init(service: SignalService(logger: logger, reload: reload), successTerminationBehavior: .ignore))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         // SIGTERM must end merd within 2 s (the unit's TimeoutStopSec is 5): a service still
         // busy after 1.5 s is cancelled.

@@ -47,9 +47,9 @@ public struct EngineModels: Sendable {
         if fusionDirectory == "none" {
             // Asked for explicitly: the models' own estimates, no fusion.
         } else if manager.fileExists(atPath: fusionPath + "/model.json") {
-            try ModelIntegrity.verify(directory: fusionPath)
-            do { models.fusion = try FusionModelFile.load(fusionPath) } catch { throw ModelStoreError(error.description) }
-            models.loaded.append(ModelManifest.loadedModel(role: "fusion", directory: fusionPath))
+            let (fusion, loaded) = try fusionModel(at: fusionPath)
+            models.fusion = fusion
+            models.loaded.append(loaded)
         } else if fusionDirectory != nil {
             throw ModelStoreError("\(fusionPath): no fusion model (model.json); train one with `merd train`")
         } else {
@@ -73,6 +73,17 @@ public struct EngineModels: Sendable {
             }
         }
         return models
+    }
+
+    /// The fusion model in `directory`, its files checked against its manifest first, and
+    /// what `hello` says of it.
+    public static func fusionModel(at directory: String) throws(ModelStoreError) -> (FusionEnsemble, LoadedModel) {
+        try ModelIntegrity.verify(directory: directory)
+        do {
+            return (try FusionModelFile.load(directory), ModelManifest.loadedModel(role: "fusion", directory: directory))
+        } catch {
+            throw ModelStoreError(error.description)
+        }
     }
 
     /// What is wrong when one of the face detector and the landmark model is installed and the

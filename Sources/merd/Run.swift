@@ -90,7 +90,7 @@ struct Run: AsyncParsableCommand {
         // Sockets are written with MSG_NOSIGNAL; a pipe elsewhere must not end the daemon.
         signal(SIGPIPE, SIG_IGN)
         // SIGHUP and SIGUSR1/2 end a process by default; the daemon logs them once its
-        // services run (SignalLogService), and until then, while models load, they must not
+        // services run (SignalService), and until then, while models load, they must not
         // end it either (seen under AddressSanitizer, whose slower start widened the window).
         for ignored in [SIGHUP, SIGUSR1, SIGUSR2] { signal(ignored, SIG_IGN) }
         // swift-metrics' backend for the whole process: the engine's metrics and the daemon's

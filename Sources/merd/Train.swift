@@ -184,7 +184,7 @@ struct Train: AsyncParsableCommand {
             let installed = try FusionInstall.install(ensemble, models: modelsOption.directory, metadata: metadata, training: record, digest: digest)
             reporter.note("installed \(installed.path)" + (installed.previous.map { " (the model before is in \($0))" } ?? "")
                           + (ensemble.valenceTrained ? "" : "; no valence labels: valence will come from the voice and face models")
-                          + "; merd run loads it at its next start (systemctl restart merd)",
+                          + "; a running merd decodes with it after `systemctl reload merd` (SIGHUP)",
                           json: ["event": "installed", "path": installed.path, "previous": installed.previous ?? NSNull(),
                                  "valence_trained": ensemble.valenceTrained])
         }

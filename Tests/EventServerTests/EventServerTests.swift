@@ -45,6 +45,23 @@ struct EventServerTests {
         #expect(stat(path, &status) == 0 && status.st_mode & 0o777 == 0o660, "socket mode 0660")
     }
 
+    @Test("a replaced hello goes to those who connect after it; a subscriber already connected keeps reading its stream")
+    func replacedHello() throws {
+        let path = Self.path()
+        let server = try Self.server(path)
+        defer { server.stop() }
+        let before = try TestSubscriber(path: path)
+        #expect(before.object()?["schema"] as? Int == 1)
+        Self.waitForSubscribers(server, 1)
+        server.replaceHello(#"{"type":"hello","schema":1,"models":{"fusion":"jdev-ensemble"}}"#)
+        server.publish(type: "status", line: #"{"type":"status","seq":1,"source":"fusion"}"#, source: "fusion")
+        #expect(before.object()?["seq"] as? Int == 1, "no second hello, the status event next")
+        let after = try TestSubscriber(path: path)
+        let hello = try #require(after.object())
+        #expect(hello["type"] as? String == "hello" && (hello["models"] as? [String: Any])?["fusion"] as? String == "jdev-ensemble", "\(hello)")
+        #expect(after.object()?["source"] as? String == "fusion", "then the latest status")
+    }
+
     @Test("idle subscribers cost no CPU: the loop sleeps in poll")
     func idle() throws {
         let path = Self.path()

@@ -285,6 +285,43 @@ struct EngineTests {
         #expect(decoded.tracks?.map(\.id) == [1, 7])
     }
 
+    @Test("a fusion model put in place while the engine runs decodes the utterances that end after it; one with other labels, or reading inputs this run does not compute, is refused and the running one decodes on")
+    func replacedFusion() async throws {
+        let recorder = Recorder()
+        var configuration = EngineConfiguration()
+        configuration.liveClock = false
+        let stages = EngineStages(makeSegmenter: { EnergySegmenter() }, speech: ScriptedSpeechEncoder(), faces: ScriptedFaceAnalyser(),
+                                  fusion: ScriptedFusion())
+        let running = Locked<Engine?>(nil)
+        let seen = Locked<(refusals: [FusionReplacementError], valenceAfterRefusals: Float?, replaced: Bool)>(([], nil, false))
+        let engine = Engine(stages: stages, configuration: configuration) { event in
+            recorder.record(event)
+            // After the first utterance's event, before the second is decoded: two models that
+            // cannot run here, then one that can.
+            guard case .utterance = event, recorder.utterances.count == 1, let engine = running.withLock({ $0 }) else { return }
+            let refused = [ScriptedFusion(valence: -3, labels: ["angry", "neutral", "happy", "sad", "worried", "surprise"]),
+                           ScriptedFusion(inputs: [FusionInput(name: "HL9", size: 4), FusionInput(name: "MX", size: 2)], valence: -3)]
+            for fusion in refused {
+                do throws(FusionReplacementError) { try engine.replaceFusion(fusion) } catch { seen.withLock { $0.refusals.append(error) } }
+            }
+            let valence = (engine.stages.fusion as? ScriptedFusion)?.valence
+            let replaced = (try? engine.replaceFusion(ScriptedFusion(valence: -2))) != nil
+            seen.withLock { $0.valenceAfterRefusals = valence; $0.replaced = replaced }
+        }
+        running.withLock { $0 = engine }
+        try await engine.analyze(audio: MemoryAudioSource(samples: Self.speech.samples), video: MemoryVideoSource(frames: 52))
+        let utterances = recorder.utterances
+        try #require(utterances.count == 2)
+        #expect(utterances.map(\.valence) == [1.5, -2], "the first by the model it began with, the second by the new one")
+        #expect(utterances.allSatisfy { $0.source.emotion == "fusion" && $0.emotion?.top == "happy" })
+        let (refusals, valenceAfterRefusals, replaced) = seen.withLock { $0 }
+        #expect(refusals == [.labels(running: ScriptedFusion().labels, new: ["angry", "neutral", "happy", "sad", "worried", "surprise"]),
+                             .inputs(missing: ["HL9"], computed: engine.availableInputs.sorted())], "\(refusals)")
+        #expect(valenceAfterRefusals == 1.5 && replaced, "the refused ones left the running stage in place")
+        #expect(refusals.first?.description.contains("restart merd") == true && refusals.last?.description.contains("\"HL9\"") == true,
+                "each says what is wrong and what to do: \(refusals.map(\.description))")
+    }
+
     @Test("voice only: valence and arousal are the speech model's, emotion null")
     func voiceOnly() async throws {
         let recorder = Recorder()

@@ -123,27 +123,33 @@ final class ScriptedFaceSession: FaceSession {
     }
 }
 
-/// A fusion stage with fixed answers: `happy` at 0.7 and valence 1.5 whatever its inputs,
-/// so a test sees only whether the engine decided to decode.
+/// A fusion stage with fixed answers: `happy` at 0.7 and valence 1.5 (or `valence`) whatever
+/// its inputs, so a test sees only whether the engine decided to decode, and with which.
 public struct ScriptedFusion: FusionDecoding {
     public let inputs: [FusionInput]
     public let decodesWithMissingModality: Bool
     public let valenceTrained: Bool
-    public let labels = ["neutral", "angry", "happy", "sad", "worried", "surprise"]
+    public let labels: [String]
+    public let valence: Float
     /// The features of every decode, in order.
     public var seen: [[String: [Float]]] { decodes.value.withLock { $0 } }
     private let decodes = Decodes()
 
     public init(inputs: [FusionInput] = [FusionInput(name: "HL18", size: 4), FusionInput(name: "MX", size: 2)],
-                decodesWithMissingModality: Bool = false, valenceTrained: Bool = true) {
+                decodesWithMissingModality: Bool = false, valenceTrained: Bool = true, valence: Float = 1.5,
+                labels: [String] = ["neutral", "angry", "happy", "sad", "worried", "surprise"]) {
         self.inputs = inputs
         self.decodesWithMissingModality = decodesWithMissingModality
         self.valenceTrained = valenceTrained
+        self.valence = valence
+        self.labels = labels
     }
 
     public func predict(_ features: [String: [Float]], rows: Int) -> (probabilities: [[Float]], valence: [Float]) {
         decodes.value.withLock { $0.append(features) }
-        return ([[Float]](repeating: [0.06, 0.06, 0.7, 0.06, 0.06, 0.06], count: rows), [Float](repeating: 1.5, count: rows))
+        let happy = labels.firstIndex(of: "happy") ?? 0
+        let probabilities = labels.indices.map { $0 == happy ? Float(0.7) : 0.3 / Float(labels.count - 1) }
+        return ([[Float]](repeating: probabilities, count: rows), [Float](repeating: valence, count: rows))
     }
 }
 

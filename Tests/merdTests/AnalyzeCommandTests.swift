@@ -1,5 +1,6 @@
 import FusionTraining
 import Foundation
+import MerdDaemon
 import StreamEngine
 import TestSupport
 import Testing
@@ -12,8 +13,9 @@ struct AnalyzeCommandTests {
         stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
-    /// An untrained (randomly initialised) fusion model over `inputs`, written as merd writes one.
-    static func fusionModel(_ inputs: [FusionInput]) throws -> String {
+    /// An untrained (randomly initialised) fusion model over `inputs`, written as merd writes one
+    /// (`digested`: with its weights' sha256 in model.json, as `merd train` writes it).
+    static func fusionModel(_ inputs: [FusionInput], digested: Bool = false) throws -> String {
         let directory = NSTemporaryDirectory() + "merd-fusion-\(UUID().uuidString)"
         let architecture = FusionArchitecture(inputs: inputs, structure: .parallel, head: .jdev, alignedSize: 8, hiddenSize: 16)
         let empty = FusionDataset(names: ["a", "b"], labels: [0, 1], valence: [0, 1],
@@ -22,7 +24,8 @@ struct AnalyzeCommandTests {
         var options = FusionTrainingOptions()
         options.epochs = 1
         let model = try FusionTrainer.train(architecture, training: empty, validation: empty, options: options).model
-        try FusionModelFile.save(try FusionEnsemble(members: [.init(structure: .parallel, weight: 1, folds: [model])]), to: directory)
+        try FusionModelFile.save(try FusionEnsemble(members: [.init(structure: .parallel, weight: 1, folds: [model])]), to: directory,
+                                 digest: { digested ? try? ModelIntegrity.sha256(of: $0) : nil })
         return directory
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Locking
+import StreamEngine
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -171,6 +172,102 @@ struct RunCommandTests {
         let logged = log.withLock { $0 }
         #expect(logged.contains("SIGHUP") && logged.contains("SIGUSR1") && logged.contains("SIGUSR2"), "\(logged)")
         #expect(!FileManager.default.fileExists(atPath: socketPath))
+    }
+
+    @Test("SIGHUP reloads the fusion model: subscribers get a `fusion` status, later ones a hello naming it; a missing, damaged or unusable model is refused with the reason, and the running one decodes on")
+    func reloadFusion() throws {
+        let socketPath = NSTemporaryDirectory() + "merd-reload-\(UUID().uuidString.prefix(8)).sock"
+        let models = try DaemonModels.make()
+        let config = NSTemporaryDirectory() + "merd-\(UUID().uuidString.prefix(8)).toml"
+        try "[models]\nlayers = [2, 3]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        defer { for p in [models, config] { try? FileManager.default.removeItem(atPath: p) } }
+        let fusionPath = models + "/fusion"
+        /// Puts a fresh model over `inputs` (the tiny HuBERT's width) where the daemon reloads from.
+        func install(_ layers: [Int]) throws -> String {
+            let made = try AnalyzeCommandTests.fusionModel(layers.map { FusionInput(name: "HL\($0)", size: 32) }, digested: true)
+            try? FileManager.default.removeItem(atPath: fusionPath)
+            try FileManager.default.moveItem(atPath: made, toPath: fusionPath)
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fusionPath + "/model.json"))) as? [String: Any]
+            return try #require((manifest?["files"] as? [[String: Any]])?.first?["sha256"] as? String)
+        }
+
+        let process = Process()
+        process.executableURL = MerdProcess.executable
+        process.arguments = ["run", "--config", config, "--socket", socketPath, "--audio", "none", "--video", "none", "--models", models]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        for _ in 0..<1000 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
+        let log = Locked("")
+        let reading = Thread {
+            let handle = errors.fileHandleForReading
+            while case let data = handle.availableData, !data.isEmpty { log.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        reading.start()
+        /// Sends SIGHUP until the daemon logs its answer (the signal service may not run yet),
+        /// and returns that answer.
+        func hangUp() -> String {
+            let before = log.withLock { $0.components(separatedBy: "SIGHUP:").count }
+            for _ in 0..<250 {
+                if log.withLock({ $0.components(separatedBy: "SIGHUP:").count }) > before { break }
+                kill(process.processIdentifier, SIGHUP)
+                usleep(20_000)
+            }
+            usleep(20_000)
+            return log.withLock { $0.components(separatedBy: "SIGHUP:").dropFirst(before).joined() }
+        }
+        func hello() throws -> [String: Any] {
+            let subscriber = try TestSubscriber(path: socketPath)
+            let hello = try #require(subscriber.object())
+            #expect(hello["type"] as? String == "hello")
+            return hello
+        }
+        func fusionEntry(_ hello: [String: Any]) -> [String: Any]? {
+            (hello["model_details"] as? [[String: Any]])?.first { $0["role"] as? String == "fusion" }
+        }
+
+        let listener = try TestSubscriber(path: socketPath)
+        let first = try #require(listener.object())
+        #expect((first["models"] as? [String: Any])?["fusion"] is NSNull && fusionEntry(first) == nil, "no fusion model at start: \(first)")
+        listener.send(#"{"subscribe":["status"]}"#)
+
+        let none = hangUp()
+        #expect(none.contains("no fusion model in \(fusionPath)") && none.contains("merd train"), "\(none)")
+
+        let sha = try install([2, 3])
+        let replaced = hangUp()
+        #expect(replaced.contains("fusion model reloaded from \(fusionPath)") && replaced.contains(sha), "\(replaced)")
+        var status: [String: Any]?
+        while let event = listener.object(timeout: 3), status == nil { if event["source"] as? String == "fusion" { status = event } }
+        #expect(status?["state"] as? String == "running" && (status?["detail"] as? String)?.contains(sha) == true, "\(String(describing: status))")
+        let after = try hello()
+        #expect((after["models"] as? [String: Any])?["fusion"] as? String == "jdev-ensemble" && fusionEntry(after)?["sha256"] as? String == sha,
+                "a later subscriber's hello names the new model: \(after)")
+
+        #expect(hangUp().contains("is the one running; nothing to reload"))
+
+        // One byte of the weights changed (same size): not what model.json records.
+        let weights = try FileHandle(forUpdating: URL(fileURLWithPath: fusionPath + "/model.safetensors"))
+        try weights.seek(toOffset: 200)
+        let byte = try #require(try weights.read(upToCount: 1)?.first)
+        try weights.seek(toOffset: 200)
+        try weights.write(contentsOf: [byte ^ 0xFF])
+        try weights.close()
+        let damaged = hangUp()
+        #expect(damaged.contains("is not used") && damaged.contains("sha256") && damaged.contains("the running one decodes on"), "\(damaged)")
+        #expect(fusionEntry(try hello())?["sha256"] as? String == sha, "the running model is still the one named")
+
+        _ = try install([2, 9])
+        let unusable = hangUp()
+        #expect(unusable.contains("is not used") && unusable.contains("\"HL9\"") && unusable.contains("the running one decodes on"), "\(unusable)")
+        #expect(fusionEntry(try hello())?["sha256"] as? String == sha)
+        #expect(process.isRunning)
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        while !reading.isFinished { usleep(10_000) }
     }
 
     @Test("out of file descriptors, the accept loop pauses instead of spinning, says so once, and recovers")

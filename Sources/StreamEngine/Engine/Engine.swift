@@ -61,7 +61,10 @@ public struct EngineConfiguration: Sendable {
 ///
 /// Every event leaves through `emit`, numbered (`seq`) in the order it leaves.
 public final class Engine: Sendable {
-    public let stages: EngineStages
+    /// The stages as they are now: all fixed for the engine's life but the fusion stage,
+    /// which `replaceFusion` may swap (a model retrained while merd runs).
+    public var stages: EngineStages { currentStages.withLock { $0 } }
+    private let currentStages: Locked<EngineStages>
     public let configuration: EngineConfiguration
     private let emitNumbered: @Sendable (Event) -> Void
     private let logger: Logger
@@ -99,7 +102,7 @@ public final class Engine: Sendable {
     public init(stages: EngineStages, configuration: EngineConfiguration = EngineConfiguration(),
                 logger: Logger = Logger(label: "merd.engine"), continuingAfter lastSeq: Int = 0,
                 emit: @escaping @Sendable (Event) -> Void) {
-        self.stages = stages
+        currentStages = Locked(stages)
         self.configuration = configuration
         self.logger = logger
         self.emitNumbered = emit
@@ -120,6 +123,21 @@ public final class Engine: Sendable {
     public var availableInputs: Set<String> { stages.availableInputs }
     /// Whether the fusion stage can run on what this engine computes.
     public var fusionUsable: Bool { stages.fusionUsable }
+
+    /// Puts `fusion` in the fusion stage's place: every utterance whose decoding starts from
+    /// now on is decoded by it (one being decoded keeps the model it began with). Refused,
+    /// and the running stage kept, when its labels are not the events' (subscribers took
+    /// their order from `hello`) or it reads inputs this engine does not compute; a model that
+    /// could only give null emotion would be a loss, not a reload.
+    public func replaceFusion(_ fusion: any FusionDecoding) throws(FusionReplacementError) {
+        try currentStages.withLock { (stages: inout EngineStages) throws(FusionReplacementError) in
+            guard fusion.labels == stages.labels else { throw .labels(running: stages.labels, new: fusion.labels) }
+            guard stages.canRun(fusion) else {
+                throw .inputs(missing: stages.missingInputs(of: fusion).map(\.name), computed: stages.availableInputs.sorted())
+            }
+            stages.fusion = fusion
+        }
+    }
 
     /// Numbers `event` (`seq` counts every event of this engine, of every type, in the order
     /// they leave) and hands it on.

@@ -51,10 +51,17 @@ public struct EngineStages: Sendable {
 
     /// Whether the fusion stage can run on what the other stages compute (all its inputs, or
     /// all but one modality when it was trained to do without one).
-    public var fusionUsable: Bool {
-        guard let fusion else { return false }
-        let missing = fusion.inputs.filter { !availableInputs.contains($0.name) }
+    public var fusionUsable: Bool { fusion.map(canRun) ?? false }
+
+    /// Whether `fusion` can run on what these stages compute (as ``fusionUsable``).
+    public func canRun(_ fusion: any FusionDecoding) -> Bool {
+        let missing = missingInputs(of: fusion)
         return missing.isEmpty || (fusion.decodesWithMissingModality && Self.oneModality(missing.map(\.name), of: fusion.inputs))
+    }
+
+    /// The inputs `fusion` reads that these stages do not compute.
+    public func missingInputs(of fusion: any FusionDecoding) -> [FusionInput] {
+        fusion.inputs.filter { !availableInputs.contains($0.name) }
     }
 
     /// Whether `missing` is exactly one whole modality of `inputs`.
