@@ -127,10 +127,10 @@ package struct DatasetExtraction: Sendable {
                 }
             }
         }
-        let blasThreads = BLAS.threadCount, openMPThreads = ComputeThreads.openMPThreads
+        let blasThreads = BLAS.threadCount, openMPThreads = ComputeThreads.openMPThreads, budget = ComputeThreads.budget
         defer {
             // `configure` sets both libraries to one count; they may have differed before.
-            ComputeThreads.configure(openMPThreads)
+            ComputeThreads.configure(budget > 0 ? budget : openMPThreads)
             BLAS.threadCount = blasThreads
         }
         let threads = min(workers, max(1, items.count))

@@ -28,6 +28,7 @@ package struct GEMMBenchmark: Sendable {
     /// The rate of `shape` on `compute`; `runtimeRows` builds oneDNN's primitive with a
     /// runtime M instead of the exact one.
     package func measure(_ shape: Shape, compute: Compute, runtimeRows: Bool = false) throws -> Result {
+        ComputeThreads.adopt()
         var random = SplitMix64(seed: UInt64(shape.rows * 31 + shape.outputs))
         let weight = Tensor(shape: [shape.inputs, shape.outputs]) { w in for i in w.indices { w[i] = Float.random(in: -0.5..<0.5, using: &random) } }
         let input = Tensor(shape: [shape.rows, shape.inputs]) { x in for i in x.indices { x[i] = Float.random(in: -0.5..<0.5, using: &random) } }

@@ -7,6 +7,7 @@ import NeuralKit
 package enum GEMMPeak {
     /// GFLOP/s of the fastest of `repeats` products C[m×n] = A[m×k]·B[k×n].
     package static func measure(m: Int = 200, n: Int = 4096, k: Int = 1024, repeats: Int = 30) -> Double {
+        ComputeThreads.adopt()
         precondition(m > 0 && n > 0 && k > 0 && repeats > 0, "GEMM sizes and repeats must be positive")
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         var c = [Float](repeating: 0, count: m * n)

@@ -1,4 +1,5 @@
 import MediaTypes
+import NeuralKit
 import StreamEngine
 
 /// HuBERT's hidden states of every layer for random audio of one length: the median of
@@ -17,6 +18,7 @@ package struct HuBERTBenchmark {
 
     /// Times `seconds` of uniform noise in ±0.3 drawn from `random`.
     package func measure(seconds: Double, using random: inout some RandomNumberGenerator) throws(HuBERTError) -> HuBERTBenchmarkResult {
+        ComputeThreads.adopt()
         let samples = Int(seconds * 16000)
         let audio = (0..<samples).map { _ in Float.random(in: -0.3...0.3, using: &random) }
         let layers = Array(0...encoder.hiddenLayers)

@@ -1,4 +1,5 @@
 import MediaTypes
+import NeuralKit
 import StreamEngine
 
 /// A speech emotion model's whole-utterance estimate for random audio of one length: the
@@ -20,6 +21,7 @@ package struct SpeechEmotionBenchmark {
     package func measure(seconds: Double, using random: inout some RandomNumberGenerator) throws(SpeechEmotionError)
         -> SpeechEmotionBenchmarkResult
     {
+        ComputeThreads.adopt()
         let samples = Int(seconds * 16000)
         let audio = (0..<samples).map { _ in Float.random(in: -0.3...0.3, using: &random) }
         _ = try model.estimate(audio)  // warm-up

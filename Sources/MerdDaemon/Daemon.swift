@@ -220,6 +220,8 @@ public struct Daemon: Service {
             await withCheckedContinuation { continuation in
                 answer.wait(continuation)
                 DispatchQueue.global(qos: .userInitiated).async {
+                    // Reordering weights into oneDNN's layouts runs OpenMP regions.
+                    ComputeThreads.adopt()
                     answer.give(Result { try load(configuration, faces, logger) })
                 }
             }

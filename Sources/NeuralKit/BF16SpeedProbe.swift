@@ -13,6 +13,7 @@ public enum BF16SpeedProbe {
     /// warm-up (about 30 ms in all at 100–300 GFLOP/s). Throws when oneDNN cannot build
     /// either primitive.
     public static func speedup(repeats: Int = 5) throws(OneDNNError) -> Double {
+        ComputeThreads.adopt()
         var random = SplitMix64(seed: 17)
         let weight = Tensor(shape: [inputs, outputs]) { w in for i in w.indices { w[i] = Float.random(in: -0.5..<0.5, using: &random) } }
         let input = [Float](unsafeUninitializedCapacity: rows * inputs) { x, count in

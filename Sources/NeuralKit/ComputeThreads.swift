@@ -1,4 +1,5 @@
 import COneDNN
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,10 +15,31 @@ import Glibc
 ///   spins a worker after each parallel region before it sleeps; with a core busy elsewhere
 ///   that collapsed oneDNN's 2-thread products 7–30×. `summary` says which policy is in effect.
 public enum ComputeThreads {
-    /// Gives OpenBLAS and oneDNN's OpenMP runtime `count` threads each (at least one).
+    /// The count `configure` last gave; 0 before it was called.
+    private static let configured = Atomic<Int>(0)
+
+    /// Gives OpenBLAS and oneDNN's OpenMP runtime `count` threads each (at least one): OpenBLAS
+    /// for the process, OpenMP for the calling thread and, through `adopt`, every compute
+    /// thread of merd's own.
     public static func configure(_ count: Int) {
         let count = max(1, count)
+        configured.store(count, ordering: .relaxed)
         BLAS.threadCount = count
+        omp_set_num_threads(Int32(count))
+    }
+
+    /// The count `configure` last gave (0: never configured, OpenMP's default applies).
+    public static var budget: Int { configured.load(ordering: .relaxed) }
+
+    /// Gives the calling thread's OpenMP team the count `configure` set. GNU OpenMP keeps the
+    /// count per thread, and a thread it has not been set on (libdispatch's, the cooperative
+    /// pool's) runs its parallel regions with one thread per core: `[engine] threads = 2` on a
+    /// 16-core machine ran oneDNN's products 16 wide on each of the engine's queues. Every
+    /// thread that runs products calls this first; before `configure` it does nothing.
+    /// - Parameter limit: at most this many (a stage whose products are too small to share).
+    public static func adopt(atMost limit: Int = .max) {
+        let count = min(budget > 0 ? budget : (limit == .max ? 0 : limit), limit)
+        guard count > 0, omp_get_max_threads() != Int32(count) else { return }
         omp_set_num_threads(Int32(count))
     }
 
@@ -31,7 +53,7 @@ public enum ComputeThreads {
         return try body()
     }
 
-    /// Threads OpenMP's parallel regions (oneDNN's) use.
+    /// Threads the calling thread's OpenMP parallel regions (oneDNN's) use.
     public static var openMPThreads: Int { Int(omp_get_max_threads()) }
 
     /// The wait policy GNU OpenMP read at start (`passive`, `active`, or its spinning default).
@@ -43,7 +65,7 @@ public enum ComputeThreads {
 
     /// One line for benchmarks: both libraries' thread counts and OpenMP's wait policy.
     public static var summary: String {
-        "OpenBLAS \(BLAS.threadCount) (\(BLAS.coreName), spin timeout \(openBLASTimeout)), oneDNN \(OneDNN.version) OpenMP \(openMPThreads) on \(OneDNN.isaName), wait policy \(waitPolicy)"
+        "OpenBLAS \(BLAS.threadCount) (\(BLAS.coreName), spin timeout \(openBLASTimeout)), oneDNN \(OneDNN.version) OpenMP \(budget > 0 ? budget : openMPThreads) on \(OneDNN.isaName), wait policy \(waitPolicy)"
     }
 
     /// How long OpenBLAS's idle workers spin before sleeping, as read at start.
