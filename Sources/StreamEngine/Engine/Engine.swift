@@ -74,7 +74,10 @@ public final class Engine: Sendable {
     /// The speech stage, in utterance order.
     private let compute = ComputeQueue(label: "merd.compute")
     /// The face stage, frame after frame.
-    private let sight = ComputeQueue(label: "merd.vision")
+    /// One OpenMP thread: the face CNNs' products are too small to share (mini-Xception 1.2 ms
+    /// on one thread, 3.2 ms on two; the face path 22.5 against 27.1 ms a frame, `merd bench
+    /// faces`), and the other cores are left to HuBERT.
+    private let sight = ComputeQueue(label: "merd.vision", openMPThreads: 1)
     let timeline = VisualTimeline()
     /// How far the audio side has looked (offline, `face` events wait for it).
     private let heard = MediaProgress()
