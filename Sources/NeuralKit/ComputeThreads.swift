@@ -33,10 +33,12 @@ public enum ComputeThreads {
 
     /// Gives the calling thread's OpenMP team the count `configure` set. GNU OpenMP keeps the
     /// count per thread, and a thread it has not been set on (libdispatch's, the cooperative
-    /// pool's) runs its parallel regions with one thread per core: `[engine] threads = 2` on a
-    /// 16-core machine ran oneDNN's products 16 wide on each of the engine's queues. Every
-    /// thread that runs products calls this first; before `configure` it does nothing.
-    /// - Parameter limit: at most this many (a stage whose products are too small to share).
+    /// pool's) runs its parallel regions with one thread per core: with `--threads 1` the
+    /// engine's HuBERT queue still ran its products on both cores of a 2-core machine, and on
+    /// an N-core machine it would run them N wide whatever `[engine] threads` says. Every
+    /// thread that runs products calls this first.
+    /// - Parameter limit: at most this many (a stage whose products are too small to share);
+    ///   before `configure`, only the limit applies.
     public static func adopt(atMost limit: Int = .max) {
         let count = min(budget > 0 ? budget : (limit == .max ? 0 : limit), limit)
         guard count > 0, omp_get_max_threads() != Int32(count) else { return }

@@ -32,5 +32,9 @@ struct ComputeQueueTests {
             queue.submit { continuation.resume(returning: ComputeThreads.openMPThreads) }
         }
         #expect(counts == [Int](repeating: budget, count: 4) && submitted == budget, "run: \(counts), submit: \(submitted)")
+        // The face stage's queue: one thread, whatever the budget and whichever thread ran a job before.
+        let single = ComputeQueue(label: "merd.test.single", openMPThreads: 1)
+        #expect(try await single.run { ComputeThreads.openMPThreads } == 1)
+        #expect(try await queue.run { ComputeThreads.openMPThreads } == budget)
     }
 }
