@@ -25,6 +25,29 @@ enum DaemonModels {
     }
 }
 
+/// A daemon's standard error as it comes, read on a thread of its own.
+final class DaemonLog: @unchecked Sendable {
+    private let received = Locked("")
+    private let reader: Thread
+
+    init(_ pipe: Pipe) {
+        let received = received
+        reader = Thread {
+            let handle = pipe.fileHandleForReading
+            while case let data = handle.availableData, !data.isEmpty { received.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        reader.start()
+    }
+
+    /// Everything logged so far.
+    var text: String { received.withLock { $0 } }
+
+    /// Returns once the daemon has closed its end (it has exited).
+    func waitUntilClosed() {
+        while !reader.isFinished { usleep(10_000) }
+    }
+}
+
 @Suite("merd run, end to end", .serialized)
 struct RunCommandTests {
     @Test("a GRID clip replayed live: READY, hello, status, face and utterance events in order to a reading subscriber, `dropped` to a stuck one when it reads again, watchdog, clean SIGTERM")
@@ -134,16 +157,10 @@ struct RunCommandTests {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
-        // The log as it comes, read on its own thread.
-        let log = Locked("")
-        let reading = Thread {
-            let handle = errors.fileHandleForReading
-            while case let data = handle.availableData, !data.isEmpty { log.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
-        reading.start()
+        let log = DaemonLog(errors)
         // Until the signal service runs, these signals are ignored without a word (never fatal):
         // send SIGHUP until it is logged, then the others once each.
-        for _ in 0..<100 where !log.withLock({ $0.contains("SIGHUP") }) {
+        for _ in 0..<100 where !log.text.contains("SIGHUP") {
             kill(process.processIdentifier, SIGHUP)
             usleep(20_000)
             #expect(process.isRunning, "SIGHUP must not end the daemon")
@@ -168,8 +185,8 @@ struct RunCommandTests {
         process.waitUntilExit()
         #expect(Date().timeIntervalSince(stopping) < 2, "SIGTERM during a flood ends it within 2 s")
         #expect(process.terminationStatus == 0 && process.terminationReason == .exit)
-        while !reading.isFinished { usleep(10_000) }
-        let logged = log.withLock { $0 }
+        log.waitUntilClosed()
+        let logged = log.text
         #expect(logged.contains("SIGHUP") && logged.contains("SIGUSR1") && logged.contains("SIGUSR2"), "\(logged)")
         #expect(!FileManager.default.fileExists(atPath: socketPath))
     }
@@ -199,23 +216,18 @@ struct RunCommandTests {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         for _ in 0..<1000 where !FileManager.default.fileExists(atPath: socketPath) { usleep(10_000) }
-        let log = Locked("")
-        let reading = Thread {
-            let handle = errors.fileHandleForReading
-            while case let data = handle.availableData, !data.isEmpty { log.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
-        reading.start()
+        let log = DaemonLog(errors)
         /// Sends SIGHUP until the daemon logs its answer (the signal service may not run yet),
         /// and returns that answer.
         func hangUp() -> String {
-            let before = log.withLock { $0.components(separatedBy: "SIGHUP:").count }
+            let before = log.text.components(separatedBy: "SIGHUP:").count
             for _ in 0..<250 {
-                if log.withLock({ $0.components(separatedBy: "SIGHUP:").count }) > before { break }
+                if log.text.components(separatedBy: "SIGHUP:").count > before { break }
                 kill(process.processIdentifier, SIGHUP)
                 usleep(20_000)
             }
             usleep(20_000)
-            return log.withLock { $0.components(separatedBy: "SIGHUP:").dropFirst(before).joined() }
+            return log.text.components(separatedBy: "SIGHUP:").dropFirst(before).joined()
         }
         func hello() throws -> [String: Any] {
             let subscriber = try TestSubscriber(path: socketPath)
@@ -267,7 +279,7 @@ struct RunCommandTests {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        while !reading.isFinished { usleep(10_000) }
+        log.waitUntilClosed()
     }
 
     @Test("out of file descriptors, the accept loop pauses instead of spinning, says so once, and recovers")
