@@ -134,7 +134,7 @@ public struct Daemon: Service {
             serverConfiguration.archive = history
             serverConfiguration.metrics = { counts in metrics.text(subscribers: counts.subscribers, subscriberDropped: counts.dropped) }
             server = try EventServer(configuration: serverConfiguration,
-                                     hello: FusionReload.hello(models: loaded, stages: stages, sources: sources, run: runID), environment: environment)
+                                     hello: Event.hello(loaded.hello(sources: sources, stages: stages, run: runID)).jsonLine(), environment: environment)
         } catch {
             throw DaemonError.usage(error.description)
         }

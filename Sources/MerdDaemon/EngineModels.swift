@@ -141,12 +141,14 @@ public struct EngineModels: Sendable {
         do { return (try HuBERT(directory: directory, highestLayer: highestLayer), directory) } catch { throw ModelStoreError(error.description) }
     }
 
-    /// The `models` object of the hello event.
-    public func hello(sources: [String: String], stages: EngineStages) -> Hello {
-        Hello(version: MerdVersion.string, labels: stages.labels, sources: sources,
-              models: ["audio": hubertName, "fusion": stages.fusionUsable ? "jdev-ensemble" : nil],
-              visualModels: vision.map { [VisionModels.detectorFolder, VisionModels.landmarkFolder] + $0.encoderNames },
-              loadedModels: loaded)
+    /// The hello event of these models running on `stages` (`run`: the daemon run's id).
+    public func hello(sources: [String: String], stages: EngineStages, run: String? = nil) -> Hello {
+        var hello = Hello(version: MerdVersion.string, labels: stages.labels, sources: sources,
+                          models: ["audio": hubertName, "fusion": stages.fusionUsable ? "jdev-ensemble" : nil],
+                          visualModels: vision.map { [VisionModels.detectorFolder, VisionModels.landmarkFolder] + $0.encoderNames },
+                          loadedModels: loaded)
+        hello.run = run
+        return hello
     }
 }
 

@@ -62,13 +62,6 @@ final class FusionReload: Sendable {
         self.run = run
     }
 
-    /// The `hello` line of `models` running on `stages`.
-    static func hello(models: EngineModels, stages: EngineStages, sources: [String: String], run: String) -> String {
-        var hello = models.hello(sources: sources, stages: stages)
-        hello.run = run
-        return Event.hello(hello).jsonLine()
-    }
-
     /// Reads the model, and swaps it in when it can run here.
     func reload() -> Outcome {
         let running = engine.stages.fusion != nil
@@ -88,7 +81,7 @@ final class FusionReload: Sendable {
             models.fusion = fusion
             models.loaded.removeAll { $0.role == "fusion" }
             models.loaded.append(model)
-            server.replaceHello(Self.hello(models: models, stages: engine.stages, sources: sources, run: run))
+            server.replaceHello(Event.hello(models.hello(sources: sources, stages: engine.stages, run: run)).jsonLine())
             return .replaced(directory: directory, model: model)
         }
         if case .replaced = outcome {
