@@ -63,8 +63,18 @@ public struct EngineConfiguration: Sendable {
 public final class Engine: Sendable {
     /// The stages as they are now: all fixed for the engine's life but the fusion stage,
     /// which `replaceFusion` may swap (a model retrained while merd runs).
-    public var stages: EngineStages { currentStages.withLock { $0 } }
-    private let currentStages: Locked<EngineStages>
+    public var stages: EngineStages {
+        var stages = fixed
+        stages.fusion = self.fusion.withLock { $0 }
+        return stages
+    }
+    /// The stages but fusion (nil here, so that no stale copy of it is read), as read on the
+    /// per-chunk and per-frame paths without a lock.
+    private let fixed: EngineStages
+    /// The fusion stage, swapped whole by `replaceFusion`.
+    private let fusion: Locked<(any FusionDecoding)?>
+    /// The label order of the events (the fusion stage's, which a replacement must keep).
+    public let labels: [String]
     public let configuration: EngineConfiguration
     private let emitNumbered: @Sendable (Event) -> Void
     private let logger: Logger
@@ -105,7 +115,11 @@ public final class Engine: Sendable {
     public init(stages: EngineStages, configuration: EngineConfiguration = EngineConfiguration(),
                 logger: Logger = Logger(label: "merd.engine"), continuingAfter lastSeq: Int = 0,
                 emit: @escaping @Sendable (Event) -> Void) {
-        currentStages = Locked(stages)
+        var fixed = stages
+        fixed.fusion = nil
+        self.fixed = fixed
+        fusion = Locked(stages.fusion)
+        labels = stages.labels
         self.configuration = configuration
         self.logger = logger
         self.emitNumbered = emit
@@ -120,10 +134,8 @@ public final class Engine: Sendable {
                   configuration: configuration, logger: logger, emit: emit)
     }
 
-    /// The label order of the events.
-    public var labels: [String] { stages.labels }
     /// The inputs this engine computes (`HL<k>`, the face encoders' features).
-    public var availableInputs: Set<String> { stages.availableInputs }
+    public var availableInputs: Set<String> { fixed.availableInputs }
     /// Whether the fusion stage can run on what this engine computes.
     public var fusionUsable: Bool { stages.fusionUsable }
 
@@ -133,13 +145,11 @@ public final class Engine: Sendable {
     /// their order from `hello`) or it reads inputs this engine does not compute; a model that
     /// could only give null emotion would be a loss, not a reload.
     public func replaceFusion(_ fusion: any FusionDecoding) throws(FusionReplacementError) {
-        try currentStages.withLock { (stages: inout EngineStages) throws(FusionReplacementError) in
-            guard fusion.labels == stages.labels else { throw .labels(running: stages.labels, new: fusion.labels) }
-            guard stages.canRun(fusion) else {
-                throw .inputs(missing: stages.missingInputs(of: fusion).map(\.name), computed: stages.availableInputs.sorted())
-            }
-            stages.fusion = fusion
+        guard fusion.labels == labels else { throw .labels(running: labels, new: fusion.labels) }
+        guard fixed.canRun(fusion) else {
+            throw .inputs(missing: fixed.missingInputs(of: fusion).map(\.name), computed: fixed.availableInputs.sorted())
         }
+        self.fusion.withLock { $0 = fusion }
     }
 
     /// Numbers `event` (`seq` counts every event of this engine, of every type, in the order
@@ -192,11 +202,11 @@ public final class Engine: Sendable {
         // Started here, not in the loops, so that each loop waits for the other from the first
         // frame and chunk on.
         if audio != nil { heard.start() }
-        if video != nil, stages.faces != nil { timeline.setActive(true) }
+        if video != nil, fixed.faces != nil { timeline.setActive(true) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.run() }
             try await withThrowingTaskGroup(of: Void.self) { sources in
-                if let video, stages.faces != nil { sources.addTask { try await self.runVideo(video) } }
+                if let video, fixed.faces != nil { sources.addTask { try await self.runVideo(video) } }
                 if let audio { sources.addTask { try await self.runAudio(audio) } }
                 do { try await sources.waitForAll() } catch {
                     close()
@@ -221,7 +231,7 @@ public final class Engine: Sendable {
         }
         let chunks = try audio.chunks()
         emit(status("audio", .running, describe(audio.name, audio.negotiatedFormat)))
-        var feed = SpeechFeed(segmenter: stages.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
+        var feed = SpeechFeed(segmenter: fixed.makeSegmenter(), speculateAfterPauseMilliseconds: configuration.speculateAfterPauseMilliseconds)
         var resampler: Resampler?
         var origin = MediaTime.zero
         var encodings: [Int: any UtteranceEncoding] = [:]
@@ -229,7 +239,7 @@ public final class Engine: Sendable {
         var leads: [Int: [Float]] = [:]
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         // The segmenter's visual gate reads the lips the video loop saw.
-        let gated = stages.faces != nil && configuration.segmenter.visualGate != nil
+        let gated = fixed.faces != nil && configuration.segmenter.visualGate != nil
         var lipsSeen = -Double.infinity
         do {
             for try await chunk in chunks {
@@ -247,7 +257,7 @@ public final class Engine: Sendable {
                     feed.observeLips(lips.map { LipObservation(sample: Int((($0.time - origin.seconds) * rate).rounded()), track: $0.track, gap: $0.gap) })
                 }
                 let samples = resampler!.process(chunk)
-                if stages.faces != nil { recent.append(samples) }
+                if fixed.faces != nil { recent.append(samples) }
                 let steps = feed.process(samples)
                 pendingEnd.store(feed.pendingSpeechEnd ?? -1, ordering: .relaxed)
                 perform(steps, encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
@@ -270,7 +280,7 @@ public final class Engine: Sendable {
         }
         if let resampler {
             let samples = resampler.flush()
-            if stages.faces != nil { recent.append(samples) }
+            if fixed.faces != nil { recent.append(samples) }
             perform(feed.process(samples) + feed.finish(), encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
         }
         await finishing.barrier()
@@ -287,8 +297,8 @@ public final class Engine: Sendable {
             case .begin(let id, let startSample):
                 let at = origin.advanced(bySamples: startSample, sampleRate: rate).seconds
                 speech.withLock { $0.open = at }
-                if let encoding = stages.speech?.beginUtterance() { encodings[id] = encoding }
-                if stages.faces != nil {
+                if let encoding = fixed.speech?.beginUtterance() { encodings[id] = encoding }
+                if fixed.faces != nil {
                     leads[id] = Array(recent.slice(from: startSample - Int(ActiveSpeaker.leadSeconds * Double(rate)), to: startSample))
                 }
             case .push(let id, let samples):
@@ -308,9 +318,9 @@ public final class Engine: Sendable {
                     state.spans.append(start.seconds...max(start.seconds, end.seconds))
                     if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
                 }
-                let speech = stages.speechAffect == nil ? nil : Array(utterance.audio[0..<(utterance.speechEndSample - utterance.startSample)])
+                let speech = fixed.speechAffect == nil ? nil : Array(utterance.audio[0..<(utterance.speechEndSample - utterance.startSample)])
                 let lead = leads.removeValue(forKey: id) ?? []
-                let sound = stages.faces == nil ? nil
+                let sound = fixed.faces == nil ? nil
                     : FinishQueue.Sound(lead: lead, audio: utterance.audio, sampleRate: utterance.sampleRate,
                                         start: start.seconds - Double(lead.count) / Double(utterance.sampleRate))
                 let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, sound: sound, rest: rest,
@@ -332,10 +342,10 @@ public final class Engine: Sendable {
             }) ?? nil
         }
         var voice: AffectEstimate?
-        if let speech = utterance.speech, let stage = stages.speechAffect {
+        if let speech = utterance.speech, let stage = fixed.speechAffect {
             voice = (try? await compute.run { EngineMetrics.timed(self.metrics.speechAffect) { stage.affect(ofSpeech: speech) } }) ?? nil
         }
-        if stages.faces != nil && timeline.isActive {
+        if fixed.faces != nil && timeline.isActive {
             let timeout: Duration? = configuration.liveClock ? .milliseconds(configuration.videoWaitMilliseconds) : nil
             await timeline.wait(until: utterance.end.seconds, timeout: timeout)
         }
@@ -345,7 +355,7 @@ public final class Engine: Sendable {
         // Without video running (a camera unplugged) nothing is known of who spoke.
         var judgement = ActiveSpeaker.Judgement.undecided
         var entries: [VisualTimeline.Entry] = []
-        if stages.faces != nil {
+        if fixed.faces != nil {
             // From the lead's start (lips part before the sound, `ActiveSpeaker.leadSeconds`);
             // the utterance's own frames are those from its start.
             let from = min(startSeconds, utterance.sound?.start ?? startSeconds)
@@ -367,15 +377,15 @@ public final class Engine: Sendable {
             if let speaker = judgement.speaker { entries = Self.frames(of: speaker.track, in: entries) }
         }
         let speaker = judgement.speaker
-        let speakerVisible = stages.faces == nil ? nil : judgement.speakerVisible
+        let speakerVisible = fixed.faces == nil ? nil : judgement.speakerVisible
         if configuration.requireVisibleSpeaker, speakerVisible == false {
             logger.debug("utterance \(startSeconds)–\(endSeconds) s: no visible face spoke it; not reported (engine.require_visible_speaker)")
             metrics.utterancesWithoutVisibleSpeaker.increment()
             return
         }
-        let visual = stages.faces == nil ? VisualTimeline.Summary() : VisualTimeline.summary(of: entries)
-        let face = stages.faces == nil ? nil : FaceSpanEstimate(entries: entries, labels: labels)
-        let faceModel = stages.faces?.modelName
+        let visual = fixed.faces == nil ? VisualTimeline.Summary() : VisualTimeline.summary(of: entries)
+        let face = fixed.faces == nil ? nil : FaceSpanEstimate(entries: entries, labels: labels)
+        let faceModel = fixed.faces?.modelName
         var source = EventSource()
         var emotion: EmotionEstimate?
         var valence: Float?
@@ -387,12 +397,12 @@ public final class Engine: Sendable {
         }
         if source.valence == nil {
             // No fusion model, or one trained without valence labels: the voice's and the face's.
-            (valence, source.valence) = AffectCombination.combine(speech: voice?.valence, speechModel: stages.speechAffect?.modelName,
+            (valence, source.valence) = AffectCombination.combine(speech: voice?.valence, speechModel: fixed.speechAffect?.modelName,
                                                                   face: face?.valence, faceModel: faceModel,
                                                                   speechShare: AffectCombination.speechShareOfValence)
         }
         // No fusion model gives arousal: it always comes from the voice and the face.
-        let (arousal, arousalSource) = AffectCombination.combine(speech: voice?.arousal, speechModel: stages.speechAffect?.modelName,
+        let (arousal, arousalSource) = AffectCombination.combine(speech: voice?.arousal, speechModel: fixed.speechAffect?.modelName,
                                                                  face: face?.arousal, faceModel: faceModel,
                                                                  speechShare: AffectCombination.speechShareOfArousal)
         source.arousal = arousalSource
@@ -437,7 +447,7 @@ public final class Engine: Sendable {
     /// decide: no fusion stage, or inputs missing that it was not trained to do without.
     /// Valence is nil from a model trained without valence labels.
     func decode(pooled: [Int: Tensor]?, visual: VisualTimeline.Summary) async throws -> (emotion: EmotionEstimate, valence: Float?)? {
-        guard let fusion = stages.fusion else { return nil }
+        guard let fusion = self.fusion.withLock({ $0 }) else { return nil }
         var features: [String: [Float]] = [:]
         for (layer, tensor) in pooled ?? [:] { features[FeatureName.speechLayer(layer).description] = tensor.scalars }
         for (name, values) in visual.means { features[name] = values }
@@ -460,7 +470,7 @@ public final class Engine: Sendable {
     /// stage onto the timeline; `face` events every `faceEventSeconds` while a face is
     /// visible and no one speaks.
     public func runVideo(_ video: any VideoSource) async throws {
-        guard let faces = stages.faces else { return }
+        guard let faces = fixed.faces else { return }
         timeline.setActive(true)
         defer {
             // The audio loop waits on the timeline offline: it must hear that nothing more comes.
@@ -554,7 +564,7 @@ public final class Engine: Sendable {
         let recent = timeline.entries(from: time - window, to: time)
         guard let latest = recent.last(where: { $0.faces > 0 }) else { return nil }
         let estimate = FaceSpanEstimate(entries: recent, labels: labels)
-        let model = stages.faces?.modelName
+        let model = fixed.faces?.modelName
         let source = EventSource(emotion: estimate.emotion == nil ? nil : model.map(EventSource.face),
                                  valence: estimate.valence == nil ? nil : model.map(EventSource.face),
                                  arousal: estimate.arousal == nil ? nil : model.map(EventSource.face))
