@@ -13,8 +13,9 @@ public final class SpawnedProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments`, stdout and stderr appended to `log` (or discarded),
     /// and the parent's descriptors `descriptors[n]` as the child's `n` (Chromium's
-    /// `--remote-debugging-pipe` talks on 3 and 4).
-    public init(_ executable: String, _ arguments: [String], log: String? = nil, descriptors: [Int32: Int32] = [:]) throws {
+    /// `--remote-debugging-pipe` talks on 3 and 4), in `environment` (nil: this process's).
+    public init(_ executable: String, _ arguments: [String], log: String? = nil, descriptors: [Int32: Int32] = [:],
+                environment: [String: String]? = nil) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -36,8 +37,11 @@ public final class SpawnedProcess: @unchecked Sendable {
         for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) { posix_spawn_file_actions_adddup2(&actions, parent, child) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let code = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EINVAL) }
         self.pid = pid
     }

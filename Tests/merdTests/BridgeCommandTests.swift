@@ -153,6 +153,7 @@ struct BridgeCommandTests {
     /// `merd bridge mqtt …`, its log in a file.
     static func bridge(_ arguments: [String], log: String) throws -> Process {
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = MerdProcess.executable
         process.arguments = ["bridge", "mqtt"] + arguments
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }

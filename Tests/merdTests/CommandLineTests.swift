@@ -14,16 +14,35 @@ struct MerdProcess {
         return directory.appendingPathComponent("merd")
     }()
 
+    /// The environment `merd` runs in under test: this process's, except that merd's state
+    /// folder (the history, the bridge's progress: `HistoryLocation.stateDirectory`) is one of
+    /// this test process's own, so that no test writes into the user's `~/.local/state/merd`
+    /// (or `/var/lib/merd` under systemd) nor reads a history left there.
+    static let environment: [String: String] = {
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_STATE_HOME"] = stateHome
+        environment.removeValue(forKey: "STATE_DIRECTORY")
+        return environment
+    }()
+
+    /// `$XDG_STATE_HOME` of every `merd` a test runs; merd's own folder is `merd` in it.
+    static let stateHome = NSTemporaryDirectory() + "merd-test-state-\(getpid())"
+
+    /// ``environment`` with `added` over it.
+    static func environment(adding added: [String: String]) -> [String: String] {
+        environment.merging(added) { $1 }
+    }
+
     static func run(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
         try run(arguments)
     }
 
-    /// Runs with `environment` added to this process's own.
+    /// Runs with `environment` added to ``environment``.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = Self.environment(adding: environment)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

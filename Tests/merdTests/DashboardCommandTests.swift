@@ -21,14 +21,14 @@ struct DashboardCommandTests {
 
         // The dashboard first, then the page; the daemon last, so the page sees the clip from its start.
         let dashboard = try SpawnedProcess(MerdProcess.executable.path, ["dashboard", "--listen", "127.0.0.1:\(port)", "--socket", socket, "--history", history],
-                                           log: folder + "/dashboard.log")
+                                           log: folder + "/dashboard.log", environment: MerdProcess.environment)
         defer { dashboard.stop() }
         #expect(BridgeCommandTests.waitUntil(10) { BridgeCommandTests.Broker.listening(port) }, "the dashboard listens")
         let browser = try HeadlessChromium()
         try browser.open("http://127.0.0.1:\(port)/")
         let started = Date()
         let daemon = try SpawnedProcess(MerdProcess.executable.path, ["run", "--config", config, "--input", TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg"),
-                                                                      "--socket", socket, "--models", models, "--history", history], log: folder + "/daemon.log")
+                                                                      "--socket", socket, "--models", models, "--history", history], log: folder + "/daemon.log", environment: MerdProcess.environment)
         defer { daemon.stop() }
 
         // Until the clip has played: both sources (or the audio alone) stopped, on the page.

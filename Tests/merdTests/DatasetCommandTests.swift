@@ -212,6 +212,7 @@ struct DatasetCommandTests {
                          "--epochs", "2", "--folds", "2", "--progress", "json", "--out", out]
 
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = MerdProcess.executable
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice

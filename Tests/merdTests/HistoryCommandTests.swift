@@ -16,6 +16,7 @@ struct HistoryCommandTests {
     /// `merd run` replaying the clip on `history`, ready (its socket listens) when this returns.
     func daemon(history: String, socket: String, models: String, config: String) throws -> Process {
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = MerdProcess.executable
         process.arguments = ["run", "--config", config, "--input", clip, "--socket", socket, "--models", models, "--history", history]
         process.standardError = FileHandle.nullDevice
@@ -188,6 +189,7 @@ struct HistoryCommandTests {
     /// `promtool check metrics` (Prometheus' own parser and linter) on `text`.
     static func promtool(_ text: String) throws -> Bool {
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
         process.arguments = ["check", "metrics"]
         let input = Pipe(), output = Pipe()

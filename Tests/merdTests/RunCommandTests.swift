@@ -72,7 +72,7 @@ struct RunCommandTests {
         process.executableURL = MerdProcess.executable
         process.arguments = ["run", "--config", config, "--input", TestPaths.sharedData("grid/id2_vcd_swwp2s.mpg"), "--socket", socketPath,
                              "--models", models]
-        process.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"]) { $1 }
+        process.environment = MerdProcess.environment(adding: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"])
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
@@ -146,10 +146,11 @@ struct RunCommandTests {
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket file is removed")
     }
 
-    @Test("SIGHUP, SIGUSR1 and SIGUSR2 are logged and the daemon runs on; SIGTERM while a client floods the socket still exits 0 within 2 s")
+    @Test("SIGHUP, SIGUSR1 and SIGUSR2 are logged and the daemon runs on; SIGTERM while a client floods the socket still exits 0 within 2 s; the history is kept in $XDG_STATE_HOME/merd when not told where")
     func signals() throws {
         let socketPath = NSTemporaryDirectory() + "merd-signals-\(UUID().uuidString.prefix(8)).sock"
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = MerdProcess.executable
         process.arguments = ["run", "--socket", socketPath, "--audio", "none", "--video", "none", "--models", NSTemporaryDirectory() + "merd-none"]
         let errors = Pipe()
@@ -189,6 +190,8 @@ struct RunCommandTests {
         let logged = log.text
         #expect(logged.contains("SIGHUP") && logged.contains("SIGUSR1") && logged.contains("SIGUSR2"), "\(logged)")
         #expect(!FileManager.default.fileExists(atPath: socketPath))
+        let history = MerdProcess.stateHome + "/merd/history.sqlite"
+        #expect(FileManager.default.fileExists(atPath: history), "\(history) (HistoryLocation's default under XDG_STATE_HOME)")
     }
 
     @Test("SIGHUP reloads the fusion model: subscribers get a `fusion` status, later ones a hello naming it; a missing, damaged or unusable model is refused with the reason, and the running one decodes on")
@@ -209,6 +212,7 @@ struct RunCommandTests {
         }
 
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = MerdProcess.executable
         process.arguments = ["run", "--config", config, "--socket", socketPath, "--audio", "none", "--video", "none", "--models", models]
         let errors = Pipe()
@@ -286,6 +290,7 @@ struct RunCommandTests {
     func descriptorLimit() throws {
         let socketPath = NSTemporaryDirectory() + "merd-nofile-\(UUID().uuidString.prefix(8)).sock"
         let process = Process()
+        process.environment = MerdProcess.environment
         // util-linux's prlimit: 32 descriptors, of which merd's own take about a dozen.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         process.arguments = ["--nofile=32:32", MerdProcess.executable.path, "run", "--socket", socketPath, "--audio", "none", "--video", "none",
@@ -332,7 +337,7 @@ struct RunCommandTests {
         process.arguments = ["-c", "import ctypes, os, sys; libc = ctypes.CDLL(None); "
                              + "sys.exit(3) if libc.prctl(65, 1, 0, 0, 0) != 0 else os.execv(sys.argv[1], sys.argv[1:])",
                              MerdProcess.executable.path] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = MerdProcess.environment(adding: environment)
         return process
     }
 
@@ -380,7 +385,7 @@ struct RunCommandTests {
             process.executableURL = MerdProcess.executable
             process.arguments = ["run", "--config", config, "--socket", socketPath, "--audio", "none", "--video", "none",
                                  "--models", NSTemporaryDirectory() + "merd-none"] + arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(["MERD_COMPUTE": ""]) { $1 }
+            process.environment = MerdProcess.environment(adding: ["MERD_COMPUTE": ""])
             let errors = Pipe()
             process.standardError = errors
             try process.run()
@@ -406,6 +411,7 @@ struct RunCommandTests {
         for delay in stride(from: 0, through: 200, by: 10) {
             let socketPath = NSTemporaryDirectory() + "merd-early-\(UUID().uuidString.prefix(8)).sock"
             let process = Process()
+            process.environment = MerdProcess.environment
             process.executableURL = MerdProcess.executable
             process.arguments = ["run", "--socket", socketPath, "--audio", "none", "--video", "none", "--history", "none",
                                  "--models", NSTemporaryDirectory() + "merd-none"]
@@ -442,6 +448,7 @@ struct RunCommandTests {
         defer { try? FileManager.default.removeItem(atPath: config) }
         try "[socket]\nmode = \"0666\"\nallow_others = true\n".write(toFile: config, atomically: true, encoding: .utf8)
         let process = Process()
+        process.environment = MerdProcess.environment
         process.executableURL = MerdProcess.executable
         process.arguments = ["run", "--config", config, "--socket", socketPath, "--audio", "none", "--video", "none", "--models", NSTemporaryDirectory() + "merd-none"]
         process.standardError = FileHandle.nullDevice
@@ -466,7 +473,7 @@ struct RunCommandTests {
         let (socket, log, config) = (folder + "/events.sock", folder + "/daemon.log", folder + "/merd.toml")
         try "[models]\nlayers = [2, 3]\n".write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try SpawnedProcess(MerdProcess.executable.path, ["run", "--config", config, "--input", cut, "--socket", socket,
-                                                                      "--models", models, "--history", "none"], log: log)
+                                                                      "--models", models, "--history", "none"], log: log, environment: MerdProcess.environment)
         defer { daemon.stop() }
         for _ in 0..<1000 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
         let reader = try TestSubscriber(path: socket)
