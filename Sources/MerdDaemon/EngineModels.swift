@@ -53,7 +53,7 @@ public struct EngineModels: Sendable {
         } else if fusionDirectory != nil {
             throw ModelStoreError("\(fusionPath): no fusion model (model.json); train one with `merd train`")
         } else {
-            logger.warning("no fusion model in \(root)/fusion: emotion and valence will be null (`merd train … --out \(root)/fusion`)")
+            logger.warning("no fusion model in \(root)/fusion: emotion and valence will be null (`merd train … --install --models \(root)`)")
         }
         if faces {
             if VisionModels.available(in: root) {

@@ -31,7 +31,7 @@ final class FusionReload: Sendable {
                 return "the fusion model in \(directory) is the one running; nothing to reload"
             case .absent(let directory, let running):
                 return "no fusion model in \(directory) (model.json); "
-                    + (running ? "the running one decodes on" : "train one with `merd train … --out \(directory)`, then reload (SIGHUP: systemctl reload merd)")
+                    + (running ? "the running one decodes on" : "train one with `merd train … --install` (it writes beside the model and renames into place), then reload (SIGHUP: systemctl reload merd)")
             case .refused(let directory, let reason, let running):
                 return "the fusion model in \(directory) is not used: \(reason); "
                     + (running ? "the running one decodes on" : "emotion and valence stay as they were")
