@@ -61,6 +61,7 @@ package struct EngineBenchmark: Sendable {
         let speculations = engine.speculations
         return EngineBenchmarkResult(
             latenciesMilliseconds: latencies.withLock { $0 }, fromSpeechMilliseconds: fromSpeech,
+            finishMicroseconds: engine.recentFinishMicroseconds,
             faceEvents: faceEvents.load(ordering: .relaxed), droppedFrames: camera?.droppedFrames ?? 0,
             speculations: .init(run: speculations.run, used: speculations.used, dropped: speculations.dropped))
     }
@@ -83,6 +84,9 @@ package struct EngineBenchmarkResult: Sendable, Equatable {
     /// From the end of the speech itself to each event's arrival, for the events matched to an
     /// utterance of the stream, in arrival order.
     package var fromSpeechMilliseconds: [Int]
+    /// The engine's share of each event's latency, from the segmenter's confirmation of the
+    /// end to the event (`Engine.recentFinishMicroseconds`), in order.
+    package var finishMicroseconds: [Int]
     package var faceEvents: Int
     /// Camera frames skipped because the engine took them more than a frame period late.
     package var droppedFrames: Int

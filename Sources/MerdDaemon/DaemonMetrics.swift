@@ -38,6 +38,10 @@ public final class DaemonMetrics: Sendable {
         // Model stages: from a face frame (~10 ms) to a long utterance's last window (~1 s).
         factory.durationHistogramBuckets["merd_inference_seconds"] = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
             .map { .microseconds(Int($0 * 1_000_000)) }
+        // The engine's share of the latency: ~1 ms when the last window ran ahead of the end,
+        // a window's time or more when it did not.
+        factory.durationHistogramBuckets["merd_utterance_finish_seconds"] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]
+            .map { .microseconds(Int($0 * 1_000_000)) }
         return factory
     }
 
@@ -110,6 +114,7 @@ public final class DaemonMetrics: Sendable {
         "merd_video_frames_analysed_total": "Video frames the face stage analysed (the rest are sampled out: engine.face_fps).",
         "merd_utterances_unseen_speaker_total": "Utterances not reported because no visible face spoke them (engine.require_visible_speaker).",
         "merd_inference_seconds": "Time of each model stage as it runs, by stage.",
+        "merd_utterance_finish_seconds": "From the segmenter's confirmed end of an utterance to its event: the engine's share of the latency.",
         "merd_subscribers": "Subscribers connected to the events socket.",
         "merd_subscriber_dropped_events_total": "Events dropped from subscribers' queues (they read too slowly) or missed by a replay.",
         "merd_history_write_errors_total": "Events the history could not store (they were still sent live).",

@@ -17,7 +17,8 @@ struct BenchEngine: AsyncParsableCommand {
             Speech: EmoDB utterances joined into 2–6 s utterances with --gap seconds of silence between them, \
             paced as a microphone delivers it (20 ms chunks); video: a GRID clip looped at 25 fps, paced as a \
             camera. The engine runs as `merd run` does: HuBERT streamed during speech, the face pipeline \
-            sampled at --face-fps, fusion when a model is there. Reports each utterance's latency, their median \
+            sampled at --face-fps, the speech detector merd run would pick (Silero VAD when installed), fusion \
+            when a model is there. Reports each utterance's latency, their median \
             and 90th percentile, and whether latency grows over the run (a backlog).
             """)
 
@@ -48,6 +49,7 @@ struct BenchEngine: AsyncParsableCommand {
     @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "HuBERT layers pooled (the highest one bounds the work).")
     var layers: String = "18,19,20"
+    @OptionGroup var speechDetector: SpeechDetectorOption
 
     func run() async throws {
         print(MachineDescription.current())
@@ -59,7 +61,8 @@ struct BenchEngine: AsyncParsableCommand {
         try computeOptions.apply()
         let logger = Logger(label: "merd")
         let loaded = try EngineModels.load(root: models.map { $0 == "none" ? "/nonexistent" : $0 } ?? ModelsDirectory.resolve(nil),
-                                           layers: layerList, hubertDirectory: model, faces: models != "none", logger: logger)
+                                           layers: layerList, hubertDirectory: model, faces: models != "none",
+                                           speechDetector: try speechDetector.kind(), logger: logger)
         print("merd engine: RSS after loading the models \(ProcessMemory.residentSummary), peak \(ProcessMemory.peakResidentMiB) MiB")
         var settings = EngineConfiguration()
         settings.layers = layerList
@@ -81,11 +84,12 @@ struct BenchEngine: AsyncParsableCommand {
         do { frames = try BenchmarkVideo.frames(clip) } catch { throw CommandFailure.usage(error.description) }
         guard !frames.isEmpty else { throw CommandFailure.runtime(BenchmarkError.noVideoFrames(path: clip).description) }
         let spans = speech.spanSeconds
-        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; visual gate %@; compute %@; %@",
+        print(String(format: "merd engine: %d utterances of %@ s, gaps %.1f s, %.0f s in all; HuBERT window %.2f s (overlap %.2f), last window %@; layers %@; face models %@; speech detector %@; visual gate %@; compute %@; %@",
                      spans.count, spans.map { String(format: "%.1f", $0) }.joined(separator: " "), gap, speech.seconds, window, overlap,
-                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes", noVisualGate ? "off" : "on", Compute.default.description, ComputeThreads.summary))
+                     noSpeculation ? "when the end is confirmed" : "from the start of the pause", layers, loaded.vision == nil ? "none" : "yes",
+                     loaded.voiceDetector == nil ? "energy" : "Silero VAD", noVisualGate ? "off" : "on", Compute.default.description, ComputeThreads.summary))
         print("merd engine kernels: " + (loaded.hubert.map { $0.kernels(frames: 48).map { "\($0.part) \($0.kernel)" }.joined(separator: "; ") } ?? "no HuBERT"))
-        let stages = EngineStages(hubert: loaded.hubert, fusion: loaded.fusion, vision: loaded.vision, configuration: settings)
+        let stages = loaded.stages(configuration: settings)
         let cpuBefore = ProcessCPU.seconds
         let result = try await EngineBenchmark(stages: stages, configuration: settings, speech: speech, video: loaded.vision == nil ? nil : frames).run()
         let cpuSeconds = ProcessCPU.seconds - cpuBefore
@@ -94,6 +98,14 @@ struct BenchEngine: AsyncParsableCommand {
         print(String(format: "merd engine: %d utterance events, %d face events; latency median %d ms, p90 %d ms, max %d ms; mean first half %d ms, second half %d ms%@",
                      latency.count, result.faceEvents, latency.medianMilliseconds, latency.p90Milliseconds, latency.maxMilliseconds,
                      latency.firstHalfMeanMilliseconds, latency.secondHalfMeanMilliseconds, latency.growing ? " (growing: a backlog)" : " (steady: keeps up)"))
+        let finishes = result.finishMicroseconds.sorted()
+        if !finishes.isEmpty {
+            // The rest of each latency is the segmenter's: a hangover of silence, less the tail.
+            print(String(format: "merd engine: from the confirmed end to the event (the engine's share; ms, in order: %@): median %.1f ms, p90 %.1f ms, max %.1f ms",
+                         result.finishMicroseconds.map { String(format: "%.1f", Double($0) / 1000) }.joined(separator: " "),
+                         Double(finishes[finishes.count / 2]) / 1000, Double(finishes[min(finishes.count - 1, finishes.count * 9 / 10)]) / 1000,
+                         Double(finishes[finishes.count - 1]) / 1000))
+        }
         let speculations = result.speculations
         print("merd engine: \(speculations.run) last windows run ahead of the confirmed end, \(speculations.used) of them used; "
               + "\(speculations.dropped) dropped when speech resumed")

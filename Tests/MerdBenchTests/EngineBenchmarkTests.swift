@@ -25,5 +25,8 @@ struct EngineBenchmarkTests {
         // An event cannot arrive before the speech it describes has been spoken.
         #expect(fromSpeech.medianMilliseconds > 0)
         #expect(result.speculations.used <= result.speculations.run)
+        // The engine's share of the latency: some work, and no more than the whole latency.
+        #expect(result.finishMicroseconds.count == 1 && result.finishMicroseconds[0] > 0
+                && result.finishMicroseconds[0] <= result.latenciesMilliseconds[0] * 1000 + 1000, "\(result.finishMicroseconds)")
     }
 }

@@ -104,6 +104,10 @@ struct HistoryCommandTests {
         #expect(samples[#"merd_events_total{type="utterance"}"#] == Double(run2Utterances) && run2Utterances >= 1, "\(samples.filter { $0.key.hasPrefix("merd_events") })")
         #expect(samples["merd_utterance_latency_seconds_count"] == Double(run2Utterances))
         #expect((samples["merd_utterance_latency_seconds_sum"] ?? 0) > 0)
+        // The engine's share of each of those latencies, and no more than the whole.
+        #expect(samples["merd_utterance_finish_seconds_count"] == Double(run2Utterances))
+        #expect((samples["merd_utterance_finish_seconds_sum"] ?? 0) > 0
+                && (samples["merd_utterance_finish_seconds_sum"] ?? 0) <= (samples["merd_utterance_latency_seconds_sum"] ?? 0))
         #expect((samples["merd_subscribers"] ?? 0) >= 1, "the asking client counts")
         if DaemonModels.pretrained != nil {
             let analysed = samples["merd_video_frames_analysed_total"] ?? 0

@@ -103,12 +103,19 @@ public final class Engine: Sendable {
     /// is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
     private let speculationCounts = Locked<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
+    private let finishes = Locked<[Int]>([])
     private let metrics = EngineMetrics()
 
     /// Last windows run ahead of a confirmed end so far, how many of them became an
     /// utterance's features (the rest were spent on pauses inside speech), and how many were
     /// dropped on the way because speech resumed (each costs at most a layer).
     public var speculations: (run: Int, used: Int, dropped: Int) { speculationCounts.withLock { $0 } }
+
+    /// The engine's share of the latency of the last utterance events (at most
+    /// `recentFinishesKept`), in order, microseconds: from the segmenter's confirmation of the
+    /// end to the event. The rest of an event's latency is the segmenter's wait for the end.
+    public var recentFinishMicroseconds: [Int] { finishes.withLock { Array($0.suffix(Self.recentFinishesKept)) } }
+    public static let recentFinishesKept = 1000
 
     /// - Parameter lastSeq: the `seq` numbering continues after (the history's last, so that
     ///   `seq` goes on across daemon runs).
@@ -408,6 +415,12 @@ public final class Engine: Sendable {
         source.arousal = arousalSource
         let now = MediaTime.now()
         let latency = configuration.liveClock ? now - utterance.end : now - utterance.detected
+        let finish = now - utterance.detected
+        metrics.utteranceFinish.recordNanoseconds(finish.nanoseconds)
+        finishes.withLock { finishes in
+            finishes.append(Int(finish.nanoseconds / 1000))
+            if finishes.count > 2 * Self.recentFinishesKept { finishes.removeFirst(finishes.count - Self.recentFinishesKept) }
+        }
         emit(.utterance(UtteranceEvent(
             seq: 0, time: Event.wallClock(), start: startSeconds, end: endSeconds,
             emotion: emotion, valence: valence, arousal: arousal, source: source,
