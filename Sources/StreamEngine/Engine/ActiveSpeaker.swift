@@ -104,6 +104,14 @@ public struct ActiveSpeaker: Sendable, Equatable {
             rows = analyser.levels(samples)
         }
 
+        /// Rows already made (``SpeechBandsBuilder``), row `i` centred at `start + centre + i · hop`.
+        init(start: Double, hop: Double, centre: Double, rows: [[Double]]) {
+            self.start = start
+            self.hop = hop
+            self.centre = centre
+            self.rows = rows
+        }
+
         /// Media time just after the last row.
         public var end: Double { start + centre + Double(rows.count) * hop }
 

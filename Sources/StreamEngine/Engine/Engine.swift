@@ -242,8 +242,8 @@ public final class Engine: Sendable {
         var resampler: Resampler?
         var origin = MediaTime.zero
         var encodings: [Int: any UtteranceEncoding] = [:]
-        var recent = RecentAudio(capacity: 2 * feed.sampleRate)
-        var leads: [Int: [Float]] = [:]
+        // Without a face stage no one is told apart by their mouth: no bands.
+        var bands = fixed.faces == nil ? nil : SpeechBandsFeed(sampleRate: feed.sampleRate)
         var reporter = CountsReporter(interval: configuration.statusIntervalSeconds)
         // The segmenter's visual gate reads the lips the video loop saw.
         let gated = fixed.faces != nil && configuration.segmenter.visualGate != nil
@@ -264,10 +264,10 @@ public final class Engine: Sendable {
                     feed.observeLips(lips.map { LipObservation(sample: Int((($0.time - origin.seconds) * rate).rounded()), track: $0.track, gap: $0.gap) })
                 }
                 let samples = resampler!.process(chunk)
-                if fixed.faces != nil { recent.append(samples) }
+                bands?.append(samples)
                 let steps = feed.process(samples)
                 pendingEnd.store(feed.pendingSpeechEnd ?? -1, ordering: .relaxed)
-                perform(steps, encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
+                perform(steps, encodings: &encodings, bands: &bands, origin: origin, rate: feed.sampleRate)
                 heard.advance(to: chunk.endTime.seconds)
                 if !configuration.liveClock { emitDueFaceEvents() }
                 if let counts = reporter.due(audio.statusCounts) {
@@ -287,27 +287,25 @@ public final class Engine: Sendable {
         }
         if let resampler {
             let samples = resampler.flush()
-            if fixed.faces != nil { recent.append(samples) }
-            perform(feed.process(samples) + feed.finish(), encodings: &encodings, leads: &leads, recent: recent, origin: origin, rate: feed.sampleRate)
+            bands?.append(samples)
+            perform(feed.process(samples) + feed.finish(), encodings: &encodings, bands: &bands, origin: origin, rate: feed.sampleRate)
         }
         await finishing.barrier()
         emit(status("audio", .stopped, audio.name, counts: audio.statusCounts))
     }
 
     /// Carries out the feed's steps: the speech stage's work goes to the compute queue in
-    /// step order; an ended utterance goes to `run()`. With a face stage, the audio just
-    /// before each utterance (`recent`, taken as it begins) goes with it into `leads`.
-    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], leads: inout [Int: [Float]],
-                         recent: RecentAudio, origin: MediaTime, rate: Int) {
+    /// step order; an ended utterance goes to `run()`, with a face stage its sound's bands
+    /// (made as it was spoken, `bands`) with it.
+    private func perform(_ steps: [SpeechFeed.Step], encodings: inout [Int: any UtteranceEncoding], bands: inout SpeechBandsFeed?,
+                         origin: MediaTime, rate: Int) {
         for step in steps {
             switch step {
             case .begin(let id, let startSample):
                 let at = origin.advanced(bySamples: startSample, sampleRate: rate).seconds
                 speech.withLock { $0.open = at }
                 if let encoding = fixed.speech?.beginUtterance() { encodings[id] = encoding }
-                if fixed.faces != nil {
-                    leads[id] = Array(recent.slice(from: startSample - Int(ActiveSpeaker.leadSeconds * Double(rate)), to: startSample))
-                }
+                bands?.begin(utterance: id, startSample: startSample)
             case .push(let id, let samples):
                 guard let encoding = encodings[id] else { continue }
                 compute.submit { EngineMetrics.timed(self.metrics.speechWindow) { encoding.push(samples) } }
@@ -326,11 +324,8 @@ public final class Engine: Sendable {
                     if state.spans.count > 1000 { state.spans.removeFirst(state.spans.count - 1000) }
                 }
                 let speech = fixed.speechAffect == nil ? nil : Array(utterance.audio[0..<(utterance.speechEndSample - utterance.startSample)])
-                let lead = leads.removeValue(forKey: id) ?? []
-                let sound = fixed.faces == nil ? nil
-                    : FinishQueue.Sound(lead: lead, audio: utterance.audio, sampleRate: utterance.sampleRate,
-                                        start: start.seconds - Double(lead.count) / Double(utterance.sampleRate))
-                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, sound: sound, rest: rest,
+                let heard = bands?.finish(utterance: id, utterance, origin: origin.seconds)
+                let queued = finishing.enqueue(.utterance(.init(encoding: encodings.removeValue(forKey: id), speech: speech, bands: heard, rest: rest,
                                                                 start: start, end: end, detected: MediaTime.now(), lips: utterance.lips)))
                 if !queued { logger.notice("stopping: an utterance ended after the engine closed; dropped") }
             }
@@ -365,17 +360,15 @@ public final class Engine: Sendable {
         if fixed.faces != nil {
             // From the lead's start (lips part before the sound, `ActiveSpeaker.leadSeconds`);
             // the utterance's own frames are those from its start.
-            let from = min(startSeconds, utterance.sound?.start ?? startSeconds)
+            let from = min(startSeconds, utterance.bands?.start ?? startSeconds)
             let seen = timeline.entries(from: from, to: endSeconds)
             entries = seen.filter { $0.time >= startSeconds }
             // The segmenter's visual gate saw every visible mouth still through it: no one in
-            // view spoke. Otherwise the sound's bands against the mouths (computed here, not
-            // on the audio loop: a long utterance's take milliseconds).
+            // view spoke. Otherwise the sound's bands (made as it was spoken) against the mouths.
             if utterance.lips == .still {
                 judgement = .noVisibleSpeaker
                 logger.debug("utterance \(startSeconds)–\(endSeconds) s: \(judgement) (every visible mouth still, by the segmenter's visual gate)")
-            } else if let sound = utterance.sound, timeline.isActive,
-               let bands = ActiveSpeaker.SpeechBands(samples: (sound.lead + sound.audio)[...], sampleRate: sound.sampleRate, start: sound.start) {
+            } else if let bands = utterance.bands, timeline.isActive {
                 let mouths = Self.mouths(in: seen, followed: timeline.mouths(from: from, to: endSeconds))
                 let agreements = ActiveSpeaker.agreements(mouths: mouths, bands: bands)
                 judgement = ActiveSpeaker.judge(agreements: agreements, mouths: mouths)

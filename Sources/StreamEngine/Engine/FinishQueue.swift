@@ -13,9 +13,9 @@ final class FinishQueue: Sendable {
         let encoding: (any UtteranceEncoding)?
         /// The utterance's speech, for the speech-emotion stage (nil without one).
         let speech: [Float]?
-        /// The sound from `ActiveSpeaker.leadSeconds` before the utterance to its end, to tell
-        /// which face spoke (nil without a face stage).
-        let sound: Sound?
+        /// The sound's bands from `ActiveSpeaker.leadSeconds` before the utterance to its end,
+        /// to tell which face spoke (nil without a face stage).
+        let bands: ActiveSpeaker.SpeechBands?
         let rest: [Float]
         let start: MediaTime
         let end: MediaTime
@@ -23,15 +23,6 @@ final class FinishQueue: Sendable {
         let detected: MediaTime
         /// What the segmenter's visual gate saw of the lips in view while it was spoken.
         var lips: LipActivity? = nil
-    }
-
-    /// An utterance's audio and the lead before it (joined on the finish task, not on the
-    /// audio loop); `start` is the media time of the lead's first sample.
-    struct Sound: Sendable {
-        let lead: [Float]
-        let audio: [Float]
-        let sampleRate: Int
-        let start: Double
     }
 
     enum Work: Sendable {
