@@ -104,7 +104,7 @@ public struct ActiveSpeaker: Sendable, Equatable {
             rows = analyser.levels(samples)
         }
 
-        /// Rows already made (``SpeechBandsBuilder``), row `i` centred at `start + centre + i · hop`.
+        /// Rows already made (``SpeechBandsFeed``), row `i` centred at `start + centre + i · hop`.
         init(start: Double, hop: Double, centre: Double, rows: [[Double]]) {
             self.start = start
             self.hop = hop
