@@ -117,11 +117,22 @@ public struct ActiveSpeaker: Sendable, Equatable {
 
         /// The levels at media time `time` (linear between rows; nil outside them).
         func levels(at time: Double) -> [Double]? {
+            var levels: [Double] = []
+            return appendLevels(at: time, to: &levels) ? levels : nil
+        }
+
+        /// Appends the levels at media time `time` to `buffer`, as `levels(at:)` gives them;
+        /// false (nothing appended) outside the rows.
+        func appendLevels(at time: Double, to buffer: inout [Double]) -> Bool {
             let position = (time - start - centre) / hop
-            guard !rows.isEmpty, position >= 0, position <= Double(rows.count - 1) else { return nil }
+            guard !rows.isEmpty, position >= 0, position <= Double(rows.count - 1) else { return false }
             let lower = Int(position), fraction = position - Double(lower)
-            guard lower + 1 < rows.count, fraction > 0 else { return rows[lower] }
-            return zip(rows[lower], rows[lower + 1]).map { $0 * (1 - fraction) + $1 * fraction }
+            guard lower + 1 < rows.count, fraction > 0 else {
+                buffer += rows[lower]
+                return true
+            }
+            for (a, b) in zip(rows[lower], rows[lower + 1]) { buffer.append(a * (1 - fraction) + b * fraction) }
+            return true
         }
     }
 
@@ -151,20 +162,42 @@ public struct ActiveSpeaker: Sendable, Equatable {
     }
 
     /// The best agreement over the lags of mouth measures at `times` with the bands, and its lag.
+    ///
+    /// In flat row-major buffers reused across the lags: it runs on the latency path, after
+    /// the end of speech is confirmed, and arrays per frame and lag cost most of a
+    /// millisecond per face.
     static func bestOverLags(_ times: [Double], _ measures: [[Double]], _ bands: SpeechBands) -> (Double, Double)? {
+        guard let p = measures.first?.count, let q = bands.rows.first?.count else { return nil }
         var best: (Double, Double)?
+        var x: [Double] = [], y: [Double] = [], dx: [Double] = [], dy: [Double] = []
         for step in -lagSteps...lagSteps {
             let lag = maximumLag * Double(step) / Double(lagSteps)
             // The mouth leads: its opening at t goes with the sound at t + lag.
-            let points = zip(times, measures).compactMap { time, measure in bands.levels(at: time + lag).map { (measure, $0) } }
-            guard points.count >= minimumFrames else { continue }
-            let changes = zip(points.dropFirst(), points).map { next, previous in
-                (x: zip(next.0, previous.0).map { $0 - $1 }, y: zip(next.1, previous.1).map { $0 - $1 })
+            x.removeAll(keepingCapacity: true)
+            y.removeAll(keepingCapacity: true)
+            for (time, measure) in zip(times, measures) where bands.appendLevels(at: time + lag, to: &y) { x += measure }
+            let count = x.count / p
+            guard count >= minimumFrames else { continue }
+            // Each point's change from the one before.
+            dx.removeAll(keepingCapacity: true)
+            dy.removeAll(keepingCapacity: true)
+            for row in 1..<count {
+                for i in 0..<p { dx.append(x[row * p + i] - x[(row - 1) * p + i]) }
+                for j in 0..<q { dy.append(y[row * q + j] - y[(row - 1) * q + j]) }
             }
-            guard let r = agreement(changes), r > (best?.0 ?? -1) else { continue }
+            guard let r = agreement(Observations(x: dx, y: dy, p: p, q: q)), r > (best?.0 ?? -1) else { continue }
             best = (r, lag)
         }
         return best
+    }
+
+    /// Paired vectors as two row-major matrices: `count` rows of `p` x-values and of `q` y-values.
+    struct Observations {
+        var x: [Double]
+        var y: [Double]
+        var p: Int
+        var q: Int
+        var count: Int { p == 0 ? 0 : x.count / p }
     }
 
     /// Whether the mouth moves at all: RMS of its opening's change per second.
@@ -184,12 +217,19 @@ public struct ActiveSpeaker: Sendable, Equatable {
     /// A variable that does not vary is left out; x keeps one or two (`MouthOpening`'s), y any
     /// few. Nil when a side has none that varies.
     static func agreement(_ pairs: [(x: [Double], y: [Double])]) -> Double? {
-        guard pairs.count > 1 else { return nil }
-        let xs = varying(pairs.map(\.x)), ys = varying(pairs.map(\.y))
-        guard let p = xs.first?.count, let q = ys.first?.count, (1...2).contains(p), q > 0 else { return nil }
-        let cxy = covariance(xs, ys, p, q)
-        guard let lx = cholesky(regularised(covariance(xs, xs, p, p), p), p),
-              let ly = cholesky(regularised(covariance(ys, ys, q, q), q), q) else { return nil }
+        guard let p = pairs.first?.x.count, let q = pairs.first?.y.count else { return nil }
+        return agreement(Observations(x: pairs.flatMap(\.x), y: pairs.flatMap(\.y), p: p, q: q))
+    }
+
+    /// ``agreement(_:)`` of observations in flat matrices.
+    static func agreement(_ observations: Observations) -> Double? {
+        guard observations.count > 1 else { return nil }
+        let n = observations.count
+        let (xs, p) = varying(observations.x, n, observations.p), (ys, q) = varying(observations.y, n, observations.q)
+        guard (1...2).contains(p), q > 0 else { return nil }
+        let cxy = covariance(xs, ys, n, p, q)
+        guard let lx = cholesky(regularised(covariance(xs, xs, n, p, p), p), p),
+              let ly = cholesky(regularised(covariance(ys, ys, n, q, q), q), q) else { return nil }
         // W = Lx⁻¹·Cxy·Ly⁻ᵀ (p × q); ρ² is the largest eigenvalue of W·Wᵀ.
         var w = [Double](repeating: 0, count: p * q)
         for column in 0..<q {
@@ -216,30 +256,35 @@ public struct ActiveSpeaker: Sendable, Equatable {
         return max(0, largest).squareRoot()
     }
 
-    /// Cov(a, b) of paired vectors, row-major m × n.
-    static func covariance(_ a: [[Double]], _ b: [[Double]], _ m: Int, _ n: Int) -> [Double] {
-        let count = Double(a.count)
-        let meanA = (0..<m).map { i in a.reduce(0) { $0 + $1[i] } / count }
-        let meanB = (0..<n).map { j in b.reduce(0) { $0 + $1[j] } / count }
+    /// Cov(a, b) of `rows` paired vectors, a's of m values and b's of n (row-major
+    /// matrices); the result row-major m × n.
+    static func covariance(_ a: [Double], _ b: [Double], _ rows: Int, _ m: Int, _ n: Int) -> [Double] {
+        let count = Double(rows)
+        let meanA = (0..<m).map { i in (0..<rows).reduce(0) { $0 + a[$1 * m + i] } / count }
+        let meanB = (0..<n).map { j in (0..<rows).reduce(0) { $0 + b[$1 * n + j] } / count }
         var c = [Double](repeating: 0, count: m * n)
-        for (u, v) in zip(a, b) {
+        for row in 0..<rows {
             for i in 0..<m {
-                let du = u[i] - meanA[i]
-                for j in 0..<n { c[i * n + j] += du * (v[j] - meanB[j]) / count }
+                let du = a[row * m + i] - meanA[i]
+                for j in 0..<n { c[i * n + j] += du * (b[row * n + j] - meanB[j]) / count }
             }
         }
         return c
     }
 
-    /// The vectors without the components that do not vary (variance ≤ 1e-12).
-    static func varying(_ vectors: [[Double]]) -> [[Double]] {
-        guard let d = vectors.first?.count else { return [] }
-        let count = Double(vectors.count)
+    /// `rows` vectors of d values (a row-major matrix) without the components that do not
+    /// vary (variance ≤ 1e-12), and how many are left.
+    static func varying(_ vectors: [Double], _ rows: Int, _ d: Int) -> ([Double], Int) {
+        let count = Double(rows)
         let kept = (0..<d).filter { i in
-            let mean = vectors.reduce(0) { $0 + $1[i] } / count
-            return vectors.reduce(0) { $0 + ($1[i] - mean) * ($1[i] - mean) } / count > 1e-12
+            let mean = (0..<rows).reduce(0) { $0 + vectors[$1 * d + i] } / count
+            return (0..<rows).reduce(0) { $0 + (vectors[$1 * d + i] - mean) * (vectors[$1 * d + i] - mean) } / count > 1e-12
         }
-        return kept.count == d ? vectors : vectors.map { vector in kept.map { vector[$0] } }
+        guard kept.count < d else { return (vectors, d) }
+        var result: [Double] = []
+        result.reserveCapacity(rows * kept.count)
+        for row in 0..<rows { for i in kept { result.append(vectors[row * d + i]) } }
+        return (result, kept.count)
     }
 
     /// C with its diagonal raised by λ times itself.
