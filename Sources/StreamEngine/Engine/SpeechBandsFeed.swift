@@ -17,8 +17,10 @@ struct SpeechBandsFeed {
     /// The stream's last seconds, to reach back before an utterance's first sample, which the
     /// segmenter reports after it.
     private var recent: RecentAudio
-    /// The open utterances' bands so far, by utterance id.
-    private var open: [Int: Partial] = [:]
+    /// The open utterances' bands so far (one, or two where one ends as the next begins).
+    /// An array, mutated by index: a dictionary's `keys` iterated while its values change
+    /// keeps its storage shared, and every chunk would copy each utterance's rows.
+    private var open: [(id: Int, partial: Partial)] = []
 
     /// Nil when libavutil cannot make its transform.
     init?(sampleRate: Int) {
@@ -31,7 +33,7 @@ struct SpeechBandsFeed {
     /// The stream's next samples.
     mutating func append(_ samples: [Float]) {
         recent.append(samples)
-        for id in open.keys { open[id]!.append(samples, analyser) }
+        for index in open.indices { open[index].partial.append(samples, analyser) }
     }
 
     /// Utterance `id` began at stream index `startSample` (its samples so far already
@@ -39,25 +41,26 @@ struct SpeechBandsFeed {
     mutating func begin(utterance id: Int, startSample: Int) {
         // From the lead's first sample, or the oldest held if the stream began later.
         let samples = recent.slice(from: startSample - Int(ActiveSpeaker.leadSeconds * Double(sampleRate)), to: recent.end)
-        open[id] = Partial(first: recent.end - samples.count, samples: samples, analyser)
+        open.removeAll { $0.id == id }
+        open.append((id, Partial(first: recent.end - samples.count, samples: samples, analyser)))
     }
 
     /// Utterance `id` ended at stream index `endSample` (its samples appended): the bands
     /// from its lead to there, the stream's sample 0 at media time `origin`. Nil for an
     /// utterance not begun, or not fed to its end.
     mutating func finish(utterance id: Int, endSample: Int, origin: Double) -> ActiveSpeaker.SpeechBands? {
-        guard let partial = open.removeValue(forKey: id) else { return nil }
-        return partial.bands(through: endSample, analyser: analyser, sampleRate: sampleRate, origin: origin)
+        guard let index = open.firstIndex(where: { $0.id == id }) else { return nil }
+        return open.remove(at: index).partial.bands(through: endSample, analyser: analyser, sampleRate: sampleRate, origin: origin)
     }
 
     /// `utterance` (id `id`) ended: as `finish(utterance:endSample:origin:)`, but from the
     /// utterance's own audio when it began further back than the stream's recent seconds
     /// reach (a segmenter that reports an utterance only when it ends, not as it begins).
     mutating func finish(utterance id: Int, _ utterance: Utterance, origin: Double) -> ActiveSpeaker.SpeechBands? {
-        if let partial = open[id], partial.first <= utterance.startSample {
+        if let open = open.first(where: { $0.id == id }), open.partial.first <= utterance.startSample {
             return finish(utterance: id, endSample: utterance.endSample, origin: origin)
         }
-        open.removeValue(forKey: id)
+        open.removeAll { $0.id == id }
         return ActiveSpeaker.SpeechBands(samples: utterance.audio[...], sampleRate: sampleRate,
                                          start: origin + Double(utterance.startSample) / Double(sampleRate))
     }
