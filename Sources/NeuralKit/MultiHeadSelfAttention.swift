@@ -61,13 +61,20 @@ public struct MultiHeadSelfAttention: Sendable {
     public var width: Int { outputProjection.outputFeatures }
     public var headWidth: Int { width / heads }
 
+    /// Buffers for ``apply(length:rows:input:output:accumulate:scratch:)`` on sequences of up to
+    /// `length` rows, without the per-head scores this attention's products do not use (on
+    /// oneDNN, length² floats: 1 MB at 10 s of HuBERT, 9 MB at 30 s).
+    public func makeScratch(length: Int) -> AttentionScratch {
+        AttentionScratch(length: length, width: width, headScores: products == nil)
+    }
+
     /// [T, D] → [T, D], or [N, T, D] → [N, T, D] one sequence at a time.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition((x.rank == 2 || x.rank == 3) && x.shape.last == width,
                      "attention takes [T, \(width)] or [N, T, \(width)], got \(x.shape)")
         let sequences = x.rank == 3 ? x.shape[0] : 1
         let length = x.shape[x.rank - 2]
-        var scratch = AttentionScratch(length: length, width: width)
+        var scratch = makeScratch(length: length)
         return x.withUnsafeBufferPointer { input in
             Tensor(shape: x.shape) { output in
                 for n in 0..<sequences {
@@ -91,6 +98,7 @@ public struct MultiHeadSelfAttention: Sendable {
         let rows = rows ?? length
         precondition(rows >= length, "attention: \(rows) rows cannot hold a sequence of \(length)")
         precondition(scratch.capacity >= rows && scratch.width == width, "attention scratch too small")
+        precondition(products != nil || scratch.hasHeadScores, "attention on OpenBLAS needs a scratch with head scores")
         guard length > 0 else { return }
         let fused = 3 * width
         let scale = 1 / Float(headWidth).squareRoot()
@@ -99,23 +107,24 @@ public struct MultiHeadSelfAttention: Sendable {
             (context + length * width).update(repeating: 0, count: (rows - length) * width)
             if let products {
                 // A group of heads per product each way (`OneDNNAttention.headsPerGroup`); the
-                // group's scores and the heads' packed Q, K, V come from the shared pool.
+                // group's scores and its heads' packed Q, K, V come from the shared pool.
                 let group = products.headsPerGroup(length: length)
-                let scoreCount = group * length * length, packedCount = 3 * length * width
+                let scoreCount = group * length * length, packedCount = 3 * group * length * headWidth
                 ScratchPool.shared.withBuffer(byteCount: (scoreCount + packedCount) * MemoryLayout<Float>.size) { buffer in
                     let groupScores = buffer.assumingMemoryBound(to: Float.self)
                     let packed = groupScores + scoreCount
-                    products.pack(length: length, projected: projected, packed: packed)
                     for first in stride(from: 0, to: heads, by: group) {
-                        products.scores(length: length, heads: first, count: group, packed: packed, scores: groupScores)
+                        products.pack(length: length, heads: first, count: group, projected: projected, packed: packed)
+                        products.scores(length: length, count: group, packed: packed, scores: groupScores)
                         Activation.softmax(groupScores, rows: group * length, width: length)
-                        products.context(length: length, heads: first, count: group, probabilities: groupScores, packed: packed)
+                        products.context(length: length, count: group, probabilities: groupScores, packed: packed)
+                        products.unpack(length: length, heads: first, count: group, packed: packed, context: context)
                     }
-                    products.unpack(length: length, packed: packed, context: context)
                 }
             } else {
                 // OpenBLAS: one product per head each way, reading the head's columns of the
                 // fused projection in place.
+                let scores = scores!
                 for head in 0..<heads {
                     let query = projected + head * headWidth
                     let key = projected + width + head * headWidth
@@ -138,25 +147,33 @@ public struct AttentionScratch: ~Copyable {
     public let capacity: Int
     public let width: Int
     private let projected: UnsafeMutablePointer<Float>
-    private let scores: UnsafeMutablePointer<Float>
+    /// One head's scores, for OpenBLAS's products; nil where oneDNN's groups of heads take
+    /// theirs from the scratch pool (``MultiHeadSelfAttention/makeScratch(length:)``).
+    private let scores: UnsafeMutablePointer<Float>?
     private let context: UnsafeMutablePointer<Float>
 
-    /// Buffers for sequences of up to `length` rows of `width` features.
+    /// Buffers for sequences of up to `length` rows of `width` features, on either backend.
     public init(length: Int, width: Int) {
+        self.init(length: length, width: width, headScores: true)
+    }
+
+    init(length: Int, width: Int, headScores: Bool) {
         capacity = length
         self.width = width
         projected = .allocate(capacity: max(1, length * 3 * width))
-        scores = .allocate(capacity: max(1, length * length))
+        scores = headScores ? .allocate(capacity: max(1, length * length)) : nil
         context = .allocate(capacity: max(1, length * width))
     }
 
-    func withBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> R) -> R {
+    var hasHeadScores: Bool { scores != nil }
+
+    func withBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>) -> R) -> R {
         body(projected, scores, context)
     }
 
     deinit {
         projected.deallocate()
-        scores.deallocate()
+        scores?.deallocate()
         context.deallocate()
     }
 }

@@ -3,15 +3,16 @@ import Locking
 
 /// The two per-head products of self-attention on oneDNN's matmul, a group of heads per call:
 /// scores[h] = Q[h] · K[h]ᵀ / √d, then context[h] = P[h] · V[h], where Q, K and V are the
-/// column blocks of the fused projection ([T, 3D]), copied head-major first, and the context
-/// is copied back into its [T, D] rows. Read in place through strides, the same products ran
-/// on oneDNN's `gemm:jit`; on dense copies they run on its brgemm kernels, and the copies are
-/// 4 · T · D floats a layer.
+/// column blocks of the fused projection ([T, 3D]), copied head-major a group at a time first,
+/// and the context is copied back into its [T, D] rows. Read in place through strides, the
+/// same products ran on oneDNN's `gemm:jit`; on dense copies they run on its brgemm kernels,
+/// and the copies are 4 · T · D floats a layer.
 ///
 /// A group holds as many heads as keep its scores within `scoreBudget` (every head at once
-/// for live windows; 4 of 16 heads for 10 s): the scores of all heads are heads · T² floats,
+/// for live windows; 2 of 16 heads for 10 s): the scores of all heads are heads · T² floats,
 /// 16 MiB at 10 s and 144 MiB at 30 s, and the buffer that held them stayed in the scratch
-/// pool after the pass.
+/// pool after the pass. Groups of 2 MiB rather than 4 took 2.7 MB off a 10-s pass's peak, at
+/// no cost measurable in its time: the products of a group are still hundreds of rows.
 ///
 /// On the oneDNN backend this replaced 2 · heads OpenBLAS calls per layer. Those also left
 /// OpenBLAS's worker threads spinning (`sched_yield`, ~10 % of a 2-core HuBERT pass as
@@ -38,7 +39,7 @@ package final class OneDNNAttention: @unchecked Sendable {
     static let cachedLengths = 32
 
     /// Bytes of scores one group may hold.
-    static let scoreBudget = 4 << 20
+    static let scoreBudget = 2 << 20
 
     package init(heads: Int, headWidth: Int) {
         self.heads = heads
@@ -52,16 +53,20 @@ package final class OneDNNAttention: @unchecked Sendable {
         return (1...heads).last { heads % $0 == 0 && $0 * perHead <= Self.scoreBudget } ?? 1
     }
 
-    /// Copies the heads' Q, K and V out of `projected` [length, 3D] into `packed` (3 · length · D
-    /// floats, head-major), which `scores` and `context` read.
-    package func pack(length: Int, projected: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>) {
+    /// Copies the Q, K and V of heads `first ..< first + count` out of `projected` [length, 3D]
+    /// into `packed` (3 · count · length · d floats, head-major), which `scores` and `context`
+    /// read. One group at a time, not every head at once: when the heads come in several groups
+    /// (long sequences) a group's copy is what is held, 1.5 MB at 10 s of HuBERT-large where all
+    /// heads' were 6 MB, and 1.2 MB at 30 s against 18 MB.
+    package func pack(length: Int, heads first: Int, count: Int, projected: UnsafePointer<Float>,
+                      packed: UnsafeMutablePointer<Float>) {
         let width = heads * headWidth
-        let block = length * width
-        // packed[p][h][t][j] = projected[t][p·D + h·d + j], for p = Q, K, V.
+        let block = length * count * headWidth
+        // packed[p][h][t][j] = projected[t][p·D + (first + h)·d + j], for p = Q, K, V.
         for t in 0..<length {
-            let row = projected + t * 3 * width
+            let row = projected + t * 3 * width + first * headWidth
             for part in 0..<3 {
-                for head in 0..<heads {
+                for head in 0..<count {
                     (packed + part * block + (head * length + t) * headWidth)
                         .update(from: row + part * width + head * headWidth, count: headWidth)
                 }
@@ -69,38 +74,39 @@ package final class OneDNNAttention: @unchecked Sendable {
         }
     }
 
-    /// Scores of heads `first ..< first + count` into `scores` [count, length, length], each row
-    /// softmaxed by the caller before `context`.
-    package func scores(length: Int, heads first: Int, count: Int, packed: UnsafeMutablePointer<Float>,
-                        scores: UnsafeMutablePointer<Float>) {
+    /// Scores of the `count` heads `pack` left in `packed` into `scores` [count, length, length],
+    /// each row softmaxed by the caller before `context`.
+    package func scores(length: Int, count: Int, packed: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
         let entry = self.entry(length: length, heads: count)
-        let block = length * heads * headWidth, offset = first * length * headWidth
+        let block = length * count * headWidth
         entry.scores.execute([
-            (DNNL_ARG_SRC, entry.query, UnsafeMutableRawPointer(packed + offset)),
-            (DNNL_ARG_WEIGHTS, entry.keyTransposed, UnsafeMutableRawPointer(packed + block + offset)),
+            (DNNL_ARG_SRC, entry.query, UnsafeMutableRawPointer(packed)),
+            (DNNL_ARG_WEIGHTS, entry.keyTransposed, UnsafeMutableRawPointer(packed + block)),
             (DNNL_ARG_DST, entry.scoresDescriptor, UnsafeMutableRawPointer(scores)),
         ])
     }
 
     /// The context of the same heads from their probabilities, into their Q block of `packed`
     /// (which their scores have read already).
-    package func context(length: Int, heads first: Int, count: Int, probabilities: UnsafePointer<Float>,
-                         packed: UnsafeMutablePointer<Float>) {
+    package func context(length: Int, count: Int, probabilities: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>) {
         let entry = self.entry(length: length, heads: count)
-        let block = length * heads * headWidth, offset = first * length * headWidth
+        let block = length * count * headWidth
         entry.context.execute([
             (DNNL_ARG_SRC, entry.scoresDescriptor, UnsafeMutableRawPointer(mutating: probabilities)),
-            (DNNL_ARG_WEIGHTS, entry.value, UnsafeMutableRawPointer(packed + 2 * block + offset)),
-            (DNNL_ARG_DST, entry.contextRows, UnsafeMutableRawPointer(packed + offset)),
+            (DNNL_ARG_WEIGHTS, entry.value, UnsafeMutableRawPointer(packed + 2 * block)),
+            (DNNL_ARG_DST, entry.contextRows, UnsafeMutableRawPointer(packed)),
         ])
     }
 
-    /// context[t, h·d + j] = the heads' contexts `context(…)` left in `packed`, into [length, D] rows.
-    package func unpack(length: Int, packed: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>) {
+    /// context[t, (first + h)·d + j] = the contexts `context(…)` left in `packed` for heads
+    /// `first ..< first + count`, into their columns of the [length, D] rows.
+    package func unpack(length: Int, heads first: Int, count: Int, packed: UnsafePointer<Float>,
+                        context: UnsafeMutablePointer<Float>) {
         let width = heads * headWidth
         for t in 0..<length {
-            for head in 0..<heads {
-                (context + t * width + head * headWidth).update(from: packed + (head * length + t) * headWidth, count: headWidth)
+            for head in 0..<count {
+                (context + t * width + (first + head) * headWidth)
+                    .update(from: packed + (head * length + t) * headWidth, count: headWidth)
             }
         }
     }
