@@ -100,6 +100,26 @@ struct HuBERTParityTests {
         }
     }
 
+    /// Long passes run the feed-forward in blocks of rows (`HuBERTWorkspace.feedForwardRows`,
+    /// more than the fixtures' frames): blocks of 1, 7 and 16 rows, the last one short, give
+    /// transformers' hidden states on either backend, padded or not.
+    @Test("the feed-forward in blocks of rows gives every hidden state", arguments: [Compute.openBLAS, .oneDNN])
+    func feedForwardBlocks(compute: Compute) throws {
+        let model = try Compute.withSettings(compute) { try HuBERT(directory: HuBERTFixtures.path("large")) }
+        let reference = try HuBERTFixtures.reference("large")
+        let frames = model.frontEnd(audio: try reference.tensor("short.audio").scalars).projectedFrames
+        let length = frames.shape[0]
+        let layers = Set(0...model.hiddenLayers)
+        #expect(length > 16 && length % 16 != 0 && length % 7 != 0, "the blocks must leave a short last one")
+        for (block, rows) in [(1, length), (7, length), (16, length + 5)] {
+            let states = try #require(model.encoder.hiddenStates(frames: frames, layers: layers, rows: rows, feedForwardRows: block))
+            for k in layers.sorted() {
+                expectParity(states[k]!, try reference.tensor("short.hidden_states.\(k)"),
+                             "\(compute) blocks of \(block), \(rows) rows: hidden_states.\(k)")
+            }
+        }
+    }
+
     @Test("last_hidden_state: hidden state L in the post-norm family; needs every layer loaded")
     func lastHiddenState() throws {
         // The stable family's (with the final norm) is checked against transformers by the

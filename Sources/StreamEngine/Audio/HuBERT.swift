@@ -146,7 +146,9 @@ public final class HuBERT: Sendable {
     public func hiddenStates(audio: [Float], layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
         let needed = configuration.receptiveField
         guard audio.count >= needed else { throw .audioTooShort(samples: audio.count, needed: needed) }
-        return try hiddenStates(frames: frontEnd(audio: audio).projectedFrames, layers: layers)
+        // The stream goes once its frames are out: its buffers need not last through the layers.
+        let frames = frontEnd(audio: audio).projectedFrames
+        return try hiddenStates(frames: frames, layers: layers)
     }
 
     /// transformers' `last_hidden_state` of one utterance of raw 16 kHz audio, [T, D]: the last

@@ -17,8 +17,10 @@ struct HuBERTEncoder: Sendable {
 
     /// Runs over `frames` [T, D] and returns the requested hidden states, each [T, D]; nil
     /// when `abandonIf` said so (it is asked before each layer). `rows` (≥ T) is what the
-    /// layers run on, `Linear.efficientRows(T)` unless a test asks for other padding.
+    /// layers run on, `Linear.efficientRows(T)` unless a test asks for other padding;
+    /// `feedForwardRows` the feed-forward's block (``HuBERTWorkspace/feedForwardRows``).
     func hiddenStates(frames: Tensor, layers requested: Set<Int>, rows: Int? = nil,
+                      feedForwardRows: Int = HuBERTWorkspace.feedForwardRows,
                       abandonIf: () -> Bool = { false }) -> [Int: Tensor]? {
         let length = frames.shape[0], width = configuration.hiddenSize
         guard let highest = requested.max() else { return [:] }
@@ -36,7 +38,9 @@ struct HuBERTEncoder: Sendable {
         // GEMMs are fastest at (up to 40 % less time for a short window); the padding rows
         // start as zeros, are kept out of attention and are dropped from the states.
         let rows = max(length, rows ?? weights.projection.efficientRows(length))
-        var workspace = HuBERTWorkspace(rows: rows, width: width, intermediate: configuration.intermediateSize)
+        var workspace = HuBERTWorkspace(rows: rows, width: width, intermediate: configuration.intermediateSize,
+                                        feedForwardRows: feedForwardRows,
+                                        attention: weights.layers[0].attention.makeScratch(length: rows))
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         defer { padded.deallocate() }
         hidden.withUnsafeBufferPointer { padded.initialize(from: $0.baseAddress!, count: length * width) }
@@ -109,26 +113,45 @@ struct HuBERTEncoder: Sendable {
         layer.finalNorm.apply(rows: step.rows, to: hidden)
     }
 
-    /// output += W₂ · GELU(W₁ · input + b₁) + b₂, the residual added by the second GEMM.
+    /// output += W₂ · GELU(W₁ · input + b₁) + b₂, the residual added by the second GEMM, in
+    /// blocks of the workspace's `feedForwardBlock` rows.
     private func feedForward(_ layer: HuBERTWeights.EncoderLayer, input: UnsafePointer<Float>,
                              accumulateInto output: UnsafeMutablePointer<Float>, rows: Int,
                              workspace: inout HuBERTWorkspace) {
-        layer.feedForwardIn.apply(rows: rows, input: input, output: workspace.intermediate)
-        Activation.gelu(workspace.intermediate, count: rows * configuration.intermediateSize)
-        layer.feedForwardOut.apply(rows: rows, input: workspace.intermediate, output: output, accumulate: true)
+        let width = configuration.hiddenSize, intermediateSize = configuration.intermediateSize
+        for first in stride(from: 0, to: rows, by: workspace.feedForwardBlock) {
+            let count = min(workspace.feedForwardBlock, rows - first)
+            layer.feedForwardIn.apply(rows: count, input: input + first * width, output: workspace.intermediate)
+            Activation.gelu(workspace.intermediate, count: count * intermediateSize)
+            layer.feedForwardOut.apply(rows: count, input: workspace.intermediate, output: output + first * width,
+                                       accumulate: true)
+        }
     }
 }
 
 /// Activation buffers of one encoder run, allocated once per utterance.
 struct HuBERTWorkspace: ~Copyable {
     let normalized: UnsafeMutablePointer<Float>
+    /// The feed-forward's inner activations, `feedForwardBlock` rows of them.
     let intermediate: UnsafeMutablePointer<Float>
+    let feedForwardBlock: Int
     var attention: AttentionScratch
 
-    init(rows: Int, width: Int, intermediate intermediateSize: Int) {
+    /// Rows of the feed-forward's inner activations at a time. Each row's feed-forward is its
+    /// own, so a long pass runs it in blocks: at 10 s (499 frames, 4096 wide) the whole held
+    /// 8 MB in F32 plus its 4-MB BF16 copy, a block holds 2 MB and 1 MB; live windows (48–60
+    /// rows) fit in one. oneDNN runs these products as fast on 128 rows as on 499 (`merd bench
+    /// gemm --rows 128,256,499`, [M, 1024]·[1024, 4096]ᵀ and back: F32 301–316 against 299–309
+    /// GFLOP/s, BF16 166–168 against 166).
+    static let feedForwardRows = 128
+
+    init(rows: Int, width: Int, intermediate intermediateSize: Int, feedForwardRows: Int,
+         attention: consuming AttentionScratch) {
+        precondition(feedForwardRows > 0, "feed-forward blocks need rows")
         normalized = .allocate(capacity: max(1, rows * width))
-        intermediate = .allocate(capacity: max(1, rows * intermediateSize))
-        attention = AttentionScratch(length: rows, width: width)
+        feedForwardBlock = min(rows, feedForwardRows)
+        intermediate = .allocate(capacity: max(1, feedForwardBlock * intermediateSize))
+        self.attention = attention
     }
 
     deinit {
