@@ -57,7 +57,7 @@ struct SpeechBandsFeed {
     /// utterance's own audio when it began further back than the stream's recent seconds
     /// reach (a segmenter that reports an utterance only when it ends, not as it begins).
     mutating func finish(utterance id: Int, _ utterance: Utterance, origin: Double) -> ActiveSpeaker.SpeechBands? {
-        if let open = open.first(where: { $0.id == id }), open.partial.first <= utterance.startSample {
+        if let fed = open.first(where: { $0.id == id }), fed.partial.first <= utterance.startSample {
             return finish(utterance: id, endSample: utterance.endSample, origin: origin)
         }
         open.removeAll { $0.id == id }
