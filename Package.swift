@@ -43,8 +43,10 @@ let package = Package(
         .systemLibrary(
             name: "CV4L2",
             providers: [.apt(["linux-libc-dev"])]),
+        // FFmpeg's headers only (on Debian's default include path): merd opens the libraries
+        // when it first uses them (CFFmpegLoader), so no FFmpeg library is linked.
         .systemLibrary(
-            name: "CFFmpeg", pkgConfig: "libavformat",
+            name: "CFFmpeg",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
@@ -75,7 +77,11 @@ let package = Package(
         .target(name: "CSystemShims"),
         // FFmpeg's log callback, which counts the warnings a damaged file causes (C: FFmpeg
         // calls it with a va_list). Debian's FFmpeg headers are on the default include path.
-        .target(name: "CFFmpegLog", cSettings: [.unsafeFlags(["-Wall", "-Werror"])], linkerSettings: [.linkedLibrary("avutil")]),
+        .target(name: "CFFmpegLog", dependencies: ["CFFmpegLoader"], cSettings: [.unsafeFlags(["-Wall", "-Werror"])]),
+        // FFmpeg's libraries opened on first use (dlopen) rather than at start: linked, they
+        // bring ~100 more libraries and ~16 MiB of resident pages into every merd process,
+        // the ones that decode nothing included. Its forwarders are hidden, never exported.
+        .target(name: "CFFmpegLoader", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fvisibility=hidden"])]),
         // v1 events as Codable types: the one model of the protocol the engine, the server,
         // `merd subscribe` and the tests share.
         .target(name: "MerdEvents", swiftSettings: strict),
@@ -88,7 +94,7 @@ let package = Package(
         .target(name: "NeuralKit", dependencies: ["Locking", "COpenBLAS", "COneDNN", "CNeuralKernels"], swiftSettings: numeric),
         .target(name: "CaptureALSA", dependencies: ["Locking", "CALSA", "MediaTypes"], swiftSettings: strict),
         // FFmpeg helpers both capture targets use: decoded frame → RGB, error messages.
-        .target(name: "MediaCodec", dependencies: ["CFFmpeg", "CFFmpegLog", "MediaTypes"], swiftSettings: strict),
+        .target(name: "MediaCodec", dependencies: ["CFFmpeg", "CFFmpegLoader", "CFFmpegLog", "MediaTypes"], swiftSettings: strict),
         .target(name: "CaptureV4L2", dependencies: ["Locking", "CV4L2", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .target(name: "CaptureFile", dependencies: ["Locking", "CFFmpeg", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         // Inference only: the stages, the engine that runs them, the events it makes.
@@ -105,7 +111,7 @@ let package = Package(
         .target(
             name: "MerdDaemon",
             dependencies: [
-                "Locking", "StreamEngine", "MerdEvents", "EventServer", "EventHistory", "MediaTypes", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto",
+                "Locking", "StreamEngine", "MerdEvents", "EventServer", "EventHistory", "MediaTypes", "MediaCodec", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -170,10 +176,10 @@ let package = Package(
         .testTarget(name: "MerdBridgeTests", dependencies: ["MerdBridge"], swiftSettings: strict),
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "COpenBLAS", "COneDNN"], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "CFFmpegLoader", "COpenBLAS", "COneDNN"], swiftSettings: strict),
         .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "merdTests", dependencies: ["Locking", "TestSupport", "merd", "EventServer", "EventHistory", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents"], swiftSettings: strict),
+        .testTarget(name: "merdTests", dependencies: ["Locking", "TestSupport", "merd", "EventServer", "EventHistory", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents", "MediaCodec"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -30,6 +30,7 @@ public struct MediaInfo: Sendable, Equatable {
 public enum MediaProbe {
     /// Opens `path`, reads every packet once and describes each stream.
     public static func probe(_ path: String) throws(CaptureError) -> MediaInfo {
+        try FFmpegLibraries.open(.avutil, .avcodec, .avformat, for: path)
         FFmpegLogging.quiet()
         var format: UnsafeMutablePointer<AVFormatContext>?
         let opened = avformat_open_input(&format, path, nil, nil)

@@ -26,6 +26,7 @@ final class MediaStreamDecoder {
 
     init(path: String, kind: AVMediaType) throws(CaptureError) {
         self.path = path
+        try FFmpegLibraries.open(.avutil, .avcodec, .avformat, for: path)
         FFmpegLogging.quiet()
         var format: UnsafeMutablePointer<AVFormatContext>?
         let opened = avformat_open_input(&format, path, nil, nil)

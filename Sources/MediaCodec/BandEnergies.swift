@@ -26,9 +26,10 @@ public final class BandEnergies {
     private let output: UnsafeMutablePointer<Float>
 
     /// Defaults: 25-ms frames every 10 ms, as speech front ends take them. Nil when libavutil
-    /// cannot make the transform (out of memory).
+    /// cannot be opened or cannot make the transform (out of memory).
     public init?(bands: [(low: Double, high: Double)], sampleRate: Int = 16000, windowSeconds: Double = 0.025, hopSeconds: Double = 0.01) {
         precondition(!bands.isEmpty && sampleRate > 0 && windowSeconds > 0 && hopSeconds > 0)
+        guard (try? FFmpegLibraries.open(.avutil)) != nil else { return nil }
         self.bands = bands
         self.sampleRate = sampleRate
         window = max(2, Int((windowSeconds * Double(sampleRate)).rounded()))

@@ -6,6 +6,7 @@ import Foundation
 public enum PNGEncoder {
     /// The PNG bytes of a packed RGB24 image.
     public static func encode(rgb: [UInt8], width: Int, height: Int) throws(VideoConversionError) -> [UInt8] {
+        do { try FFmpegLibraries.open(.avutil, .avcodec) } catch { throw .unavailable(error) }
         FFmpegLogging.quiet()
         guard width > 0, height > 0, rgb.count == width * height * 3 else { throw .invalidFrame(width: width, height: height) }
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG) else { throw .unsupportedPixelFormat("png (no encoder in this FFmpeg)") }

@@ -18,6 +18,7 @@ public final class Resampler {
         self.inputRate = inputRate
         self.inputChannels = inputChannels
         self.outputRate = outputRate
+        do { try FFmpegLibraries.open(.avutil, .swresample) } catch { throw .unavailable(error) }
         var inputLayout = AVChannelLayout()
         var outputLayout = AVChannelLayout()
         av_channel_layout_default(&inputLayout, Int32(inputChannels))
@@ -82,9 +83,12 @@ public final class Resampler {
 /// A conversion libswresample cannot make.
 public enum ResamplerError: Error, Equatable, CustomStringConvertible {
     case unsupported(String)
+    /// libswresample could not be opened.
+    case unavailable(FFmpegUnavailable)
 
     public var description: String {
         switch self {
+        case .unavailable(let error): return error.description
         case .unsupported(let detail): return "cannot resample \(detail)"
         }
     }

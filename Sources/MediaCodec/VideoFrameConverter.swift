@@ -8,7 +8,8 @@ public final class VideoFrameConverter {
     private var context: OpaquePointer?
     private var key: (width: Int32, height: Int32, format: Int32) = (0, 0, -1)
 
-    public init() { FFmpegLogging.quiet() }
+    /// Touches no FFmpeg library: they are opened with the first frame.
+    public init() {}
 
     deinit { sws_freeContext(context) }
 
@@ -17,6 +18,8 @@ public final class VideoFrameConverter {
         let (width, height, format) = (frame.pointee.width, frame.pointee.height, frame.pointee.format)
         guard width > 0, height > 0, format >= 0 else { throw .invalidFrame(width: Int(width), height: Int(height)) }
         if context == nil || key != (width, height, format) {
+            do { try FFmpegLibraries.open(.avutil, .swscale) } catch { throw .unavailable(error) }
+            FFmpegLogging.quiet()
             sws_freeContext(context)
             // Bilinear is enough for a same-size conversion; full chroma interpolation keeps
             // colour edges (face crops come from these pixels).
@@ -54,9 +57,12 @@ public enum VideoConversionError: Error, Equatable, CustomStringConvertible {
     case invalidFrame(width: Int, height: Int)
     case unsupportedPixelFormat(String)
     case conversionFailed(Int)
+    /// libswscale (or the encoder's libavcodec) could not be opened.
+    case unavailable(FFmpegUnavailable)
 
     public var description: String {
         switch self {
+        case .unavailable(let error): return error.description
         case .invalidFrame(let width, let height): return "decoded frame of size \(width)x\(height) is not usable"
         case .unsupportedPixelFormat(let name): return "cannot convert pixel format \(name) to RGB"
         case .conversionFailed(let rows): return "pixel conversion produced \(rows) rows"

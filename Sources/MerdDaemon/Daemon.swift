@@ -4,6 +4,7 @@ import EventHistory
 import EventServer
 import Foundation
 import Logging
+import MediaCodec
 import MediaTypes
 import MerdEvents
 import NeuralKit
@@ -92,6 +93,10 @@ public struct Daemon: Service {
         let settings = configuration
         ComputeThreads.configure(settings.threads)
         try chooseCompute(settings)
+        // The engine's band levels, a microphone's resampling and a camera's frames all go
+        // through FFmpeg, opened on first use: a library that cannot be opened is said now,
+        // with what to install, not later as a source that never starts.
+        do { try FFmpegLibraries.open(FFmpegLibraries.Library.allCases) } catch { throw DaemonError.unavailable(error.description) }
         let (audioSpec, videoSpec) = try sourceSpecs()
         // Opened before the models load: a history another daemon holds is a usage error at
         // once, not after a minute of loading.
@@ -255,10 +260,12 @@ public struct Daemon: Service {
 /// Why the daemon cannot start as configured (exit status 2).
 public enum DaemonError: Error, Equatable, CustomStringConvertible {
     case usage(String)
+    /// Something the machine lacks (a library that cannot be opened): a runtime error.
+    case unavailable(String)
 
     public var description: String {
         switch self {
-        case .usage(let message): return message
+        case .usage(let message), .unavailable(let message): return message
         }
     }
 }

@@ -102,6 +102,7 @@ struct Run: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as DaemonError {
+            if case .unavailable = error { throw CommandFailure.runtime(error.description) }
             throw CommandFailure.usage(error.description)
         } catch let error as ModelStoreError {
             throw CommandFailure.usage(error.description)
