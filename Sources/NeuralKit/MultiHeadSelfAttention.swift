@@ -160,9 +160,10 @@ public struct AttentionScratch: ~Copyable {
     init(length: Int, width: Int, headScores: Bool) {
         capacity = length
         self.width = width
-        projected = .allocate(capacity: max(1, length * 3 * width))
-        scores = headScores ? .allocate(capacity: max(1, length * length)) : nil
-        context = .allocate(capacity: max(1, length * width))
+        // Pass buffers: a long pass's are mapped and unmapped, not left as holes in the heap.
+        projected = HeapMemory.allocatePassBuffer(floats: length * 3 * width)
+        scores = headScores ? HeapMemory.allocatePassBuffer(floats: length * length) : nil
+        context = HeapMemory.allocatePassBuffer(floats: length * width)
     }
 
     var hasHeadScores: Bool { scores != nil }
@@ -172,8 +173,8 @@ public struct AttentionScratch: ~Copyable {
     }
 
     deinit {
-        projected.deallocate()
-        scores?.deallocate()
-        context.deallocate()
+        HeapMemory.deallocatePassBuffer(projected, floats: capacity * 3 * width)
+        if let scores { HeapMemory.deallocatePassBuffer(scores, floats: capacity * capacity) }
+        HeapMemory.deallocatePassBuffer(context, floats: capacity * width)
     }
 }

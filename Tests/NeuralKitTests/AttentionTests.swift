@@ -26,8 +26,9 @@ struct AttentionTests {
 
     /// On oneDNN a long sequence's heads go through the products a group at a time, so that a
     /// group's scores stay within `OneDNNAttention.scoreBudget` (every head at once at 500
-    /// frames would be 16 × 1 MB for HuBERT-large): two heads a group at 500, one at 1100.
-    @Test("on oneDNN, heads in groups for long sequences against the per-head plain loop", arguments: [(500, 2), (1100, 1), (40, 4)])
+    /// frames would be 16 × 1 MB for HuBERT-large): two heads a group at 500, one at 1100
+    /// and 2800 (whose projections, over 1 MiB, are a mapped pass buffer).
+    @Test("on oneDNN, heads in groups for long sequences against the per-head plain loop", arguments: [(500, 2), (1100, 1), (40, 4), (2800, 1)])
     func headGroups(length: Int, group: Int) throws {
         let (width, heads) = (32, 4)
         var random = SeededRandom(seed: UInt64(length))
