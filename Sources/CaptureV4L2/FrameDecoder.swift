@@ -20,6 +20,7 @@ final class FrameDecoder: @unchecked Sendable {
         self.format = format
         self.source = source
         try FFmpegLibraries.open(.avutil, .avcodec, .swscale, for: source)
+        FFmpegLogging.quiet()
         frame = av_frame_alloc()
         if format.fourcc == merd_V4L2_PIX_FMT_MJPEG || format.fourcc == merd_V4L2_PIX_FMT_JPEG {
             guard let decoder = avcodec_find_decoder(AV_CODEC_ID_MJPEG) else {
