@@ -5,7 +5,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>

@@ -36,7 +36,7 @@ public enum FFmpegLibraries {
         public var isOpen: Bool { merd_ffmpeg_is_open(loaderName) != 0 }
     }
 
-    /// Opens `libraries` (each once per process; an open library returns at once).
+    /// Opens `libraries`, written out (the array form says how).
     public static func open(_ libraries: Library...) throws(FFmpegUnavailable) { try open(libraries) }
 
     /// Opens `libraries` for a capture stage reading `source`, which fails if one cannot be

@@ -257,7 +257,8 @@ public struct Daemon: Service {
     }
 }
 
-/// Why the daemon cannot start as configured (exit status 2).
+/// Why the daemon cannot start: as configured (`usage`, exit status 2), or on this machine
+/// (`unavailable`, exit status 1).
 public enum DaemonError: Error, Equatable, CustomStringConvertible {
     case usage(String)
     /// Something the machine lacks (a library that cannot be opened): a runtime error.
