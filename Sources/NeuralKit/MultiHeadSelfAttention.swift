@@ -146,11 +146,12 @@ public struct MultiHeadSelfAttention: Sendable {
 public struct AttentionScratch: ~Copyable {
     public let capacity: Int
     public let width: Int
-    private let projected: UnsafeMutablePointer<Float>
+    // Pass buffers: a long pass's are mapped and unmapped, not left as holes in the heap.
+    private let projected: PassBuffer
     /// One head's scores, for OpenBLAS's products; nil where oneDNN's groups of heads take
     /// theirs from the scratch pool (``MultiHeadSelfAttention/makeScratch(length:)``).
-    private let scores: UnsafeMutablePointer<Float>?
-    private let context: UnsafeMutablePointer<Float>
+    private let scores: PassBuffer?
+    private let context: PassBuffer
 
     /// Buffers for sequences of up to `length` rows of `width` features, on either backend.
     public init(length: Int, width: Int) {
@@ -160,21 +161,18 @@ public struct AttentionScratch: ~Copyable {
     init(length: Int, width: Int, headScores: Bool) {
         capacity = length
         self.width = width
-        // Pass buffers: a long pass's are mapped and unmapped, not left as holes in the heap.
-        projected = HeapMemory.allocatePassBuffer(floats: length * 3 * width)
-        scores = headScores ? HeapMemory.allocatePassBuffer(floats: length * length) : nil
-        context = HeapMemory.allocatePassBuffer(floats: length * width)
+        projected = PassBuffer(count: length * 3 * width)
+        scores = headScores ? PassBuffer(count: length * length) : nil
+        context = PassBuffer(count: length * width)
     }
 
     var hasHeadScores: Bool { scores != nil }
 
     func withBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>) -> R) -> R {
-        body(projected, scores, context)
-    }
-
-    deinit {
-        HeapMemory.deallocatePassBuffer(projected, floats: capacity * 3 * width)
-        if let scores { HeapMemory.deallocatePassBuffer(scores, floats: capacity * capacity) }
-        HeapMemory.deallocatePassBuffer(context, floats: capacity * width)
+        let headScores: UnsafeMutablePointer<Float>? = switch scores {
+        case .some(let buffer): buffer.pointer
+        case .none: nil
+        }
+        return body(projected.pointer, headScores, context.pointer)
     }
 }
