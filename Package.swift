@@ -82,6 +82,10 @@ let package = Package(
         // bring ~100 more libraries and ~16 MiB of resident pages into every merd process,
         // the ones that decode nothing included. Its forwarders are hidden, never exported.
         .target(name: "CFFmpegLoader", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fvisibility=hidden"])]),
+        // libcurl opened when merd first downloads (`merd models fetch`) rather than linked, as
+        // Foundation's URLSession would link it with ~28 libraries more into every process.
+        // Builds against Debian's libcurl4-openssl-dev headers; calls only through dlsym.
+        .target(name: "CCurlLoader", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fvisibility=hidden"])]),
         // v1 events as Codable types: the one model of the protocol the engine, the server,
         // `merd subscribe` and the tests share.
         .target(name: "MerdEvents", swiftSettings: strict),
@@ -111,7 +115,7 @@ let package = Package(
         .target(
             name: "MerdDaemon",
             dependencies: [
-                "Locking", "StreamEngine", "MerdEvents", "EventServer", "EventHistory", "MediaTypes", "MediaCodec", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto",
+                "Locking", "StreamEngine", "MerdEvents", "EventServer", "EventHistory", "MediaTypes", "MediaCodec", "CaptureFile", "CaptureALSA", "CaptureV4L2", "NeuralKit", "CCrypto", "CCurlLoader",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

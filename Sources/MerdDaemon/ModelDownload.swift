@@ -1,6 +1,6 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// Downloads one file over HTTP(S) into place, checking its length: the part every model host
@@ -10,14 +10,12 @@ public struct ModelDownload: Sendable {
     public let endpoint: URL
     /// The environment variable that overrides `endpoint` (`HF_ENDPOINT`, `MERD_GITHUB_RAW_ENDPOINT`).
     public let overrideVariable: String
-    let session: URLSession
+    /// A listing larger than this is not one.
+    static let listingLimitBytes = 64 << 20
 
     public init(defaultEndpoint: URL, overrideVariable: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
         endpoint = environment[overrideVariable].flatMap(URL.init(string:)) ?? defaultEndpoint
         self.overrideVariable = overrideVariable
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60
-        session = URLSession(configuration: configuration)
     }
 
     /// The body of `path` under the endpoint, with `query`.
@@ -25,55 +23,67 @@ public struct ModelDownload: Sendable {
         var components = URLComponents(url: endpoint.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query }
         let url = components.url!
-        let data: Data
-        let response: URLResponse
         do {
-            (data, response) = try await session.data(from: url)
+            return try await HTTPTransfer.data(from: url, limit: Self.listingLimitBytes)
+        } catch .tooLarge {
+            throw .badListing(url: url.absoluteString, reason: "more than \(Self.listingLimitBytes) bytes, not a listing")
         } catch {
-            throw unreachable(error)
+            throw failure(error, url: url, file: nil, path: nil)
         }
-        try Self.check(response, url: url)
-        return data
     }
 
     /// Downloads `path` under the endpoint to `destination`; `file` names it in errors. The
     /// length must be `expectedBytes` when given, else the response's Content-Length when it
-    /// has one; without either, at most `limitBytes` are accepted.
+    /// has one; without either, at most `limitBytes` are accepted. The body goes to a `.part`
+    /// file beside `destination`, which takes its name only when the length is right.
     func download(_ path: String, file: String, expectedBytes: Int?, limitBytes: Int = 4 << 30, to destination: URL)
         async throws(ModelDownloadError)
     {
         let url = endpoint.appendingPathComponent(path)
-        let temporary: URL
-        let response: URLResponse
+        let partial = destination.path + ".part"
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .cannotWrite(path: partial, reason: String(cString: strerror(errno))) }
+        var kept = false
+        defer { if !kept { unlink(partial) } }
+        let response: HTTPTransfer.Response
         do {
-            (temporary, response) = try await session.download(from: url)
+            response = try await HTTPTransfer.download(from: url, to: descriptor, limit: limitBytes)
         } catch {
-            throw unreachable(error)
+            close(descriptor)
+            if case .partial(let declared, let received, _) = error, let expected = expectedBytes ?? declared {
+                throw .sizeMismatch(file: file, expected: expected, received: received)
+            }
+            if case .tooLarge(let received) = error { throw .tooLarge(file: file, received: received, limit: limitBytes) }
+            throw failure(error, url: url, file: file, path: partial)
         }
-        defer { try? FileManager.default.removeItem(at: temporary) }
-        try Self.check(response, url: url)
-        let received = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? Int) ?? -1
-        let expected = expectedBytes ?? (response.expectedContentLength >= 0 ? Int(response.expectedContentLength) : nil)
-        if let expected, received != expected {
-            throw .sizeMismatch(file: file, expected: expected, received: received)
+        guard close(descriptor) == 0 else { throw .cannotWrite(path: partial, reason: String(cString: strerror(errno))) }
+        if let expected = expectedBytes ?? response.contentLength, response.received != expected {
+            throw .sizeMismatch(file: file, expected: expected, received: response.received)
         }
-        if received > limitBytes { throw .tooLarge(file: file, received: received, limit: limitBytes) }
-        do {
-            try FileManager.default.moveItem(at: temporary, to: destination)
-        } catch {
-            throw .cannotWrite(path: destination.path, reason: error.localizedDescription)
+        guard rename(partial, destination.path) == 0 else {
+            throw .cannotWrite(path: destination.path, reason: String(cString: strerror(errno)))
+        }
+        kept = true
+    }
+
+    /// The error for a transfer that failed other than by its length.
+    private func failure(_ error: HTTPTransfer.Failure, url: URL, file: String?, path: String?) -> ModelDownloadError {
+        switch error {
+        case .unavailable(let library, let reason): return .unavailable(library: library, reason: reason)
+        case .status(let status): return .httpStatus(url: url.absoluteString, status: status)
+        case .cannotWrite(let reason): return .cannotWrite(path: path ?? url.absoluteString, reason: reason)
+        case .cancelled: return .cancelled
+        case .tooLarge(let received):
+            return .tooLarge(file: file ?? url.absoluteString, received: received, limit: Self.listingLimitBytes)
+        case .partial(_, let received, let reason):
+            return unreachable("\(reason), after \(received) bytes")
+        case .unreachable(let reason):
+            return unreachable(reason)
         }
     }
 
-    private func unreachable(_ error: any Error) -> ModelDownloadError {
-        .unreachable(endpoint: endpoint.absoluteString, reason: error.localizedDescription, overrideVariable: overrideVariable)
-    }
-
-    private static func check(_ response: URLResponse, url: URL) throws(ModelDownloadError) {
-        guard let http = response as? HTTPURLResponse else { return }
-        guard (200..<300).contains(http.statusCode) else {
-            throw .httpStatus(url: url.absoluteString, status: http.statusCode)
-        }
+    private func unreachable(_ reason: String) -> ModelDownloadError {
+        .unreachable(endpoint: endpoint.absoluteString, reason: reason, overrideVariable: overrideVariable)
     }
 }
 
@@ -89,6 +99,9 @@ public enum ModelDownloadError: Error, CustomStringConvertible {
     /// The content is not what the pin says: `pin` names the kind (`sha256`, `git blob`).
     case contentMismatch(file: String, pin: String, expected: String, received: String, source: String)
     case cannotWrite(path: String, reason: String)
+    /// libcurl, which merd downloads with, could not be opened.
+    case unavailable(library: String, reason: String)
+    case cancelled
 
     public var description: String {
         switch self {
@@ -109,6 +122,11 @@ public enum ModelDownloadError: Error, CustomStringConvertible {
                 + " (a proxy's error page, a corrupted transfer, or a changed upload); nothing was installed"
         case .cannotWrite(let path, let reason):
             return "\(path): cannot write (\(reason))"
+        case .unavailable(let library, let reason):
+            return "\(library) could not be opened (\(reason)); merd downloads models with it:"
+                + " install or repair it (Debian: apt-get install --reinstall libcurl4)"
+        case .cancelled:
+            return "the download was cancelled; nothing was installed"
         }
     }
 }

@@ -10,9 +10,9 @@ struct FFmpegLoadingCommandTests {
     /// Runs merd with glibc's loader trace (a line per library it loads, and why) written to
     /// a file rather than stderr: the trace runs to hundreds of kilobytes, more than a pipe
     /// nobody reads until stdout ends can hold. Returns the status and the trace.
-    static func traced(_ arguments: [String]) throws -> (status: Int32, trace: String) {
+    static func traced(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, trace: String) {
         let prefix = NSTemporaryDirectory() + "merd-ld-\(UUID().uuidString)"
-        let result = try MerdProcess.run(arguments, environment: ["LD_DEBUG": "files", "LD_DEBUG_OUTPUT": prefix])
+        let result = try MerdProcess.run(arguments, environment: environment.merging(["LD_DEBUG": "files", "LD_DEBUG_OUTPUT": prefix]) { $1 })
         // One file per process: merd's image and the one it re-executes keep the same pid.
         let directory = URL(fileURLWithPath: prefix).deletingLastPathComponent()
         let name = URL(fileURLWithPath: prefix).lastPathComponent

@@ -11,6 +11,10 @@ final class LocalHTTPServer: @unchecked Sendable {
         var body: Data
         /// Declared Content-Length, when a test wants it to lie.
         var declaredLength: Int?
+        /// A Location header (for a redirect status).
+        var location: String?
+        /// Seconds to wait before answering, for a test of a host that stalls.
+        var delay: TimeInterval = 0
     }
 
     private let listener: Int32
@@ -78,8 +82,9 @@ final class LocalHTTPServer: @unchecked Sendable {
         let path = String(line[1].split(separator: "?", maxSplits: 1)[0])
         lock.withLock { requests.append(path) }
         let response = routes[path] ?? Response(status: 404, body: Data("not found".utf8))
+        if response.delay > 0 { Thread.sleep(forTimeInterval: response.delay) }
         let head = "HTTP/1.1 \(response.status) X\r\nContent-Length: \(response.declaredLength ?? response.body.count)\r\n"
-            + "Connection: close\r\n\r\n"
+            + (response.location.map { "Location: \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
         send(connection, Array(head.utf8) + [UInt8](response.body))
     }
 

@@ -100,6 +100,101 @@ struct ModelsFetchTests {
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: models)) ?? []).isEmpty)
     }
 
+    @Test("the hub's redirect to its CDN is followed; a connection that ends before its declared length is an interrupted download; a redirect out of HTTP is refused")
+    func transfers() throws {
+        let path = "/\(Self.repository)/resolve/\(Self.commit)/model.safetensors"
+        let weights = try Self.file("model.safetensors")
+        // As huggingface.co answers /resolve/ with a 302 to its CDN.
+        let cdn = "/cdn-lfs/0123/model.safetensors"
+        let redirected = try LocalHTTPServer(routes: Self.routes { routes, _ in
+            routes[cdn] = routes[path]
+            routes[path] = .init(status: 302, body: Data("Found".utf8), location: cdn)
+        })
+        defer { redirected.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        let result = try run(redirected, models: models, "hubert-large")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(redirected.requestedPaths.contains(cdn))
+        #expect(FileManager.default.contents(atPath: models + "/hubert-large/model.safetensors") == weights)
+
+        // The server declares the whole length, sends 1000 bytes and closes.
+        let cut = try LocalHTTPServer(routes: Self.routes { routes, _ in
+            routes[path]!.declaredLength = weights.count
+            routes[path]!.body = weights.prefix(1000)
+        })
+        defer { cut.stop() }
+        let interrupted = try run(cut, models: models, "hubert-large", "--force")
+        #expect(interrupted.status == 1)
+        #expect(interrupted.stderr.contains("model.safetensors: received 1000 bytes, the host lists \(weights.count) (an interrupted download"),
+                "\(interrupted.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models) == ["hubert-large"], "no staging or part file left")
+        #expect(FileManager.default.contents(atPath: models + "/hubert-large/model.safetensors") == weights, "the installed model is untouched")
+
+        // A redirect to another scheme (a file on this machine) is not followed.
+        let local = try LocalHTTPServer(routes: Self.routes { routes, _ in
+            routes[path] = .init(status: 302, body: Data(), location: "file:///etc/passwd")
+        })
+        defer { local.stop() }
+        let refused = try run(local, models: models, "hubert-large", "--force")
+        #expect(refused.status == 1 && refused.stderr.contains("\"file\" not supported"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models) == ["hubert-large"])
+    }
+
+    @Test("libcurl is opened only to download: merd --version loads none of it, a fetch opens it, and a broken libcurl is one line that names it")
+    func curlOnFirstUse() throws {
+        let version = try FFmpegLoadingCommandTests.traced(["--version"])
+        #expect(version.status == 0)
+        // The trace is there (Swift's runtime, linked), so an absent libcurl line means something.
+        #expect(version.trace.contains("file=libswiftCore.so"), "\(version.trace.prefix(400))")
+        #expect(!version.trace.contains("file=libcurl"), "libcurl loaded by merd --version")
+        #expect(!version.trace.contains("file=libFoundationNetworking"), "URLSession's library loaded by merd --version")
+
+        let server = try LocalHTTPServer(routes: Self.routes())
+        defer { server.stop() }
+        let models = scratch()
+        defer { try? FileManager.default.removeItem(atPath: models) }
+        let fetch = try FFmpegLoadingCommandTests.traced(["models", "fetch", "hubert-large", "--models", models],
+                                                         environment: ["HF_ENDPOINT": server.url.absoluteString])
+        #expect(fetch.status == 0)
+        #expect(fetch.trace.contains("file=libcurl.so.4 [0];  dynamically loaded by"), "libcurl not opened by merd models fetch")
+
+        // A damaged libcurl, found first on the library path.
+        let directory = NSTemporaryDirectory() + "merd-curl-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(FileManager.default.createFile(atPath: directory + "/libcurl.so.4", contents: Data()))
+        let other = scratch()
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        let broken = try MerdProcess.run(["models", "fetch", "hubert-large", "--models", other],
+                                         environment: ["HF_ENDPOINT": server.url.absoluteString, "LD_LIBRARY_PATH": directory])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("libcurl.so.4 could not be opened") && broken.stderr.contains("file too short")
+                && broken.stderr.contains("apt-get install --reinstall libcurl4"), "\(broken.stderr)")
+        #expect(broken.stderr.split(separator: "\n").filter { !$0.hasPrefix("merd: listing") && !$0.hasPrefix("merd: licence") }.count == 1,
+                "one line: \(broken.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: other)) ?? []).isEmpty, "nothing installed")
+    }
+
+    @Test("a transfer stops when its task is cancelled, not when the stalled host answers")
+    func cancelled() async throws {
+        let server = try LocalHTTPServer(routes: ["/api/models/org/stalled": .init(body: Data("{}".utf8), delay: 6)])
+        defer { server.stop() }
+        let hub = HubClient(environment: ["HF_ENDPOINT": server.url.absoluteString])
+        let started = ContinuousClock.now
+        let task = Task { try await hub.listing(of: "org/stalled") }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let result = await task.result
+        guard case .failure(let error) = result, case .cancelled? = error as? ModelDownloadError else {
+            Issue.record("expected a cancelled download, got \(result)")
+            return
+        }
+        #expect(error.localizedDescription.isEmpty == false && "\(error)".contains("cancelled"))
+        // libcurl asks whether to go on at least once a second; the host would answer after 6.
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+
     @Test("a repository publishing pytorch_model.bin only (as chinese-hubert-large does): installed as published, and it loads")
     func pytorchOnly() throws {
         let repository = "TencentGameMate/chinese-hubert-large"
