@@ -306,42 +306,65 @@ public final class EventServer: Sendable {
 
     // MARK: Socket setup
 
-    private static func listen(at path: String, mode: mode_t) throws(EventServerError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .pathTooLong(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-
+    /// Binds and listens at `path`, replacing a stale socket file there.
+    ///
+    /// The socket is bound at a temporary name beside `path`, made to listen, and only then
+    /// renamed to `path` (a rename keeps the socket: clients find it by its inode). A client
+    /// that connects the moment the file appears (a dashboard or a unit waiting for merd) is
+    /// thus never refused; bound at `path` itself, the file was there a moment before
+    /// listen(), and a client that came then got ECONNREFUSED (seen in a test on a loaded
+    /// machine). Where the temporary name would not fit in `sun_path`, the socket is bound
+    /// at `path` directly. `beforeListening` runs between bind and listen (for tests).
+    static func listen(at path: String, mode: mode_t, beforeListening: () -> Void = {}) throws(EventServerError) -> Int32 {
+        guard let address = socketAddress(path) else { throw .pathTooLong(path) }
         var status = stat()
         if lstat(path, &status) == 0 {
             guard (status.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path) }
             // A socket file: stale if nobody accepts on it, else another daemon owns it.
             let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             defer { Glibc.close(probe) }
-            let connected = withUnsafePointer(to: &address) {
+            let connected = withUnsafePointer(to: address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
             if connected == 0 { throw .inUse(path) }
             unlink(path)
         }
+        // The process id keeps two daemons starting on one path apart; a file left at this name
+        // by a crashed process of the same id is nobody's.
+        let temporary = path + ".\(getpid()).binding"
+        let (boundPath, boundAddress) = socketAddress(temporary).map { (temporary, $0) } ?? (path, address)
+        if boundPath != path { unlink(boundPath) }
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw .system(path, String(cString: strerror(errno))) }
-        let bound = withUnsafePointer(to: &address) {
+        func fail(_ step: String) -> EventServerError {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            unlink(boundPath)
+            return .system(path, "\(step): \(reason)")
+        }
+        let bound = withUnsafePointer(to: boundAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))
-            Glibc.close(descriptor)
+            Glibc.close(descriptor)  // nothing was bound: the file at boundPath, if any, is not ours
             throw .system(path, "bind: \(reason)")
         }
-        chmod(path, mode)
-        guard Glibc.listen(descriptor, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(descriptor)
-            throw .system(path, "listen: \(reason)")
-        }
+        chmod(boundPath, mode)
+        beforeListening()
+        guard Glibc.listen(descriptor, 64) == 0 else { throw fail("listen") }
+        if boundPath != path, rename(boundPath, path) != 0 { throw fail("rename from \(boundPath)") }
         return descriptor
+    }
+
+    /// The `sockaddr_un` of `path`, nil where it does not fit.
+    private static func socketAddress(_ path: String) -> sockaddr_un? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        return address
     }
 
     // MARK: The loop

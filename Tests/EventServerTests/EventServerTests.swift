@@ -342,6 +342,73 @@ struct EventServerTests {
     }
 }
 
+extension EventServerTests {
+    /// A client started before the daemon (a dashboard, a unit ordered after merd) waits for the
+    /// socket file and connects the moment it is there: the file must not be there before the
+    /// socket listens. It used to appear at bind(), a moment before listen(), and a client
+    /// that came in that moment was refused (ECONNREFUSED, once, in `HistoryCommandTests` on a
+    /// loaded machine). The hook runs in that moment.
+    @Test("the socket file appears only once the socket listens, with its mode, and no temporary file is left")
+    func socketFileAppearsListening() throws {
+        let path = Self.path()
+        var visibleBeforeListening: Bool?
+        let descriptor = try EventServer.listen(at: path, mode: 0o640) {
+            var status = stat()
+            visibleBeforeListening = lstat(path, &status) == 0
+        }
+        defer { close(descriptor); unlink(path) }
+        #expect(visibleBeforeListening == false, "a client could have found the file and been refused")
+        var status = stat()
+        #expect(lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK)
+        #expect(status.st_mode & 0o777 == 0o640)
+        let siblings = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        #expect(siblings.filter { $0.hasPrefix(name) } == [name], "\(siblings.filter { $0.hasPrefix(name) })")
+        // It listens under its final name: a client connects and is accepted.
+        let client = try TestSubscriberSocket.connect(path)
+        defer { close(client) }
+        #expect(accept(descriptor, nil, nil) >= 0)
+    }
+
+    @Test("a path too long for a temporary name beside it is bound directly; one too long for a socket is refused")
+    func socketPathLengths() throws {
+        // sun_path holds 107 bytes and a NUL: a path of 100 fits, its temporary name does not.
+        let folder = NSTemporaryDirectory() + "merd-long-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/" + String(repeating: "s", count: 100 - folder.utf8.count - 1)
+        #expect(path.utf8.count == 100)
+        let descriptor = try EventServer.listen(at: path, mode: 0o660)
+        defer { close(descriptor) }
+        let client = try TestSubscriberSocket.connect(path)
+        close(client)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 1)
+        let tooLong = folder + "/" + String(repeating: "s", count: 120)
+        #expect(throws: EventServerError.pathTooLong(tooLong)) { _ = try EventServer.listen(at: tooLong, mode: 0o660) }
+    }
+}
+
+/// A plain Unix-socket client, for tests of the listening socket itself.
+enum TestSubscriberSocket {
+    struct Refused: Error { let reason: String }
+
+    static func connect(_ path: String) throws -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(client, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(client)
+            throw Refused(reason: reason)
+        }
+        return client
+    }
+}
+
 /// Counts by event type, shared between a reading thread and the test.
 final class Tally: @unchecked Sendable {
     private let lock = NSLock()

@@ -54,6 +54,9 @@ struct HistoryCommandTests {
 
         // Run 1: the subscriber reads three events and goes away.
         let first = try daemon(history: history, socket: socket, models: models, config: config)
+        // Stopped below; this is for a failure before then, which would otherwise leave the
+        // daemon holding the test runner's output open and the run hanging.
+        defer { if first.isRunning { Self.stop(first) } }
         var seqs: [Int] = []
         var runs = Set<String>()
         do {
