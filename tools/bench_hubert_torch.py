@@ -35,6 +35,25 @@ def make_random(directory):
     print(f"wrote random HuBERT-large ({sum(p.numel() for p in model.parameters())} parameters) to {directory}")
 
 
+def cpu_ticks():
+    """(steal, total) clock ticks of the machine's CPUs from /proc/stat, as `StolenTime` in merd
+    reads them (guest time is already in user and nice); None where it cannot be read."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        ticks = [int(v) for v in fields[1:9]]
+        return ticks[7], sum(ticks)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def stolen_summary(before):
+    after = cpu_ticks()
+    if before is None or after is None or after[1] <= before[1]:
+        return ""
+    return f"; {100 * (after[0] - before[0]) / (after[1] - before[1]):.1f} % of the CPU time stolen by the hypervisor"
+
+
 def bench(directory, seconds, threads, repeat):
     torch.set_num_threads(threads)
     model = HubertModel.from_pretrained(directory).eval()
@@ -44,6 +63,7 @@ def bench(directory, seconds, threads, repeat):
     for s in seconds:
         audio = torch.from_numpy(rng.standard_normal(int(16000 * s)).astype(np.float32) * 0.1)[None]
         times = []
+        before = cpu_ticks()
         with torch.inference_mode():
             model(audio, output_hidden_states=True)
             for _ in range(repeat):
@@ -51,7 +71,7 @@ def bench(directory, seconds, threads, repeat):
                 model(audio, output_hidden_states=True)
                 times.append(time.perf_counter() - start)
         median = statistics.median(times)
-        print(f"pytorch hubert {s:g} s: median {median * 1000:.0f} ms, real-time factor {median / s:.3f}")
+        print(f"pytorch hubert {s:g} s: median {median * 1000:.0f} ms, real-time factor {median / s:.3f}{stolen_summary(before)}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"pytorch peak RSS: {rss:.0f} MiB")
 

@@ -34,13 +34,15 @@ struct BenchHuBERT: AsyncParsableCommand {
               + "compute \(Compute.default); \(ComputeThreads.summary); RSS after load \(ProcessMemory.residentSummary), peak \(ProcessMemory.peakResidentMiB) MiB")
         var random = SystemRandomNumberGenerator()
         for length in lengths {
+            let stolenBefore = StolenTime.now()
             let result = try benchmark.measure(seconds: length, using: &random)
+            let stolen = StolenTime.summary(since: stolenBefore).map { "; \($0)" } ?? ""
             let frames = encoder.configuration.frameCount(samples: Int(length * 16000))
             print("merd hubert \(length.formatted()) s kernels: "
                   + encoder.kernels(frames: frames).map { "\($0.part) \($0.kernel)" }.joined(separator: "; "))
-            print(String(format: "merd hubert %g s: median %.0f ms, real-time factor %.3f, %.1f GFLOP at %.0f GFLOP/s (front end %.0f ms)",
+            print(String(format: "merd hubert %g s: median %.0f ms, real-time factor %.3f, %.1f GFLOP at %.0f GFLOP/s (front end %.0f ms%@)",
                          length, result.medianSeconds * 1000, result.realTimeFactor, result.flops / 1e9, result.gigaFLOPsPerSecond,
-                         result.frontEndSeconds * 1000))
+                         result.frontEndSeconds * 1000, stolen))
         }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
         print(String(format: "sgemm peak in this process, (200,4096,1024) best of 30: %.0f GFLOP/s", GEMMPeak.measure()))

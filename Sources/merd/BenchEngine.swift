@@ -90,9 +90,10 @@ struct BenchEngine: AsyncParsableCommand {
                      loaded.voiceDetector == nil ? "energy" : "Silero VAD", noVisualGate ? "off" : "on", Compute.default.description, ComputeThreads.summary))
         print("merd engine kernels: " + (loaded.hubert.map { $0.kernels(frames: 48).map { "\($0.part) \($0.kernel)" }.joined(separator: "; ") } ?? "no HuBERT"))
         let stages = loaded.stages(configuration: settings)
-        let cpuBefore = ProcessCPU.seconds
+        let cpuBefore = ProcessCPU.seconds, stolenBefore = StolenTime.now()
         let result = try await EngineBenchmark(stages: stages, configuration: settings, speech: speech, video: loaded.vision == nil ? nil : frames).run()
         let cpuSeconds = ProcessCPU.seconds - cpuBefore
+        let stolen = StolenTime.summary(since: stolenBefore).map { "; \($0)" } ?? ""
         guard let latency = result.latency else { throw CommandFailure.runtime("no utterance was found in the stream") }
         print("merd engine latencies (ms, in order): \(result.latenciesMilliseconds.map(String.init).joined(separator: " "))")
         print(String(format: "merd engine: %d utterance events, %d face events; latency median %d ms, p90 %d ms, max %d ms; mean first half %d ms, second half %d ms%@",
@@ -113,8 +114,8 @@ struct BenchEngine: AsyncParsableCommand {
             print(String(format: "merd engine: from the end of the speech itself (%d events matched): median %d ms, p90 %d ms",
                          fromSpeech.count, fromSpeech.medianMilliseconds, fromSpeech.p90Milliseconds))
         }
-        print(String(format: "merd engine: CPU %.2f s per second of the stream (%.0f %% of one core; speech, silence and video at %.0f face fps, as paced)",
-                     cpuSeconds / speech.seconds, 100 * cpuSeconds / speech.seconds, faceFramesPerSecond))
+        print(String(format: "merd engine: CPU %.2f s per second of the stream (%.0f %% of one core; speech, silence and video at %.0f face fps, as paced%@)",
+                     cpuSeconds / speech.seconds, 100 * cpuSeconds / speech.seconds, faceFramesPerSecond, stolen))
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
     }
 }

@@ -52,8 +52,10 @@ struct BenchFaces: AsyncParsableCommand {
         print("merd faces: \(frames.count) frames of 640x480 from \(input); compute \(Compute.default); \(ComputeThreads.summary)")
         for count in threadCounts {
             let result: FaceBenchmarkResult
+            let stolenBefore = StolenTime.now()
             do { result = try benchmark.run(threads: count) } catch { throw CommandFailure.runtime("\(input): \(error.description)") }
             let threadsLabel = "\(count) thread\(count == 1 ? "" : "s")"
+            if let stolen = StolenTime.summary(since: stolenBefore) { print("merd faces \(threadsLabel): \(stolen) while the stages ran") }
             for stage in result.stages {
                 print(String(format: "merd faces %@ %@: median %.2f ms", threadsLabel, stage.stage.rawValue, stage.medianMilliseconds))
             }

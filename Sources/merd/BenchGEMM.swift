@@ -34,6 +34,7 @@ struct BenchGEMM: AsyncParsableCommand {
             choices.append(.oneDNNBF16)
         }
         let benchmark = GEMMBenchmark(repeats: `repeat`)
+        let stolenBefore = StolenTime.now()
         print("| M | N | K | backend | GFLOP/s | × OpenBLAS | kernel |")
         print("| ---: | ---: | ---: | --- | ---: | ---: | --- |")
         for (outputs, inputs) in GEMMBenchmark.standardOutputsInputs {
@@ -51,5 +52,6 @@ struct BenchGEMM: AsyncParsableCommand {
                 }
             }
         }
+        if let stolen = StolenTime.summary(since: stolenBefore) { print("\nWhile the table ran, \(stolen).") }
     }
 }

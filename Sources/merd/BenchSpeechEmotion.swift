@@ -28,9 +28,11 @@ struct BenchSpeechEmotion: AsyncParsableCommand {
         let benchmark = SpeechEmotionBenchmark(model: loaded, repeats: options.repeat)
         var random = SystemRandomNumberGenerator()
         for length in lengths {
+            let stolenBefore = StolenTime.now()
             let result = try benchmark.measure(seconds: length, using: &random)
-            print(String(format: "merd speech-emotion %g s: median %.0f ms, %.3f s per second of audio, %.1f GFLOP at %.0f GFLOP/s",
-                         length, result.medianSeconds * 1000, result.realTimeFactor, result.flops / 1e9, result.gigaFLOPsPerSecond))
+            let stolen = StolenTime.summary(since: stolenBefore).map { " (\($0))" } ?? ""
+            print(String(format: "merd speech-emotion %g s: median %.0f ms, %.3f s per second of audio, %.1f GFLOP at %.0f GFLOP/s%@",
+                         length, result.medianSeconds * 1000, result.realTimeFactor, result.flops / 1e9, result.gigaFLOPsPerSecond, stolen))
         }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
         // What the GEMMs could reach in this process now: on a shared machine, the reference for the rates above.

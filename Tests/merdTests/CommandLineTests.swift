@@ -139,6 +139,17 @@ struct CommandLineTests {
         #expect(legacy.stderr.contains("torch.save(torch.load(f), g)"), "\(legacy.stderr)")
     }
 
+    @Test("bench hubert prints the machine, and beside each timing the share of CPU time the hypervisor took")
+    func benchHuBERTReportsStolenTime() throws {
+        let result = try MerdProcess.run("bench", "hubert", "--model", TestPaths.fixture("hubert/large"), "--seconds", "1", "--repeat", "1")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("machine: ") == true, "\(result.stdout)")
+        let timing = try #require(lines.first { $0.hasPrefix("merd hubert 1 s: median ") }, "\(result.stdout)")
+        // "(front end 3 ms; 0.4 % of the CPU time stolen by the hypervisor)": /proc/stat is there on Linux.
+        #expect(timing.range(of: #"; [0-9]+\.[0-9] % of the CPU time stolen by the hypervisor\)$"#, options: .regularExpression) != nil, "\(timing)")
+    }
+
     @Test("models inspect of a missing file is a usage error")
     func inspectMissing() throws {
         let result = try MerdProcess.run("models", "inspect", "/nonexistent/model.safetensors")
