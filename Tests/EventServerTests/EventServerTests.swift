@@ -365,9 +365,11 @@ extension EventServerTests {
         let name = URL(fileURLWithPath: path).lastPathComponent
         #expect(siblings.filter { $0.hasPrefix(name) } == [name], "\(siblings.filter { $0.hasPrefix(name) })")
         // It listens under its final name: a client connects and is accepted.
-        let client = try TestSubscriberSocket.connect(path)
-        defer { close(client) }
-        #expect(accept(descriptor, nil, nil) >= 0)
+        let client = try TestSubscriber(path: path)
+        let accepted = accept(descriptor, nil, nil)
+        #expect(accepted >= 0)
+        close(accepted)
+        withExtendedLifetime(client) {}
     }
 
     @Test("a path too long for a temporary name beside it is bound directly; one too long for a socket is refused")
@@ -380,32 +382,10 @@ extension EventServerTests {
         #expect(path.utf8.count == 100)
         let descriptor = try EventServer.listen(at: path, mode: 0o660)
         defer { close(descriptor) }
-        let client = try TestSubscriberSocket.connect(path)
-        close(client)
+        _ = try TestSubscriber(path: path)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 1)
         let tooLong = folder + "/" + String(repeating: "s", count: 120)
         #expect(throws: EventServerError.pathTooLong(tooLong)) { _ = try EventServer.listen(at: tooLong, mode: 0o660) }
-    }
-}
-
-/// A plain Unix-socket client, for tests of the listening socket itself.
-enum TestSubscriberSocket {
-    struct Refused: Error { let reason: String }
-
-    static func connect(_ path: String) throws -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(client, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(client)
-            throw Refused(reason: reason)
-        }
-        return client
     }
 }
 
