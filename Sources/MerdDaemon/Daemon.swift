@@ -58,6 +58,8 @@ public struct Daemon: Service {
         if compute.precision == .bf16, let reason = ComputePrecision.bf16Unavailability {
             logger.warning("compute.precision bf16 is not available here (\(reason)); running in f32")
             compute.precision = .f32
+            // bf16 alone implied oneDNN; in F32 the process's default backend is the faster one here.
+            if settings.computeBackend == nil { compute.backend = Compute.default.backend }
         }
         if settings.computeBackend == nil, let fallback = Compute.standardFallback {
             // oneDNN was only the default (or implied by bf16): OpenBLAS stands in.
@@ -67,6 +69,12 @@ public struct Daemon: Service {
         do { try compute.validate() } catch { throw DaemonError.usage(error.description) }
         Compute.default = compute
         logger.info("compute \(compute): \(ComputeThreads.summary)")
+        if settings.computeBackend == nil && Compute.environment == nil && compute.precision == .f32 && Compute.standardFallback == nil {
+            logger.info("compute.backend not set: \(compute.backend.rawValue), because \(Compute.standardReason)")
+        } else if compute.backend == .oneDNN && compute.precision == .f32 && Compute.standard.backend == .openBLAS {
+            // An explicit oneDNN (the merd.toml of earlier releases set it) where it is the slower one.
+            logger.warning("compute onednn was asked for, but \(Compute.standardReason): leave compute.backend and MERD_COMPUTE unset, or set them to openblas, to run faster")
+        }
         if let hint = BLASKernelHint.current { logger.warning("\(hint)") }
         if compute.precision == .bf16 {
             // The flags say BF16 runs natively, not that it is faster (Intel without AMX: 0.6×).

@@ -1,3 +1,4 @@
+import COneDNN
 import Locking
 
 #if canImport(Glibc)
@@ -49,11 +50,39 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
         if let reason = ComputePrecision.bf16Unavailability { throw .bf16Unavailable(reason: reason) }
     }
 
-    /// The backend and precision merd uses when the configuration names none: oneDNN in F32,
-    /// which runs the dense layers 1.2–2.3× and the face CNNs faster than OpenBLAS on
-    /// AVX-512 machines (`merd bench gemm`, `merd bench faces --backend`) and equals it within
-    /// the parity tests' tolerances (HuBERT, EfficientNet, every convolution geometry).
-    public static let standard = Compute.oneDNN
+    /// The backend and precision merd uses when neither the configuration nor `MERD_COMPUTE`
+    /// names one, F32 on the backend whose dense products are faster on this CPU (`standardReason`
+    /// says which and why):
+    /// - oneDNN where its matmul runs its brgemm kernels (AVX-512 and up in oneDNN 2.6.3). There
+    ///   it ran the dense layers 1.2–2.3× and the face CNNs faster than OpenBLAS (`merd bench
+    ///   gemm`, `merd bench faces --backend`) and equals it within the parity tests' tolerances.
+    /// - OpenBLAS where oneDNN has only its generic `gemm:jit` (AVX2). On an AMD EPYC Zen 3, 2
+    ///   cores, gemm:jit reached 61–69 GFLOP/s from 48 rows against OpenBLAS Zen's 95–126,
+    ///   HuBERT-large ran at 0.76–1.05× PyTorch's speed against OpenBLAS's 1.05–2.26×, and the
+    ///   live engine's median latency was 1237 ms against 689 (`merd bench engine`).
+    /// - oneDNN again where OpenBLAS runs its generic SSE kernels (a CPU it does not know).
+    public static let standard: Compute = standardChoice.compute
+
+    /// Why `standard` is what it is on this machine, for the daemon's log.
+    public static var standardReason: String { standardChoice.reason }
+
+    private static let standardChoice = standard(denseImplementation: OneDNN.denseImplementation, openBLASKernels: BLAS.coreName)
+
+    /// The rule behind `standard`, given what oneDNN's matmul runs here and OpenBLAS's kernel family.
+    static func standard(denseImplementation: Result<String, OneDNNError>, openBLASKernels: String) -> (compute: Compute, reason: String) {
+        switch denseImplementation {
+        case .failure:
+            // oneDNN cannot make kernels here: `standardFallback` says so and OpenBLAS stands in.
+            return (.oneDNN, "oneDNN could not be probed")
+        case .success(let implementation) where OneDNN.isBrgemm(implementation):
+            return (.oneDNN, "oneDNN's matmul runs its \(implementation) kernels on this CPU")
+        case .success(let implementation) where BLASKernelHint.genericFamilies.contains(openBLASKernels):
+            return (.oneDNN, "oneDNN's matmul runs \(implementation) and OpenBLAS its generic \(openBLASKernels) kernels on this CPU")
+        case .success(let implementation):
+            return (.openBLAS, "oneDNN's matmul has only its generic \(implementation) on this CPU (no AVX-512), "
+                + "slower than OpenBLAS's \(openBLASKernels) kernels (`merd bench gemm`)")
+        }
+    }
 
     /// The process's choice at start: `MERD_COMPUTE` (`openblas`, `onednn`, `onednn/bf16`)
     /// when set, else `standard`. scripts/sanitize sets `openblas`, whose threads
@@ -105,17 +134,43 @@ public enum ComputeError: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 extension OneDNN {
-    /// Why oneDNN cannot run on this machine, found once by creating a small product's
-    /// primitives (where its JIT writes their code); nil when it can.
-    package static let kernelProblem: String? = {
-        do {
-            let probe = try OneDNNMatmul(inputMajorWeight: Tensor(shape: [64, 64], repeating: 0.5), bias: nil, precision: .f32)
-            _ = try probe.implementation(rows: 16)
-            return nil
+    /// What oneDNN's F32 matmul runs for a product of HuBERT's width at a live window's 48
+    /// rows, found once by creating its primitive: `brg:…` (brgemm) on AVX-512 CPUs, its
+    /// generic `gemm:jit` on AVX2 ones; the error when oneDNN cannot write kernels here.
+    package static let denseImplementation: Result<String, OneDNNError> = {
+        do throws(OneDNNError) {
+            try writeKernel()
+            let probe = try OneDNNMatmul(inputMajorWeight: Tensor(shape: [1024, 1024], repeating: 0.5), bias: nil, precision: .f32)
+            return .success(try probe.implementation(rows: 48))
         } catch {
-            return "\(error)"
+            return .failure(error)
         }
     }()
+
+    /// Makes a small ReLU's primitive, whose JIT kernel (`jit:avx2`, `jit:avx512_core`…) is
+    /// written when the primitive is made; a W^X policy makes that fail. The matmul alone
+    /// would not tell: `gemm:jit` (AVX2) writes its kernels at its first run, where a failure
+    /// is a crash, not an error.
+    private static func writeKernel() throws(OneDNNError) {
+        var data = try descriptor([16, 64], dnnl_f32, dnnl_ab)
+        var relu = dnnl_eltwise_desc_t()
+        try check(dnnl_eltwise_forward_desc_init(&relu, dnnl_forward_inference, dnnl_eltwise_relu, &data, 0, 0), "relu [16, 64]")
+        let primitive = try primitive(&relu, attributes: nil, "relu [16, 64]")
+        guard !primitive.implementation.hasPrefix("ref:") else {
+            // Only the reference loops: nothing was written, so nothing was shown to run.
+            throw OneDNNError(operation: "JIT a relu [16, 64] (oneDNN offered only \(primitive.implementation))", status: dnnl_unimplemented.rawValue)
+        }
+    }
+
+    /// Why oneDNN cannot run on this machine; nil when it can.
+    package static var kernelProblem: String? {
+        guard case .failure(let error) = denseImplementation else { return nil }
+        return "\(error)"
+    }
+
+    /// Whether `implementation` is one of oneDNN's brgemm kernels, the ones that outran
+    /// OpenBLAS (`brg:avx512_core`, `brg:avx512_core_bf16`, `brg:avx512_core_amx`…).
+    package static func isBrgemm(_ implementation: String) -> Bool { implementation.hasPrefix("brg") }
 }
 
 extension ComputePrecision {

@@ -4,7 +4,7 @@ import NeuralKit
 /// `--backend` and `--precision`: the compute choice models are loaded with (`Compute.default`),
 /// checked against this machine before anything loads.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else onednn).")
+    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512, openblas with AVX2 only).")
     var backend: String = Compute.default.backend.rawValue
 
     @Option(help: "Weights and products' inputs: f32, or bf16 (oneDNN on a CPU with AVX512_BF16 or AMX).")

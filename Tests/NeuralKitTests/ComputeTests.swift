@@ -1,0 +1,36 @@
+import Testing
+@testable import NeuralKit
+
+/// The backend merd takes when nothing names one (`Compute.standard`): the one whose dense
+/// products are faster on this CPU.
+@Suite("The standard compute choice")
+struct ComputeTests {
+    static let failed = OneDNNError(operation: "create a matmul", status: 5)
+
+    @Test("oneDNN where its matmul runs brgemm kernels, OpenBLAS where it has only gemm:jit, oneDNN where OpenBLAS is generic or oneDNN cannot be probed")
+    func rule() {
+        for kernel in ["brg:avx512_core", "brg:avx512_core_bf16", "brg:avx512_core_amx"] {
+            let choice = Compute.standard(denseImplementation: .success(kernel), openBLASKernels: "Zen")
+            #expect(choice.compute == .oneDNN && choice.reason.contains(kernel), "\(kernel): \(choice)")
+        }
+        let avx2 = Compute.standard(denseImplementation: .success("gemm:jit"), openBLASKernels: "Zen")
+        #expect(avx2.compute == .openBLAS, "\(avx2)")
+        #expect(avx2.reason.contains("gemm:jit") && avx2.reason.contains("Zen"), "the reason names both kernels: \(avx2.reason)")
+        let genericBLAS = Compute.standard(denseImplementation: .success("gemm:jit"), openBLASKernels: "Prescott")
+        #expect(genericBLAS.compute == .oneDNN && genericBLAS.reason.contains("Prescott"), "\(genericBLAS)")
+        // The daemon's W^X fallback (`standardFallback`) says why oneDNN cannot run and takes OpenBLAS.
+        #expect(Compute.standard(denseImplementation: .failure(Self.failed), openBLASKernels: "Zen").compute == .oneDNN)
+        #expect(!OneDNN.isBrgemm("gemm:jit") && !OneDNN.isBrgemm("ref:any") && OneDNN.isBrgemm("brg:avx512_core"))
+    }
+
+    @Test("this machine: oneDNN's matmul runs brgemm exactly on an AVX-512 CPU, and the standard choice follows")
+    func thisMachine() throws {
+        let implementation = try OneDNN.denseImplementation.get()
+        let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(CPUFlags.current.contains)
+        #expect(OneDNN.isBrgemm(implementation) == avx512, "\(implementation) on \(CPUFlags.modelName)")
+        let genericBLAS = BLASKernelHint.genericFamilies.contains(BLAS.coreName)
+        #expect(Compute.standard == (avx512 || genericBLAS ? .oneDNN : .openBLAS), "\(Compute.standardReason)")
+        #expect(Compute.standard.precision == .f32)
+        #expect(Compute.standardReason.contains(implementation), "\(Compute.standardReason)")
+    }
+}
