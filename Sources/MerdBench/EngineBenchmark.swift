@@ -63,21 +63,14 @@ package struct EngineBenchmark: Sendable {
             latenciesMilliseconds: latencies.withLock { $0 }, fromSpeechMilliseconds: fromSpeech,
             finishMicroseconds: engine.recentFinishMicroseconds,
             faceEvents: faceEvents.load(ordering: .relaxed), droppedFrames: camera?.droppedFrames ?? 0,
-            speculations: .init(run: speculations.run, used: speculations.used, dropped: speculations.dropped))
+            speculations: speculations)
     }
 }
 
 /// What one ``EngineBenchmark`` run saw.
 package struct EngineBenchmarkResult: Sendable, Equatable {
-    /// Last HuBERT windows started ahead of a confirmed end of speech.
-    package struct Speculations: Sendable, Equatable {
-        /// Run ahead of the confirmed end.
-        package var run: Int
-        /// Of those, became an utterance's features.
-        package var used: Int
-        /// Dropped on the way because speech resumed.
-        package var dropped: Int
-    }
+    /// Last windows run ahead of the confirmed end: how many, how many used and dropped, and their compute time.
+    package typealias Speculations = SpeculationCounts
 
     /// Each utterance event's own latency (from the segmenter's end), in arrival order.
     package var latenciesMilliseconds: [Int]

@@ -47,7 +47,7 @@ public struct HuBERTUtteranceEncoder: Sendable {
     public let layers: [Int]
     public let windowing: HuBERTWindowing
 
-    private var frontEnd: HuBERTFrontEndStream
+    private(set) var frontEnd: HuBERTFrontEndStream
     /// Set once the normalisation statistics are known (models that normalise only).
     private var statistics: InputStatistics?
     private var heldBack: [Float] = []
@@ -73,18 +73,24 @@ public struct HuBERTUtteranceEncoder: Sendable {
 
     /// Feeds the next 16 kHz samples; runs every window that is now complete.
     public mutating func push(_ samples: [Float]) throws(HuBERTError) {
+        _ = try push(samples, abandonIf: { false })
+    }
+
+    /// The same, for work that may turn out unwanted (a speculation on a copy): every window
+    /// run asks `abandonIf` before each layer, and false is returned once it says yes. The
+    /// encoder is then spent.
+    public mutating func push(_ samples: [Float], abandonIf: () -> Bool) throws(HuBERTError) -> Bool {
         guard model.preprocessing.normalize else {
             frontEnd.push(samples)
-            try runCompleteWindows()
-            return
+            return try runCompleteWindows(abandonIf: abandonIf)
         }
         guard let statistics else {
             heldBack += samples
-            if heldBack.count >= windowing.normalizationSamples { try releaseHeldBack() }
-            return
+            if heldBack.count >= windowing.normalizationSamples { return try releaseHeldBack(abandonIf: abandonIf) }
+            return true
         }
         frontEnd.push(statistics.normalize(samples))
-        try runCompleteWindows()
+        return try runCompleteWindows(abandonIf: abandonIf)
     }
 
     /// Ends the utterance and returns each layer's mean over all frames, [D] each.
@@ -92,14 +98,17 @@ public struct HuBERTUtteranceEncoder: Sendable {
         try finish(abandonIf: { false })!
     }
 
-    /// The same, for an end that may not come (work started before it is sure): the last
-    /// window asks `abandonIf` before each layer and nil is returned once it says yes. The
-    /// encoder is then spent.
+    /// The same, for an end that may not come (work started before it is sure): every window
+    /// left to run asks `abandonIf` before each layer, and the front end's remaining work
+    /// before it starts; nil is returned once it says yes. The encoder is then spent.
     public mutating func finish(abandonIf: () -> Bool) throws(HuBERTError) -> [Int: Tensor]? {
-        if model.preprocessing.normalize && statistics == nil { try releaseHeldBack() }
+        if model.preprocessing.normalize && statistics == nil {
+            guard try releaseHeldBack(abandonIf: abandonIf) else { return nil }
+        }
+        guard !abandonIf() else { return nil }
         frontEnd.finish()
         // The group-norm family has its frames only now: run its windows here.
-        try runCompleteWindows()
+        guard try runCompleteWindows(abandonIf: abandonIf) else { return nil }
         let total = frontEnd.frameCount
         guard total > 0 else { throw .audioTooShort(samples: heldBack.count, needed: model.configuration.receptiveField) }
         if creditedFrames < total {
@@ -115,23 +124,29 @@ public struct HuBERTUtteranceEncoder: Sendable {
         }
     }
 
-    private mutating func releaseHeldBack() throws(HuBERTError) {
+    /// Normalises the held-back samples by their own statistics and runs the front end and the
+    /// windows on them; false when abandoned (the front end's pass over up to a second of
+    /// audio is not cut, but is not started once unwanted).
+    private mutating func releaseHeldBack(abandonIf: () -> Bool = { false }) throws(HuBERTError) -> Bool {
+        guard !abandonIf() else { return false }
         let measured = InputStatistics(heldBack)
         statistics = measured
         let samples = heldBack
         heldBack = []
         frontEnd.push(measured.normalize(samples))
-        try runCompleteWindows()
+        return try runCompleteWindows(abandonIf: abandonIf)
     }
 
-    private mutating func runCompleteWindows() throws(HuBERTError) {
+    /// Runs every window the frames now complete; false when abandoned on the way.
+    private mutating func runCompleteWindows(abandonIf: () -> Bool = { false }) throws(HuBERTError) -> Bool {
         while nextWindowStart + windowing.windowFrames <= frontEnd.frameCount {
             let start = nextWindowStart, end = start + windowing.windowFrames
             // Credit up to the middle of the overlap with the next window; the rest waits.
             let creditEnd = end - windowing.overlapFrames / 2
-            try credit(windowStart: start, windowEnd: end, from: creditedFrames, to: creditEnd)
+            guard try credit(windowStart: start, windowEnd: end, from: creditedFrames, to: creditEnd, abandonIf: abandonIf) else { return false }
             nextWindowStart += windowing.hopFrames
         }
+        return true
     }
 
     /// Runs the transformer over frames [windowStart, windowEnd) and adds frames [from, to)

@@ -102,14 +102,14 @@ public final class Engine: Sendable {
     /// `SpeechFeed.pendingSpeechEnd`, or -1: a speculation still queued when speech resumed
     /// is not worth running.
     private let pendingEnd = Atomic<Int>(-1)
-    private let speculationCounts = Locked<(run: Int, used: Int, dropped: Int)>((0, 0, 0))
+    private let speculationCounts = Locked(SpeculationCounts())
     private let finishes = Locked<[Int]>([])
     private let metrics = EngineMetrics()
 
     /// Last windows run ahead of a confirmed end so far, how many of them became an
-    /// utterance's features (the rest were spent on pauses inside speech), and how many were
-    /// dropped on the way because speech resumed (each costs at most a layer).
-    public var speculations: (run: Int, used: Int, dropped: Int) { speculationCounts.withLock { $0 } }
+    /// utterance's features (the rest were spent on pauses inside speech), how many were
+    /// dropped on the way because speech resumed, and the compute time each kind took.
+    public var speculations: SpeculationCounts { speculationCounts.withLock { $0 } }
 
     /// The engine's share of the latency of the last utterance events (at most
     /// `recentFinishesKept`), in order, microseconds: from the segmenter's confirmation of the
@@ -312,8 +312,18 @@ public final class Engine: Sendable {
             case .speculate(let id, let rest, let end):
                 guard let encoding = encodings[id] else { continue }
                 compute.submit {
+                    let started = ContinuousClock.now
                     let finished = encoding.speculate(rest, stillWanted: { self.pendingEnd.load(ordering: .relaxed) == end })
-                    self.speculationCounts.withLock { if finished { $0.run += 1 } else { $0.dropped += 1 } }
+                    let seconds = (ContinuousClock.now - started) / .seconds(1)
+                    self.speculationCounts.withLock { counts in
+                        if finished {
+                            counts.run += 1
+                            counts.runSeconds += seconds
+                        } else {
+                            counts.dropped += 1
+                            counts.droppedSeconds += seconds
+                        }
+                    }
                 }
             case .finish(let id, let utterance, let rest):
                 let start = origin.advanced(bySamples: utterance.startSample, sampleRate: utterance.sampleRate)

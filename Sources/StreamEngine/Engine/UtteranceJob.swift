@@ -37,13 +37,15 @@ final class UtteranceJob: UtteranceEncoding, @unchecked Sendable {
     }
 
     /// Computes, on a copy of the encoder, the features the utterance would have if `rest`
-    /// were its last samples. `stillWanted` is asked before the work and between transformer
-    /// layers: once speech has resumed, the work is dropped (false).
+    /// were its last samples. `stillWanted` is asked before the work, before the front end's
+    /// pass over held-back samples and between transformer layers of every window the copy
+    /// runs (the periodic ones `rest` completes too, not only the last): once speech has
+    /// resumed, the work is dropped (false).
     func speculate(_ rest: [Float], stillWanted: () -> Bool) -> Bool {
         guard failure == nil, var copy = encoder, stillWanted() else { return false }
         var features: [Int: Tensor]?
         do {
-            try copy.push(rest)
+            guard try copy.push(rest, abandonIf: { !stillWanted() }) else { return false }
             guard let finished = try copy.finish(abandonIf: { !stillWanted() }) else { return false }
             features = finished
         } catch {
