@@ -108,9 +108,9 @@ struct BenchEngine: AsyncParsableCommand {
                          Double(finishes[finishes.count - 1]) / 1000))
         }
         let speculations = result.speculations
-        print(String(format: "merd engine: %d last windows run ahead of the confirmed end, %d of them used (%.1f s of compute in all); "
+        print(String(format: "merd engine: %d last windows run ahead of the confirmed end (%.1f s of compute in all), %d of them used; "
                      + "%d dropped when speech resumed (%.1f s of compute in all)",
-                     speculations.run, speculations.used, speculations.runSeconds, speculations.dropped, speculations.droppedSeconds))
+                     speculations.run, speculations.runSeconds, speculations.used, speculations.dropped, speculations.droppedSeconds))
         if let fromSpeech = result.fromSpeech {
             print(String(format: "merd engine: from the end of the speech itself (%d events matched): median %d ms, p90 %d ms",
                          fromSpeech.count, fromSpeech.medianMilliseconds, fromSpeech.p90Milliseconds))
