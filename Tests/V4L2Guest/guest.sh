@@ -12,7 +12,14 @@ modprobe snd-aloop || { echo "cannot load snd-aloop"; exit 3; }
 modprobe v4l2loopback video_nr=20 card_label=merd-loopback exclusive_caps=1 max_buffers=8 || { echo "cannot load v4l2loopback"; exit 3; }
 ffmpeg -v error -re -f lavfi -i testsrc=size=640x480:rate=30 -c:v mjpeg -q:v 5 -f v4l2 /dev/video20 &
 feeder=$!
-sleep 2
+# With exclusive_caps the loopback offers capture only once the feeder writes to it. Under
+# software emulation ffmpeg's start (its libraries read over 9p) took more than the 2 s this
+# once waited, and the MJPEG test then found no capture device: wait for the capability itself.
+for _ in $(seq 240); do
+    v4l2-ctl -d /dev/video20 --info 2>/dev/null | grep -A1 'Device Caps' | grep -q 'Video Capture' && break
+    kill -0 "$feeder" 2>/dev/null || { echo "the MJPEG feeder exited"; break; }
+    sleep 0.25
+done
 mkdir -p /run/tmp
 # One suite after the other: both use vivid.
 MERD_V4L2_GUEST=1 HOME=/run TMPDIR=/run/tmp "$tests" --testing-library swift-testing --filter V4L2GuestTests
