@@ -62,6 +62,20 @@ struct UtteranceJobTests {
         #expect(Self.close(features, Self.job(model, audio[..<36800]).finish(rest: Array(audio[36800...]))))
     }
 
+    /// Speculates on a job fed `audio[..<pushed]` with the rest, wanted for the first
+    /// `wantedFor` asks; checks it was dropped and left the job as a job never asked. Returns
+    /// how many times it was asked.
+    static func dropSpeculation(_ model: HuBERT, _ audio: ArraySlice<Float>, pushed: Int, wantedFor: Int) -> Int {
+        let job = Self.job(model, audio[..<pushed])
+        let rest = Array(audio[pushed...])
+        var asked = 0
+        #expect(!job.speculate(rest, stillWanted: { asked += 1; return asked <= wantedFor }))
+        let features = job.finish(rest: rest)
+        #expect(!job.usedSpeculation)
+        #expect(Self.same(features, Self.job(model, audio[..<pushed]).finish(rest: rest)))
+        return asked
+    }
+
     @Test("a speculation whose pause ends while it runs is dropped between layers and leaves the job as it was")
     func abandoned() throws {
         let model = try HuBERT(directory: HuBERTFixtures.path("large"))
@@ -69,45 +83,27 @@ struct UtteranceJobTests {
         try #require(speech.count >= 44000)
         // 40000 samples (125 frames) have run every periodic window up to frames 74–123; the
         // pause's 4000 more complete none, so only the last window is left to the copy.
-        let audio = speech[..<44000]
-        let job = Self.job(model, audio[..<40000])
-        var asked = 0
         // Wanted when it starts, before the front end's last frames and for the first two
         // layers, then speech resumes.
-        #expect(!job.speculate(Array(audio[40000...]), stillWanted: { asked += 1; return asked <= 4 }))
+        let asked = Self.dropSpeculation(model, speech[..<44000], pushed: 40000, wantedFor: 4)
         #expect(asked == 5, "asked before the work, before the front end's end and before each layer until it stopped")
-        let features = job.finish(rest: Array(audio[40000...]))
-        #expect(!job.usedSpeculation)
-        #expect(Self.same(features, Self.job(model, audio[..<40000]).finish(rest: Array(audio[40000...]))))
     }
 
     @Test("a speculation whose samples complete a periodic window, dropped on the way, leaves the job as it was")
     func abandonedPeriodicWindow() throws {
         let model = try HuBERT(directory: HuBERTFixtures.path("large"))
-        let audio = try Speech.utterances(2)[..<40000]
         // 30000 samples have run the windows of frames 0–49 and 37–86; the pause's 10000
         // more complete the one of frames 74–123, which the copy runs on being pushed them.
-        let job = Self.job(model, audio[..<30000])
-        var asked = 0
-        #expect(!job.speculate(Array(audio[30000...]), stillWanted: { asked += 1; return asked <= 2 }))
+        let asked = Self.dropSpeculation(model, try Speech.utterances(2)[..<40000], pushed: 30000, wantedFor: 2)
         #expect(asked == 3, "asked before the work, then before each layer until it stopped (the periodic window's first)")
-        let features = job.finish(rest: Array(audio[30000...]))
-        #expect(!job.usedSpeculation)
-        #expect(Self.same(features, Self.job(model, audio[..<30000]).finish(rest: Array(audio[30000...]))))
     }
 
     @Test("within the first second (samples held back for the input's statistics) a speculation dropped on the way leaves the job as it was")
     func abandonedBeforeStatistics() throws {
         let model = try HuBERT(directory: HuBERTFixtures.path("large"))
         #expect(model.preprocessing.normalize, "the fixture normalises its input, as HuBERT-large does")
-        let audio = try Speech.utterances(1)[..<12000]
-        let job = Self.job(model, audio[..<8000])
-        var asked = 0
-        #expect(!job.speculate(Array(audio[8000...]), stillWanted: { asked += 1; return asked <= 1 }))
+        let asked = Self.dropSpeculation(model, try Speech.utterances(1)[..<12000], pushed: 8000, wantedFor: 1)
         #expect(asked == 2, "asked before the work, then before the held-back samples' pass, where it stopped")
-        let features = job.finish(rest: Array(audio[8000...]))
-        #expect(!job.usedSpeculation)
-        #expect(Self.same(features, Self.job(model, audio[..<8000]).finish(rest: Array(audio[8000...]))))
     }
 
     @Test("samples that complete a periodic window: pushed to be abandoned, the window stops before its first layer")
