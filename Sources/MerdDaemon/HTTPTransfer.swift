@@ -1,5 +1,6 @@
 import CCurlLoader
 import Foundation
+import Locking
 
 /// One HTTP(S) GET through libcurl, which merd opens the first time it downloads
 /// (CCurlLoader) rather than linking it, as Foundation's URLSession would, into every process.
@@ -53,6 +54,12 @@ enum HTTPTransfer {
         let sink = UnsafeMutablePointer<merd_http_sink>.allocate(capacity: 1)
         let result = UnsafeMutablePointer<merd_http_result>.allocate(capacity: 1)
         let cancelled = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        /// Set by the transfer's thread when libcurl has returned, read by the task before it
+        /// touches `sink` or `result`. The continuation alone orders the two in fact, but the
+        /// concurrency runtime is uninstrumented and ThreadSanitizer did not always see that
+        /// edge (it once reported the sink's buffer as a race); a pthread mutex makes the
+        /// hand-over one TSan sees.
+        private let finished = Locked(false)
 
         init(descriptor: Int32) {
             sink.initialize(to: merd_http_sink(fd: descriptor, bytes: nil, count: 0, capacity: 0))
@@ -83,12 +90,15 @@ enum HTTPTransfer {
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                     Thread { [self] in
                         merd_http_get(address, HTTPTransfer.idleTimeoutSeconds, Int64(limit), sink, cancelled, result)
+                        finished.withLock { $0 = true }
                         done.resume()
                     }.start()
                 }
             } onCancel: {
                 merd_http_cancel(cancelled)
             }
+            let ended = finished.withLock { $0 }
+            precondition(ended, "the transfer's thread resumed before libcurl returned")
             let outcome = result.pointee
             let message = withUnsafeBytes(of: outcome.reason) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             let declared = outcome.content_length >= 0 ? Int(outcome.content_length) : nil
