@@ -187,3 +187,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// Sanitizer runs (scripts/sanitize) build with MERD_SANITIZE=thread or address: merd's own
+/// targets are instrumented, its dependencies (NIO, GRDB, Hummingbird, …) are not, so the
+/// sanitized build reuses their objects from the plain build in the same build folder rather
+/// than compiling them twice more. The sanitizers check merd's code; the dependencies are as
+/// uninstrumented as the toolchain's own libraries always were.
+if let sanitizer = Context.environment["MERD_SANITIZE"], !sanitizer.isEmpty {
+    // CNeuralKernels is never instrumented: see its target.
+    for target in package.targets where target.type != .system && target.name != "CNeuralKernels" {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=\(sanitizer)"])]
+        target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-fsanitize=\(sanitizer)"])]
+        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-sanitize=\(sanitizer)"])]
+    }
+}
