@@ -40,12 +40,16 @@ package struct FaceBenchmark {
         self.frames = frames
         self.repeats = repeats
         miniXception = models.encoders.first { $0 is MiniXception }
-        if let installed = models.encoders.first(where: { $0 is ResNet50FER }) { resNet50 = installed } else { resNet50 = try RandomFaceEncoders.resNet50() }
-        if let installed = models.encoders.first(where: { $0 is MANet }) { maNet = installed } else { maNet = try RandomFaceEncoders.maNet() }
+        // The random ones are created as VisionModels creates installed ones (`largeCNN`).
+        func random<E>(_ make: () throws(BenchmarkError) -> E) throws(BenchmarkError) -> E {
+            try Compute.withSettings(Compute.currentForEncoders) { Result { () throws(BenchmarkError) in try make() } }.get()
+        }
+        if let installed = models.encoders.first(where: { $0 is ResNet50FER }) { resNet50 = installed } else { resNet50 = try random(RandomFaceEncoders.resNet50) }
+        if let installed = models.encoders.first(where: { $0 is MANet }) { maNet = installed } else { maNet = try random(RandomFaceEncoders.maNet) }
         if let installed = models.encoders.first(where: { $0.featureName == "EN" }) {
             efficientNetB0 = installed
         } else {
-            efficientNetB0 = try RandomFaceEncoders.emotiEffLibB0()
+            efficientNetB0 = try random(RandomFaceEncoders.emotiEffLibB0)
         }
     }
 

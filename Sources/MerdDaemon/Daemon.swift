@@ -71,6 +71,10 @@ public struct Daemon: Service {
         logger.info("compute \(compute): \(ComputeThreads.summary)")
         if settings.computeBackend == nil && Compute.environment == nil && compute.precision == .f32 && Compute.standardFallback == nil {
             logger.info("compute.backend not set: \(compute.backend.rawValue), because \(Compute.standardReason)")
+            if let encoders = Compute.standardEncoders {
+                Compute.encoders = encoders.compute
+                logger.info("compute.backend not set: the face CNN encoders (EfficientNet, ResNet-50, MA-Net) on \(encoders.compute.backend.rawValue), because \(encoders.reason)")
+            }
         } else if compute.backend == .oneDNN && compute.precision == .f32 && Compute.standard.backend == .openBLAS {
             // An explicit oneDNN (the merd.toml of earlier releases set it) where it is the slower one.
             logger.warning("compute onednn was asked for, but \(Compute.standardReason): leave compute.backend and MERD_COMPUTE unset, or set them to openblas, to run faster")

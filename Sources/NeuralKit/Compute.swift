@@ -33,7 +33,23 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
     /// theirs. OpenBLAS F32 until oneDNN is the default (see `standard`).
     public static var `default`: Compute {
         get { processWide.withLock { $0 } }
-        set { processWide.withLock { $0 = newValue } }
+        set {
+            processWide.withLock { $0 = newValue }
+            processWideEncoders.withLock { $0 = nil }
+        }
+    }
+
+    /// The choice the large face CNN encoders (EfficientNet, ResNet-50, MA-Net) are created
+    /// with: this task's (`withSettings`), else the process's `encoders`, else `current`.
+    public static var currentForEncoders: Compute { override ?? processWideEncoders.withLock { $0 } ?? current }
+
+    /// The process-wide choice of the large CNN encoders where it differs from `default`
+    /// (nil: `default`'s). Setting `default` clears it: a backend named by the operator is
+    /// every layer's. Where none was named, the daemon and the commands set it back to
+    /// `standardEncoders`'s choice.
+    public static var encoders: Compute? {
+        get { processWideEncoders.withLock { $0 } }
+        set { processWideEncoders.withLock { $0 = newValue } }
     }
 
     /// Runs `body` (which loads models) with `settings` for the layers it creates.
@@ -84,6 +100,25 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The large CNN encoders' choice where no backend was named and it differs from
+    /// `standard`, with the reason for the daemon's log; nil where they take `standard`.
+    /// oneDNN's convolutions have JIT kernels for AVX2 (`jit:avx2`) where its matmul has only
+    /// `gemm:jit`: on an AMD EPYC Zen 3, 2 threads (`merd bench faces --backend`), they ran
+    /// EfficientNet-B0 1.7× and ResNet-50 and MA-Net 1.2× as fast as OpenBLAS's im2col
+    /// products, while mini-Xception (0.6×) and MTCNN, whose convolutions are small, ran faster
+    /// on OpenBLAS and stay with `standard`.
+    public static let standardEncoders: (compute: Compute, reason: String)? =
+        standardEncoders(standard: standard, convolutionImplementation: OneDNN.convolutionImplementation)
+
+    /// The rule behind `standardEncoders`, given `standard` and what oneDNN's F32 convolution
+    /// runs here.
+    static func standardEncoders(standard: Compute, convolutionImplementation: Result<String, OneDNNError>) -> (compute: Compute, reason: String)? {
+        guard standard.backend == .openBLAS, case .success(let implementation) = convolutionImplementation,
+              implementation.hasPrefix("jit") || implementation.hasPrefix("brg") else { return nil }
+        return (Compute(backend: .oneDNN, precision: standard.precision),
+                "oneDNN's convolutions run \(implementation) on this CPU, faster for these than OpenBLAS's products (`merd bench faces --backend`)")
+    }
+
     /// The process's choice at start: `MERD_COMPUTE` (`openblas`, `onednn`, `onednn/bf16`)
     /// when set, else `standard`. scripts/sanitize sets `openblas`, whose threads
     /// ThreadSanitizer can follow (it cannot see libgomp's).
@@ -109,6 +144,7 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
     }()
 
     private static let processWide = Locked(Compute.environment ?? (standardFallback == nil ? Compute.standard : Compute.openBLAS))
+    private static let processWideEncoders = Locked<Compute?>(Compute.environment == nil && standardFallback == nil ? standardEncoders?.compute : nil)
     @TaskLocal private static var override: Compute?
 }
 
@@ -142,6 +178,20 @@ extension OneDNN {
             try writeKernel()
             let probe = try OneDNNMatmul(inputMajorWeight: Tensor(shape: [1024, 1024], repeating: 0.5), bias: nil, precision: .f32)
             return .success(try probe.implementation(rows: 48))
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    /// What oneDNN's F32 convolution runs for a 3×3, 64-channel layer on a 56×56 input (the
+    /// first stage of ResNet-50), found once: `jit:avx2`, `brgconv:…`, `jit:avx512_core`…; the
+    /// dense probe's error where oneDNN cannot write kernels here.
+    package static let convolutionImplementation: Result<String, OneDNNError> = {
+        if case .failure(let error) = denseImplementation { return .failure(error) }
+        do throws(OneDNNError) {
+            let probe = OneDNNConvolution(weight: Tensor(shape: [64, 64, 3, 3], repeating: 0.01), bias: nil,
+                                          geometry: ConvolutionGeometry(padding: .same), precision: .f32)
+            return .success(try probe.implementation(batch: 1, height: 56, width: 56))
         } catch {
             return .failure(error)
         }

@@ -49,7 +49,7 @@ struct BenchFaces: AsyncParsableCommand {
         }
         let benchmark: FaceBenchmark
         do { benchmark = try FaceBenchmark(models: visual, frames: frames, repeats: `repeat`) } catch { throw CommandFailure.runtime(error.description) }
-        print("merd faces: \(frames.count) frames of 640x480 from \(input); compute \(Compute.default); \(ComputeThreads.summary)")
+        print("merd faces: \(frames.count) frames of 640x480 from \(input); compute \(Compute.default)\(Compute.currentForEncoders == Compute.default ? "" : ", the CNN encoders \(Compute.currentForEncoders)"); \(ComputeThreads.summary)")
         for count in threadCounts {
             let result: FaceBenchmarkResult
             let stolenBefore = StolenTime.now()

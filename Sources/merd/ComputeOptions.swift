@@ -4,14 +4,15 @@ import NeuralKit
 /// `--backend` and `--precision`: the compute choice models are loaded with (`Compute.default`),
 /// checked against this machine before anything loads.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512, openblas with AVX2 only).")
-    var backend: String = Compute.default.backend.rawValue
+    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512; with AVX2 only, openblas, and onednn for the face CNN encoders' convolutions).")
+    var backend: String?
 
     @Option(help: "Weights and products' inputs: f32, or bf16 (oneDNN on a CPU with AVX512_BF16 or AMX).")
     var precision: String = Compute.default.precision.rawValue
 
     /// The parsed choice, validated for this machine.
     func compute() throws -> Compute {
+        let backend = self.backend ?? Compute.default.backend.rawValue
         guard let backend = ComputeBackend(rawValue: backend) else {
             throw CommandFailure.usage("--backend takes \(ComputeBackend.allCases.map(\.rawValue).joined(separator: " or ")), got \(backend)")
         }
@@ -25,6 +26,11 @@ struct ComputeOptions: ParsableArguments {
 
     /// Validates the choice and makes it the process's, before models load.
     func apply() throws {
-        Compute.default = try compute()
+        let compute = try compute()
+        Compute.default = compute
+        // No backend named: the face CNN encoders take theirs as the daemon's do.
+        if backend == nil && Compute.environment == nil && compute.precision == .f32 && Compute.standardFallback == nil {
+            Compute.encoders = Compute.standardEncoders?.compute
+        }
     }
 }

@@ -23,6 +23,32 @@ struct ComputeTests {
         #expect(!OneDNN.isBrgemm("gemm:jit") && !OneDNN.isBrgemm("ref:any") && OneDNN.isBrgemm("brg:avx512_core"))
     }
 
+    @Test("the large CNN encoders: oneDNN where the standard is OpenBLAS and oneDNN's convolutions have JIT kernels, else the standard")
+    func encoderRule() {
+        let avx2 = Compute.standardEncoders(standard: .openBLAS, convolutionImplementation: .success("jit:avx2"))
+        #expect(avx2?.compute == .oneDNN && avx2?.reason.contains("jit:avx2") == true, "\(String(describing: avx2))")
+        #expect(Compute.standardEncoders(standard: .openBLAS, convolutionImplementation: .success("brgconv:avx512_core"))?.compute == .oneDNN)
+        // oneDNN's im2col GEMM or reference loops are no better than OpenBLAS's products.
+        for implementation in ["gemm:jit", "ref:any"] {
+            #expect(Compute.standardEncoders(standard: .openBLAS, convolutionImplementation: .success(implementation)) == nil, "\(implementation)")
+        }
+        #expect(Compute.standardEncoders(standard: .openBLAS, convolutionImplementation: .failure(Self.failed)) == nil)
+        #expect(Compute.standardEncoders(standard: .oneDNN, convolutionImplementation: .success("jit:avx2")) == nil, "already oneDNN")
+    }
+
+    @Test("the encoders' choice: a task's settings first, then the process's; setting the process's default clears it")
+    func encoderChoice() {
+        let saved = (Compute.default, Compute.encoders)
+        defer { Compute.default = saved.0; Compute.encoders = saved.1 }
+        Compute.default = .openBLAS
+        #expect(Compute.encoders == nil && Compute.currentForEncoders == .openBLAS, "a named backend is every layer's")
+        Compute.encoders = .oneDNN
+        #expect(Compute.currentForEncoders == .oneDNN && Compute.current == .openBLAS)
+        #expect(Compute.withSettings(.openBLAS) { Compute.currentForEncoders } == .openBLAS, "withSettings names every layer's")
+        Compute.default = .oneDNN
+        #expect(Compute.encoders == nil && Compute.currentForEncoders == .oneDNN)
+    }
+
     @Test("this machine: oneDNN's matmul runs brgemm exactly on an AVX-512 CPU, and the standard choice follows")
     func thisMachine() throws {
         let implementation = try OneDNN.denseImplementation.get()
@@ -32,5 +58,10 @@ struct ComputeTests {
         #expect(Compute.standard == (avx512 || genericBLAS ? .oneDNN : .openBLAS), "\(Compute.standardReason)")
         #expect(Compute.standard.precision == .f32)
         #expect(Compute.standardReason.contains(implementation), "\(Compute.standardReason)")
+        // oneDNN's convolutions JIT for AVX2 and up, so where OpenBLAS is the standard, the
+        // large CNN encoders take oneDNN.
+        let convolution = try OneDNN.convolutionImplementation.get()
+        #expect(convolution.hasPrefix("jit") || convolution.hasPrefix("brg"), "\(convolution) on \(CPUFlags.modelName)")
+        #expect(Compute.standardEncoders?.compute == (Compute.standard == .openBLAS ? .oneDNN : nil), "\(String(describing: Compute.standardEncoders))")
     }
 }

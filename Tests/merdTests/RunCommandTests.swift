@@ -404,6 +404,9 @@ struct RunCommandTests {
             if arguments.isEmpty && !hasBF16 {
                 #expect(log.contains("bf16 is not available here") && log.contains("compute.backend not set: \(standard), because"), "\(log)")
             }
+            // The face CNN encoders take oneDNN's convolutions exactly where nothing was named and OpenBLAS is the standard.
+            let encodersLine = "compute.backend not set: the face CNN encoders (EfficientNet, ResNet-50, MA-Net) on onednn, because oneDNN's convolutions run"
+            #expect(log.contains(encodersLine) == (arguments.isEmpty && !hasBF16 && standard == "openblas"), "\(arguments): \(log)")
             // Where OpenBLAS is the faster, an explicit oneDNN runs with a warning saying so; elsewhere, without.
             if arguments.last == "onednn" { #expect(log.contains("compute onednn was asked for, but") == (standard == "openblas"), "\(log)") }
             // With BF16, its speed against F32 is measured at start and said either way.

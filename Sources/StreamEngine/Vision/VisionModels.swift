@@ -28,8 +28,9 @@ public struct VisionModels: Sendable {
 
     /// Loads what the directory has. Detector and landmarks are required (without them there is
     /// no face path); each encoder is loaded when its folder has weights (any of
-    /// ``ModelWeights``' files).
-    public init(directory: String) throws(VisionModelError) {
+    /// ``ModelWeights``' files). The large CNN encoders (`KnownFaceEncoder.largeCNN`) are
+    /// created with `encoderCompute`, the rest with `Compute.current`.
+    public init(directory: String, encoderCompute: Compute = Compute.currentForEncoders) throws(VisionModelError) {
         let root = URL(fileURLWithPath: directory)
         detector = try MTCNN(path: root.appendingPathComponent("\(Self.detectorFolder)/model.safetensors").path)
         let landmarks = root.appendingPathComponent("\(Self.landmarkFolder)/\(Self.landmarkFile)").path
@@ -44,7 +45,12 @@ public struct VisionModels: Sendable {
         for known in KnownFaceEncoder.all {
             guard let path = ModelWeights.existingPath(in: root.appendingPathComponent(known.folder).path) else { continue }
             names.append(known.folder)
-            encoders.append(try known.load(path))
+            if known.largeCNN {
+                let loaded = Compute.withSettings(encoderCompute) { Result { () throws(VisionModelError) in try known.load(path) } }
+                encoders.append(try loaded.get())
+            } else {
+                encoders.append(try known.load(path))
+            }
         }
         self.encoders = encoders
         encoderNames = names
