@@ -47,9 +47,15 @@ struct BenchFaces: AsyncParsableCommand {
         } catch {
             throw CommandFailure.runtime("\(error)")
         }
+        // The kernels the encoders' convolutions run, where they are not on the process's backend.
+        var encoders = ""
+        if Compute.currentForEncoders != Compute.default {
+            encoders = ", the CNN encoders \(Compute.currentForEncoders)"
+            if Compute.currentForEncoders.backend == .oneDNN, case .success(let kernel) = OneDNN.convolutionImplementation { encoders += " (convolutions \(kernel))" }
+        }
         let benchmark: FaceBenchmark
         do { benchmark = try FaceBenchmark(models: visual, frames: frames, repeats: `repeat`) } catch { throw CommandFailure.runtime(error.description) }
-        print("merd faces: \(frames.count) frames of 640x480 from \(input); compute \(Compute.default)\(Compute.currentForEncoders == Compute.default ? "" : ", the CNN encoders \(Compute.currentForEncoders)"); \(ComputeThreads.summary)")
+        print("merd faces: \(frames.count) frames of 640x480 from \(input); compute \(Compute.default)\(encoders); \(ComputeThreads.summary)")
         for count in threadCounts {
             let result: FaceBenchmarkResult
             let stolenBefore = StolenTime.now()
