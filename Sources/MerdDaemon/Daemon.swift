@@ -67,12 +67,11 @@ public struct Daemon: Service {
             compute = .openBLAS
         }
         do { try compute.validate() } catch { throw DaemonError.usage(error.description) }
-        Compute.default = compute
+        let encoders = Compute.choose(compute, backendNamed: settings.computeBackend != nil)
         logger.info("compute \(compute): \(ComputeThreads.summary)")
         if settings.computeBackend == nil && Compute.environment == nil && compute.precision == .f32 && Compute.standardFallback == nil {
             logger.info("compute.backend not set: \(compute.backend.rawValue), because \(Compute.standardReason)")
-            if let encoders = Compute.standardEncoders {
-                Compute.encoders = encoders.compute
+            if let encoders {
                 logger.info("compute.backend not set: the face CNN encoders (EfficientNet, ResNet-50, MA-Net) on \(encoders.compute.backend.rawValue), because \(encoders.reason)")
             }
         } else if compute.backend == .oneDNN && compute.precision == .f32 && Compute.standard.backend == .openBLAS {

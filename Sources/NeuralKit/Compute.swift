@@ -52,6 +52,17 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
         set { processWideEncoders.withLock { $0 = newValue } }
     }
 
+    /// Makes `compute` the process's choice (`default`). Where the operator named no backend
+    /// (`backendNamed` false, no `MERD_COMPUTE`) and `compute` is F32, the large CNN encoders
+    /// take `standardEncoders`'s choice, which is returned for the log.
+    @discardableResult
+    public static func choose(_ compute: Compute, backendNamed: Bool) -> (compute: Compute, reason: String)? {
+        self.default = compute
+        guard !backendNamed, environment == nil, compute.precision == .f32, standardFallback == nil, let chosen = standardEncoders else { return nil }
+        encoders = chosen.compute
+        return chosen
+    }
+
     /// Runs `body` (which loads models) with `settings` for the layers it creates.
     public static func withSettings<R>(_ settings: Compute, _ body: () throws -> R) rethrows -> R {
         try $override.withValue(settings, operation: body)

@@ -26,11 +26,7 @@ struct ComputeOptions: ParsableArguments {
 
     /// Validates the choice and makes it the process's, before models load.
     func apply() throws {
-        let compute = try compute()
-        Compute.default = compute
         // No backend named: the face CNN encoders take theirs as the daemon's do.
-        if backend == nil && Compute.environment == nil && compute.precision == .f32 && Compute.standardFallback == nil {
-            Compute.encoders = Compute.standardEncoders?.compute
-        }
+        Compute.choose(try compute(), backendNamed: backend != nil)
     }
 }

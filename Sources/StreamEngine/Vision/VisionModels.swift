@@ -45,12 +45,8 @@ public struct VisionModels: Sendable {
         for known in KnownFaceEncoder.all {
             guard let path = ModelWeights.existingPath(in: root.appendingPathComponent(known.folder).path) else { continue }
             names.append(known.folder)
-            if known.largeCNN {
-                let loaded = Compute.withSettings(encoderCompute) { Result { () throws(VisionModelError) in try known.load(path) } }
-                encoders.append(try loaded.get())
-            } else {
-                encoders.append(try known.load(path))
-            }
+            let compute = known.largeCNN ? encoderCompute : Compute.current
+            encoders.append(try Compute.withSettings(compute) { Result { () throws(VisionModelError) in try known.load(path) } }.get())
         }
         self.encoders = encoders
         encoderNames = names
