@@ -141,7 +141,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // `merd bench`'s measurements as a library, so that tests run them in-process.
-        .target(name: "MerdBench", dependencies: ["Locking", "StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "MerdEvents"],
+        .target(name: "MerdBench", dependencies: ["Locking", "StreamEngine", "FusionTraining", "CaptureFile", "MediaTypes", "NeuralKit", "CNeuralKernels", "MerdEvents"],
                 swiftSettings: strict),
         .executableTarget(
             name: "merd",
@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(name: "MerdEventsTests", dependencies: ["MerdEvents"], swiftSettings: strict),
         .testTarget(name: "CaptureFileTests", dependencies: ["TestSupport", "CaptureFile", "MediaTypes", "MediaCodec"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CALSA", "CV4L2", "CFFmpeg", "CFFmpegLoader", "COpenBLAS", "COneDNN"], swiftSettings: strict),
-        .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit"], swiftSettings: strict),
+        .testTarget(name: "MerdBenchTests", dependencies: ["TestSupport", "MerdBench", "StreamEngine", "MediaTypes", "NeuralKit", "CNeuralKernels"], swiftSettings: strict),
         // Runs the built `merd` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "merdTests", dependencies: ["Locking", "TestSupport", "merd", "EventServer", "EventHistory", "NeuralKit", "StreamEngine", "FusionTraining", "MerdDaemon", "MerdEvents", "MediaCodec"], swiftSettings: strict),
     ],

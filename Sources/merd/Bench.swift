@@ -46,6 +46,7 @@ struct BenchHuBERT: AsyncParsableCommand {
         }
         print("merd peak RSS: \(ProcessMemory.peakResidentMiB) MiB")
         print(String(format: "sgemm peak in this process, (200,4096,1024) best of 30: %.0f GFLOP/s", GEMMPeak.measure()))
+        print(InstructionPeak.measure(threads: options.threads))
     }
 }
 

@@ -27,6 +27,8 @@ struct BenchGEMM: AsyncParsableCommand {
         guard threads > 0, `repeat` > 0 else { throw CommandFailure.usage("--threads and --repeat take positive integers") }
         ComputeThreads.configure(threads)
         print("threads: \(ComputeThreads.summary)")
+        // The ceiling beside the table: what the multiply-adds reach with nothing but registers.
+        print(InstructionPeak.measure(threads: threads))
         var choices: [Compute] = [.openBLAS, .oneDNN]
         if let reason = ComputePrecision.bf16Unavailability {
             print("bf16 skipped: \(reason)")
