@@ -58,6 +58,7 @@ struct BenchEngine: AsyncParsableCommand {
             throw CommandFailure.usage("--utterances positive, --gap ≥ 0.3 s, --window > --overlap ≥ 0")
         }
         ComputeThreads.configure(threads)
+        print(InstructionPeak.measure(threads: threads))
         try computeOptions.apply()
         let logger = Logger(label: "merd")
         let loaded = try EngineModels.load(root: models.map { $0 == "none" ? "/nonexistent" : $0 } ?? ModelsDirectory.resolve(nil),

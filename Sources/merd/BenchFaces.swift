@@ -32,6 +32,7 @@ struct BenchFaces: AsyncParsableCommand {
         print(MachineDescription.current())
         let threadCounts = try CommaSeparated.values(threads, option: "--threads", what: "positive whole numbers, e.g. 1,2") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
         guard `repeat` > 0 else { throw CommandFailure.usage("--repeat takes a positive integer") }
+        print(InstructionPeak.measure(threads: threadCounts.max() ?? 1))
         try computeOptions.apply()
         let visual: VisionModels
         do {

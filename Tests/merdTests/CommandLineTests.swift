@@ -139,7 +139,7 @@ struct CommandLineTests {
         #expect(legacy.stderr.contains("torch.save(torch.load(f), g)"), "\(legacy.stderr)")
     }
 
-    @Test("bench hubert prints the machine, and beside each timing the share of CPU time the hypervisor took")
+    @Test("bench hubert prints the machine, beside each timing the share of CPU time the hypervisor took, and the instructions' peak last")
     func benchHuBERTReportsStolenTime() throws {
         let result = try MerdProcess.run("bench", "hubert", "--model", TestPaths.fixture("hubert/large"), "--seconds", "1", "--repeat", "1")
         #expect(result.status == 0, "\(result.stderr)")
@@ -148,6 +148,9 @@ struct CommandLineTests {
         let timing = try #require(lines.first { $0.hasPrefix("merd hubert 1 s: median ") }, "\(result.stdout)")
         // "(front end 3 ms; 0.4 % of the CPU time stolen by the hypervisor)": /proc/stat is there on Linux.
         #expect(timing.range(of: #"; [0-9]+\.[0-9] % of the CPU time stolen by the hypervisor\)$"#, options: .regularExpression) != nil, "\(timing)")
+        // The ceiling the timings are read against, on the benchmark's threads (2 by default).
+        #expect(lines.last?.range(of: #"^instruction peak, 2 threads, registers only: F32 FMA \((256|512)-bit\) [0-9]+ GFLOP/s; BF16 dot products"#,
+                                  options: .regularExpression) != nil, "\(result.stdout)")
     }
 
     @Test("models inspect of a missing file is a usage error")
