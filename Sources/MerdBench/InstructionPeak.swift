@@ -1,14 +1,14 @@
 import CNeuralKernels
-import Locking
 import Dispatch
+import Locking
 import MediaTypes
 
 /// What this CPU's multiply-add instructions reach on the benchmark's threads, with no memory
 /// traffic, no packing and no scheduling in the way: the ceiling any product of that precision
 /// has here. Printed beside the products' own rates, it says what an aim needs. On an Intel
 /// Xeon with AVX512_BF16 and no AMX, BF16's dot products (`vdpbf16ps`) reach half the F32
-/// FMAs' rate, so no BF16 kernel there can outrun F32, whatever library writes it; on AMD
-/// Zen 4 and 5 they reach about twice it.
+/// FMAs' rate, so no BF16 kernel there can outrun F32, whatever library writes it (on AMD Zen 4
+/// and 5, oneDNN's BF16 products ran at about twice F32's rate; Benchmarks/RESULTS.md).
 package struct InstructionPeak: Sendable, Equatable, CustomStringConvertible {
     package let threads: Int
     /// Width in bits of the F32 FMAs timed (512 or 256); 0 where the CPU has no FMA.

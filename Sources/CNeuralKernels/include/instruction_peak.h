@@ -1,8 +1,8 @@
 #ifndef MERD_INSTRUCTION_PEAK_H
 #define MERD_INSTRUCTION_PEAK_H
 // What one core's multiply-add instructions reach with nothing else in the way: the ceiling
-// any matrix product of that precision has on this CPU, for the benchmarks to print beside
-// what the products reach (merd bench gemm, merd bench hubert).
+// any matrix product of that precision has on this CPU, for `merd bench` to print beside what
+// the products reach (gemm, hubert, engine, faces).
 #include <stdint.h>
 
 /// One timed loop's result: floating-point operations done and a checksum that proves the
