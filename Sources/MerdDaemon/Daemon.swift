@@ -117,17 +117,7 @@ public struct Daemon: Service {
             return
         }
 
-        var engineSettings = EngineConfiguration()
-        engineSettings.layers = settings.layers
-        engineSettings.segmenter = settings.segmenter
-        engineSettings.liveClock = true
-        engineSettings.faceFramesPerSecond = settings.faceFramesPerSecond
-        engineSettings.faceEventSeconds = settings.faceEventSeconds
-        engineSettings.facePipeline.maximumFaces = settings.maximumFaces
-        engineSettings.facePipeline.tracks.absenceSeconds = settings.faceTrackSeconds
-        engineSettings.requireVisibleSpeaker = settings.requireVisibleSpeaker
-        engineSettings.videoWaitMilliseconds = settings.videoWaitMilliseconds
-        engineSettings.windowing = HuBERTWindowing(windowSeconds: settings.speechWindowSeconds, overlapSeconds: settings.speechOverlapSeconds)
+        let engineSettings = settings.engine
         let stages = loaded.stages(configuration: engineSettings)
         if let fusion = loaded.fusion, !stages.fusionUsable {
             logger.warning("the fusion model reads \(fusion.inputs.map(\.name)); this run computes \(stages.availableInputs.sorted()): emotion and valence will be null")

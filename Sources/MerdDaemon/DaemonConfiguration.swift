@@ -32,6 +32,12 @@ public struct DaemonConfiguration: Equatable, Sendable {
     /// visible lips start or stop moving (``VisualGate``).
     public var visualGate = true
     public var videoWaitMilliseconds = 500
+    /// `engine.speculate_after_ms`: a pause this long starts an utterance's last HuBERT window
+    /// before the segmenter confirms the end. 0 (the default) is the lowest latency; a longer
+    /// wait runs fewer last windows that speech then withdraws, so less CPU, for later events
+    /// on CPUs whose last window outlasts the rest of the hangover (docs/operations.md,
+    /// "Latency"); at or past the hangover there is no speculation.
+    public var speculateAfterMilliseconds = EngineConfiguration().speculateAfterPauseMilliseconds ?? 0
     public var speechWindowSeconds = HuBERTWindowing.defaultWindowSeconds
     public var speechOverlapSeconds = HuBERTWindowing.defaultOverlapSeconds
     /// `engine.speech_detector`, or nil: Silero VAD when installed, else the energy detector.
@@ -105,7 +111,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
             "sources": ["audio", "video", "input"],
             "models": ["directory", "layers"],
             "socket": ["path", "mode", "allow_others", "queue", "send_buffer"],
-            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "threads", "speech_window_seconds", "speech_overlap_seconds",
+            "engine": ["face_fps", "face_event_seconds", "video_wait_ms", "speculate_after_ms", "threads", "speech_window_seconds", "speech_overlap_seconds",
                        "speech_detector", "speech_threshold", "max_faces", "face_track_seconds", "require_visible_speaker", "visual_gate"],
             "video": ["width", "height", "fps"],
             "compute": ["backend", "precision"],
@@ -148,6 +154,7 @@ public struct DaemonConfiguration: Equatable, Sendable {
                 if let value = try reader.boolean("require_visible_speaker") { requireVisibleSpeaker = value }
                 if let value = try reader.boolean("visual_gate") { visualGate = value }
                 if let value = try reader.integer("video_wait_ms", range: 0...10_000) { videoWaitMilliseconds = value }
+                if let value = try reader.integer("speculate_after_ms", range: 0...10_000) { speculateAfterMilliseconds = value }
                 if let value = try reader.integer("threads", range: 1...256) { threads = value }
                 if let value = try reader.number("speech_window_seconds", range: 0.5...30) { speechWindowSeconds = value }
                 if let value = try reader.number("speech_overlap_seconds", range: 0...29) { speechOverlapSeconds = value }
@@ -383,6 +390,24 @@ public struct DaemonConfiguration: Equatable, Sendable {
         parameters.continueThreshold = max(0.01, speechThreshold - 0.15)
         if !visualGate { parameters.visualGate = nil }
         return parameters
+    }
+
+    /// The live engine's configuration these settings give (the daemon's; sources, models
+    /// and compute are set up apart).
+    public var engine: EngineConfiguration {
+        var engine = EngineConfiguration()
+        engine.layers = layers
+        engine.segmenter = segmenter
+        engine.liveClock = true
+        engine.faceFramesPerSecond = faceFramesPerSecond
+        engine.faceEventSeconds = faceEventSeconds
+        engine.facePipeline.maximumFaces = maximumFaces
+        engine.facePipeline.tracks.absenceSeconds = faceTrackSeconds
+        engine.requireVisibleSpeaker = requireVisibleSpeaker
+        engine.videoWaitMilliseconds = videoWaitMilliseconds
+        engine.speculateAfterPauseMilliseconds = speculateAfterMilliseconds
+        engine.windowing = HuBERTWindowing(windowSeconds: speechWindowSeconds, overlapSeconds: speechOverlapSeconds)
+        return engine
     }
 
     /// `compute.precision` / `--precision`.

@@ -526,6 +526,7 @@ struct RunCommandTests {
                                ("[engine]\nmax_faces = 0\n", "engine.max_faces"), ("[engine]\nface_track_seconds = \"long\"\n", "engine.face_track_seconds"),
                                ("[engine]\nrequire_visible_speaker = \"yes\"\n", "engine.require_visible_speaker"),
                                ("[engine]\nvisual_gate = 1\n", "engine.visual_gate"),
+                               ("[engine]\nspeculate_after_ms = -5\n", "engine.speculate_after_ms"),
                                // Table names toml++ asserts on rather than reporting (found by scripts/fuzz).
                                ("[ ?a]\n", "line 1, column 3"), ("[socket]\n[\n", "line 2, column 2"), ("[[#x]]\n", "(syntax)"),
                                ("[\r\n", "(syntax)"), ("[é]\n", "a [table] name starts with"),
