@@ -26,8 +26,9 @@ package struct GEMMBenchmark: Sendable {
     package init(repeats: Int = 20) { self.repeats = repeats }
 
     /// The rate of `shape` on `compute`; `runtimeRows` builds oneDNN's primitive with a
-    /// runtime M instead of the exact one.
-    package func measure(_ shape: Shape, compute: Compute, runtimeRows: Bool = false) throws -> Result {
+    /// runtime M instead of the exact one, `alignedWeights` keeps its weight 64-byte aligned
+    /// whatever the implementation (`OneDNNMatmul.WeightPlacement`).
+    package func measure(_ shape: Shape, compute: Compute, runtimeRows: Bool = false, alignedWeights: Bool = false) throws -> Result {
         ComputeThreads.adopt()
         var random = SplitMix64(seed: UInt64(shape.rows * 31 + shape.outputs))
         let weight = Tensor(shape: [shape.inputs, shape.outputs]) { w in for i in w.indices { w[i] = Float.random(in: -0.5..<0.5, using: &random) } }
@@ -42,9 +43,11 @@ package struct GEMMBenchmark: Sendable {
             kernel = "OpenBLAS \(BLAS.coreName)"
         case .oneDNN:
             let matmul = try OneDNNMatmul(inputMajorWeight: weight, bias: nil, precision: compute.precision,
-                                          rowsPolicy: runtimeRows ? .runtime : .exact)
+                                          rowsPolicy: runtimeRows ? .runtime : .exact,
+                                          weightPlacement: alignedWeights ? .aligned : .preferred)
             product = { matmul.apply(rows: shape.rows, input: $0, output: $1, accumulate: false) }
             kernel = try matmul.implementation(rows: shape.rows) + (runtimeRows ? " (runtime M)" : "")
+                + " (weight \(matmul.weightOffset == 0 ? "64-byte aligned" : "at +\(matmul.weightOffset)"))"
         }
         var best = Double.infinity
         input.withUnsafeBufferPointer { x in

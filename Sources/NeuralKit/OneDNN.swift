@@ -188,18 +188,22 @@ final class Primitive: @unchecked Sendable {
     }
 }
 
-/// Memory oneDNN's layouts live in: 64-byte aligned, owned by its holder.
+/// Memory oneDNN's layouts live in: 64-byte aligned, or `offset` bytes past a 64-byte
+/// boundary (`OneDNNMatmul.WeightPlacement`), owned by its holder.
 ///
 /// - Important: `@unchecked Sendable` because it is written once, when the weights are
 ///   reordered into it at load, and only read after.
 final class AlignedBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let byteCount: Int
+    private let allocation: UnsafeMutableRawPointer
 
-    init(byteCount: Int) {
+    init(byteCount: Int, offset: Int = 0) {
+        precondition((0..<64).contains(offset), "offset within one cache line")
         self.byteCount = byteCount
-        pointer = .allocate(byteCount: max(byteCount, 64), alignment: 64)
+        allocation = .allocate(byteCount: max(byteCount + offset, 64), alignment: 64)
+        pointer = allocation + offset
     }
 
-    deinit { pointer.deallocate() }
+    deinit { allocation.deallocate() }
 }

@@ -34,6 +34,30 @@ package final class OneDNNMatmul: @unchecked Sendable {
         case runtime
     }
 
+    /// Where the weight starts in memory.
+    ///
+    /// oneDNN 2.6's `gemm:jit` (its F32 matmul on CPUs without AVX-512) runs products of up
+    /// to a few hundred rows on its no-copy AVX2 kernel (`jit_avx_gemm_f32`), which copies
+    /// each panel of the weight into a contiguous buffer only when the weight's address or
+    /// leading dimension is not a multiple of 32 bytes: the copy was meant to align it. A
+    /// 64-byte-aligned weight whose leading dimension is a multiple of 8 floats (HuBERT's
+    /// 1024, 3072, 4096) is read in place instead, one column every 4, 12 or 16 KiB, and those
+    /// reads crowd a few cache sets. From 19 rows on (the kernel never copies for fewer) the
+    /// copy doubles the rate on a Zen 2: Benchmarks/RESULTS.md ("AVX2: where oneDNN's weight
+    /// sits"), and in each run `merd bench gemm --aligned-weights`.
+    package enum WeightPlacement: Sendable {
+        /// 16 bytes past a 64-byte boundary when the implementation is `gemm:jit` in F32
+        /// (where `malloc` would put it), 64-byte aligned for every other implementation.
+        case preferred
+        /// 64-byte aligned whatever the implementation, for comparison in benchmarks.
+        case aligned
+
+        /// The weight's offset from a 64-byte boundary under `implementation`.
+        func offset(implementation: String, precision: ComputePrecision) -> Int {
+            self == .preferred && precision == .f32 && implementation.hasPrefix("gemm:jit") ? 16 : 0
+        }
+    }
+
     /// Row counts (with or without accumulation) whose primitives a layer keeps.
     static let cachedRowCounts = 32
 
@@ -49,7 +73,8 @@ package final class OneDNNMatmul: @unchecked Sendable {
     }
 
     /// - Parameter inputMajorWeight: [K, N] row-major F32 (the transposed `torch.nn.Linear` weight).
-    package init(inputMajorWeight: Tensor, bias: Tensor?, precision: ComputePrecision, rowsPolicy: RowsPolicy = .exact) throws(OneDNNError) {
+    package init(inputMajorWeight: Tensor, bias: Tensor?, precision: ComputePrecision, rowsPolicy: RowsPolicy = .exact,
+                 weightPlacement: WeightPlacement = .preferred) throws(OneDNNError) {
         let (k, n) = (inputMajorWeight.shape[0], inputMajorWeight.shape[1])
         inputFeatures = k
         outputFeatures = n
@@ -61,7 +86,8 @@ package final class OneDNNMatmul: @unchecked Sendable {
                                         weights: try OneDNN.descriptor([k, n], precision.dataType, dnnl_format_tag_any),
                                         hasBias: bias != nil, accumulate: false)
         weightsDescriptor = probe.weightsDescriptor
-        weights = AlignedBuffer(byteCount: dnnl_memory_desc_get_size([probe.weightsDescriptor]))
+        weights = AlignedBuffer(byteCount: dnnl_memory_desc_get_size([probe.weightsDescriptor]),
+                                offset: weightPlacement.offset(implementation: probe.implementation, precision: precision))
         let plain = try OneDNN.descriptor([k, n], dnnl_f32, dnnl_ab)
         let reorder = try OneDNN.reorder(from: plain, to: weightsDescriptor)
         let source = inputMajorWeight.contiguous()
@@ -76,6 +102,9 @@ package final class OneDNNMatmul: @unchecked Sendable {
 
     /// The implementation oneDNN chose for `rows` rows (`brg:avx512_core_bf16`…).
     package func implementation(rows: Int) throws(OneDNNError) -> String { try entry(rows: rows, accumulate: false).matmul.implementation }
+
+    /// How far the weight starts past a 64-byte boundary (`WeightPlacement`).
+    package var weightOffset: Int { Int(bitPattern: weights.pointer) & 63 }
 
     /// How many primitives this layer holds now.
     var cachedPrimitiveCount: Int { primitives.withLock { $0.count } }
@@ -92,6 +121,7 @@ package final class OneDNNMatmul: @unchecked Sendable {
     /// `output[rows × N] (+)= input[rows × K] · W + b`.
     package func apply(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, accumulate: Bool) {
         guard rows > 0 else { return }
+        if weightOffset != 0, rows < Self.copyingRows { return applyPadded(rows: rows, input: input, output: output, accumulate: accumulate) }
         let entry: Entry
         do { entry = try self.entry(rows: rows, accumulate: accumulate) } catch {
             preconditionFailure("\(error)")
@@ -123,6 +153,30 @@ package final class OneDNNMatmul: @unchecked Sendable {
         } else {
             arguments.append((DNNL_ARG_SRC, plainInput, UnsafeMutableRawPointer(mutating: input)))
             run()
+        }
+    }
+
+    /// The fewest rows for which `gemm:jit`'s AVX2 kernel copies the weight's panels
+    /// (`WeightPlacement`): three of its 6-column blocks of the output's transpose.
+    static let copyingRows = 19
+
+    /// A product of fewer than `copyingRows` rows on a weight placed for the copy, run as
+    /// one of `copyingRows` rows, the added rows zero. Below that count the kernel reads the
+    /// weight in place, across cache lines where it is not 32-byte aligned: 49–59 GFLOP/s at
+    /// 12–18 rows on a Zen 2, against 95–120 for 19 (Benchmarks/RESULTS.md), so the padded
+    /// product is the quicker one even counting its zero rows.
+    private func applyPadded(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let (k, n, padded) = (inputFeatures, outputFeatures, Self.copyingRows)
+        ScratchPool.shared.withBuffer(byteCount: padded * k * MemoryLayout<Float>.stride) { inputBuffer in
+            ScratchPool.shared.withBuffer(byteCount: padded * n * MemoryLayout<Float>.stride) { outputBuffer in
+                let paddedInput = inputBuffer.bindMemory(to: Float.self, capacity: padded * k)
+                let paddedOutput = outputBuffer.bindMemory(to: Float.self, capacity: padded * n)
+                paddedInput.update(from: input, count: rows * k)
+                (paddedInput + rows * k).initialize(repeating: 0, count: (padded - rows) * k)
+                if accumulate { paddedOutput.update(from: output, count: rows * n) }
+                apply(rows: padded, input: paddedInput, output: paddedOutput, accumulate: accumulate)
+                output.update(from: paddedOutput, count: rows * n)
+            }
         }
     }
 

@@ -21,6 +21,9 @@ struct BenchGEMM: AsyncParsableCommand {
     @Flag(help: "Also time oneDNN primitives built with a runtime row count (DNNL_RUNTIME_DIM_VAL).")
     var runtimeRows = false
 
+    @Flag(help: "Also time oneDNN F32 with its weight 64-byte aligned where merd would place it otherwise (gemm:jit).")
+    var alignedWeights = false
+
     func run() async throws {
         print(MachineDescription.current())
         let rowCounts = try CommaSeparated.values(rows, option: "--rows", what: "positive integers, e.g. 12,48,200") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
@@ -43,10 +46,11 @@ struct BenchGEMM: AsyncParsableCommand {
             for m in rowCounts {
                 let shape = GEMMBenchmark.Shape(rows: m, outputs: outputs, inputs: inputs)
                 var reference: Double?
-                var runs: [(Compute, Bool)] = choices.map { ($0, false) }
-                if runtimeRows { runs += choices.filter { $0.backend == .oneDNN }.map { ($0, true) } }
-                for (compute, runtime) in runs {
-                    let result = try benchmark.measure(shape, compute: compute, runtimeRows: runtime)
+                var runs: [(compute: Compute, runtime: Bool, aligned: Bool)] = choices.map { ($0, false, false) }
+                if runtimeRows { runs += choices.filter { $0.backend == .oneDNN }.map { ($0, true, false) } }
+                if alignedWeights { runs += choices.filter { $0 == .oneDNN }.map { ($0, false, true) } }
+                for (compute, runtime, aligned) in runs {
+                    let result = try benchmark.measure(shape, compute: compute, runtimeRows: runtime, alignedWeights: aligned)
                     if compute == .openBLAS { reference = result.gigaFLOPsPerSecond }
                     let ratio = reference.map { String(format: "%.2f", result.gigaFLOPsPerSecond / $0) } ?? "–"
                     let rate = String(format: "%.0f", result.gigaFLOPsPerSecond)

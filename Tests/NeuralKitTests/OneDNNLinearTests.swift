@@ -70,6 +70,41 @@ struct OneDNNLinearTests {
         #expect(matmul.cachedPrimitiveCount <= OneDNNMatmul.cachedRowCounts)
     }
 
+    /// `OneDNNMatmul.WeightPlacement`: the weight sits 16 bytes past a cache line under
+    /// `gemm:jit` (so its AVX2 kernel copies the weight's panels) and aligned under every other
+    /// implementation; products of fewer rows than that kernel copies for run padded, and every
+    /// row count, accumulating or not, equals float64 loops.
+    @Test("the weight's placement follows oneDNN's implementation, and padded few-row products stay exact")
+    func weightPlacement() throws {
+        var random = SeededRandom(seed: 19)
+        let (inputs, outputs) = (64, 48)
+        let weight = random.tensor([outputs, inputs])
+        let bias = random.tensor([outputs])
+        let matmul = try OneDNNMatmul(inputMajorWeight: weight.transposed(), bias: bias, precision: .f32)
+        let implementation = try matmul.implementation(rows: 48)
+        #expect(matmul.weightOffset == (implementation.hasPrefix("gemm:jit") ? 16 : 0), "\(implementation)")
+        let aligned = try OneDNNMatmul(inputMajorWeight: weight.transposed(), bias: bias, precision: .f32, weightPlacement: .aligned)
+        #expect(aligned.weightOffset == 0)
+        for rows in [1, 2, 12, 13, 18, 19, 20, 48] {
+            for accumulate in [false, true] {
+                let x = random.tensor([rows, inputs])
+                let start = random.tensor([rows, outputs])
+                var expected = Reference.linear(x.doubles, weight: weight.doubles, bias: bias.doubles, rows: rows, inputs: inputs, outputs: outputs)
+                if accumulate { for (i, r) in start.doubles.enumerated() { expected[i] += r } }
+                for layer in [matmul, aligned] {
+                    var output = start
+                    x.withUnsafeBufferPointer { input in
+                        output.withUnsafeMutableBufferPointer { out in
+                            layer.apply(rows: rows, input: input.baseAddress!, output: out.baseAddress!, accumulate: accumulate)
+                        }
+                    }
+                    expectClose(output, expected, shape: [rows, outputs], .oneDNNAccumulation,
+                                "\(rows) rows, accumulate \(accumulate), weight at +\(layer.weightOffset)")
+                }
+            }
+        }
+    }
+
     @Test("Compute.withSettings chooses the backend of layers created inside it")
     func taskSettings() {
         let weight = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
