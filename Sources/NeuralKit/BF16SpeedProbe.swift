@@ -9,39 +9,21 @@ public enum BF16SpeedProbe {
     /// [1024 → 4096] layer (0.4 GFLOP).
     static let rows = 48, inputs = 1024, outputs = 4096
 
-    /// BF16's rate over F32's for that product on oneDNN, each the best of `repeats` after a
-    /// warm-up (about 30 ms in all at 100–300 GFLOP/s). Throws when oneDNN cannot build
-    /// either primitive.
+    /// BF16's rate over F32's for that product on oneDNN, each the best of `repeats` runs,
+    /// the two in turn, after a warm-up (about 30 ms in all at 100–300 GFLOP/s). Throws when
+    /// oneDNN cannot build either primitive.
     public static func speedup(repeats: Int = 5) throws(OneDNNError) -> Double {
         ComputeThreads.adopt()
         var random = SplitMix64(seed: 17)
         let weight = Tensor(shape: [inputs, outputs]) { w in for i in w.indices { w[i] = Float.random(in: -0.5..<0.5, using: &random) } }
-        let input = [Float](unsafeUninitializedCapacity: rows * inputs) { x, count in
-            for i in 0..<(rows * inputs) { x[i] = Float.random(in: -0.5..<0.5, using: &random) }
-            count = rows * inputs
-        }
-        let f32 = try best(OneDNNMatmul(inputMajorWeight: weight, bias: nil, precision: .f32), input: input, repeats: repeats)
-        let bf16 = try best(OneDNNMatmul(inputMajorWeight: weight, bias: nil, precision: .bf16), input: input, repeats: repeats)
-        return f32 / bf16
-    }
-
-    private static func best(_ matmul: OneDNNMatmul, input: [Float], repeats: Int) -> Double {
-        var output = [Float](repeating: 0, count: rows * outputs)
-        var best = Double.infinity
-        input.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
-                for attempt in 0...max(1, repeats) {
-                    let start = ContinuousClock.now
-                    matmul.apply(rows: rows, input: x.baseAddress!, output: y.baseAddress!, accumulate: false)
-                    let elapsed = ContinuousClock.now - start
-                    if attempt > 0 {
-                        let (seconds, attoseconds) = elapsed.components
-                        best = min(best, Double(seconds) + Double(attoseconds) * 1e-18)
-                    }
-                }
-            }
-        }
-        return best
+        let input = Tensor(shape: [rows, inputs]) { x in for i in x.indices { x[i] = Float.random(in: -0.5..<0.5, using: &random) } }
+        let f32 = try OneDNNMatmul(inputMajorWeight: weight, bias: nil, precision: .f32)
+        let bf16 = try OneDNNMatmul(inputMajorWeight: weight, bias: nil, precision: .bf16)
+        let times = ProductTiming.best(rows: rows, outputs: outputs, input: input, rounds: repeats, [
+            { f32.apply(rows: rows, input: $0, output: $1, accumulate: false) },
+            { bf16.apply(rows: rows, input: $0, output: $1, accumulate: false) },
+        ])
+        return times[0] / times[1]
     }
 
     /// What to tell someone who chose BF16, given the measured `speedup`: a warning when it is

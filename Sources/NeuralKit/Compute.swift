@@ -30,7 +30,7 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
     public static var current: Compute { override ?? processWide.withLock { $0 } }
 
     /// The process-wide choice. Set it before loading models; layers already created keep
-    /// theirs. OpenBLAS F32 until oneDNN is the default (see `standard`).
+    /// theirs. It starts as `environment`, else `standard` (OpenBLAS where oneDNN cannot run).
     public static var `default`: Compute {
         get { processWide.withLock { $0 } }
         set {
@@ -83,20 +83,29 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
     /// - oneDNN where its matmul runs its brgemm kernels (AVX-512 and up in oneDNN 2.6.3). There
     ///   it ran the dense layers 1.2–2.3× and the face CNNs faster than OpenBLAS (`merd bench
     ///   gemm`, `merd bench faces --backend`) and equals it within the parity tests' tolerances.
-    /// - OpenBLAS where oneDNN has only its generic `gemm:jit` (AVX2). On an AMD EPYC Zen 3, 2
-    ///   cores, gemm:jit reached 61–69 GFLOP/s from 48 rows against OpenBLAS Zen's 95–126,
-    ///   HuBERT-large ran at 0.76–1.05× PyTorch's speed against OpenBLAS's 1.05–2.26×, and the
-    ///   live engine's median latency was 1237 ms against 689 (`merd bench engine`).
+    /// - Where oneDNN has only its generic `gemm:jit` (AVX2), oneDNN unless OpenBLAS runs live
+    ///   speech's products clearly faster, timed once at start (`BackendSpeedProbe`, ~0.1 s;
+    ///   `oneDNNSpeedupFloor`). On an AMD EPYC
+    ///   Zen 2, 2 cores, that is oneDNN: with its weights placed for gemm:jit's copy
+    ///   (`OneDNNMatmul.WeightPlacement`) the live engine's share of the latency fell from
+    ///   35–61 ms to 7–17 and its CPU from 0.87–0.90 s to 0.81–0.82 per second of stream
+    ///   (`merd bench engine --backend`, Benchmarks/RESULTS.md). Before that placement,
+    ///   gemm:jit ran at half OpenBLAS's rate from 48 rows and merd took OpenBLAS on the name.
     /// - oneDNN again where OpenBLAS runs its generic SSE kernels (a CPU it does not know).
     public static let standard: Compute = standardChoice.compute
 
     /// Why `standard` is what it is on this machine, for the daemon's log.
     public static var standardReason: String { standardChoice.reason }
 
-    private static let standardChoice = standard(denseImplementation: OneDNN.denseImplementation, openBLASKernels: BLAS.coreName)
+    private static let standardChoice = standard(denseImplementation: OneDNN.denseImplementation, openBLASKernels: BLAS.coreName) { () throws(OneDNNError) in
+        try BackendSpeedProbe.oneDNNSpeedup()
+    }
 
-    /// The rule behind `standard`, given what oneDNN's matmul runs here and OpenBLAS's kernel family.
-    static func standard(denseImplementation: Result<String, OneDNNError>, openBLASKernels: String) -> (compute: Compute, reason: String) {
+    /// The rule behind `standard`, given what oneDNN's matmul runs here, OpenBLAS's kernel
+    /// family, and a measurement of oneDNN's speed over OpenBLAS's, taken only where the
+    /// names leave the choice open.
+    static func standard(denseImplementation: Result<String, OneDNNError>, openBLASKernels: String,
+                         oneDNNSpeedup: () throws(OneDNNError) -> Double) -> (compute: Compute, reason: String) {
         switch denseImplementation {
         case .failure:
             // oneDNN cannot make kernels here: `standardFallback` says so and OpenBLAS stands in.
@@ -106,10 +115,23 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
         case .success(let implementation) where BLASKernelHint.genericFamilies.contains(openBLASKernels):
             return (.oneDNN, "oneDNN's matmul runs \(implementation) and OpenBLAS its generic \(openBLASKernels) kernels on this CPU")
         case .success(let implementation):
-            return (.openBLAS, "oneDNN's matmul has only its generic \(implementation) on this CPU (no AVX-512), "
-                + "slower than OpenBLAS's \(openBLASKernels) kernels (`merd bench gemm`)")
+            let speedup: Double
+            do { speedup = try oneDNNSpeedup() } catch {
+                return (.openBLAS, "oneDNN's matmul has only its generic \(implementation) on this CPU (no AVX-512), "
+                    + "and its speed against OpenBLAS's \(openBLASKernels) kernels could not be measured (\(error))")
+            }
+            let ratio = (speedup * 100).rounded() / 100
+            let measured = "oneDNN's \(implementation) ran live speech's products at \(ratio)× the speed of OpenBLAS's "
+                + "\(openBLASKernels) kernels (measured at start; `merd bench gemm`)"
+            return speedup >= oneDNNSpeedupFloor ? (.oneDNN, measured) : (.openBLAS, measured)
         }
     }
+
+    /// The measured speed-up below which merd takes OpenBLAS over a `gemm:jit` oneDNN. Not 1:
+    /// a start among other busy services measures noise. On an idle Zen 2 the probe gave
+    /// 1.15–1.25× in sixteen starts, but 0.96–2.0× while the test suite ran beside it; a
+    /// margin keeps such a start from taking a backend that is not clearly faster.
+    static let oneDNNSpeedupFloor = 0.8
 
     /// The large CNN encoders' choice where no backend was named and it differs from
     /// `standard`, with the reason for the daemon's log; nil where they take `standard`.

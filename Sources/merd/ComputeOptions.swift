@@ -4,7 +4,7 @@ import NeuralKit
 /// `--backend` and `--precision`: the compute choice models are loaded with (`Compute.default`),
 /// checked against this machine before anything loads.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512; with AVX2 only, openblas, and onednn for the face CNN encoders' convolutions).")
+    @Option(help: "Matrix and convolution backend: openblas or onednn (default: $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512; with AVX2 only, onednn unless openblas runs live speech's products clearly faster, timed at start, and then onednn for the face CNN encoders' convolutions).")
     var backend: String?
 
     @Option(help: "Weights and products' inputs: f32, or bf16 (oneDNN on a CPU with AVX512_BF16 or AMX).")

@@ -38,7 +38,7 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var speechDetector: SpeechDetectorOption
     @Option(name: .customLong("queue-size"), help: "Events queued per subscriber before the oldest are dropped.")
     var queueSize: Int?
-    @Option(help: "Matrix and convolution backend: openblas or onednn (compute.backend; default $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512; with AVX2 only, openblas, and onednn for the face CNN encoders' convolutions).")
+    @Option(help: "Matrix and convolution backend: openblas or onednn (compute.backend; default $MERD_COMPUTE, else the faster on this CPU: onednn with AVX-512; with AVX2 only, onednn unless openblas runs live speech's products clearly faster, timed at start, and then onednn for the face CNN encoders' convolutions).")
     var backend: String?
     @Option(help: "f32, or bf16 on a CPU with AVX512_BF16 or AMX (compute.precision; default f32).")
     var precision: String?

@@ -68,9 +68,9 @@ struct KnownFaceEncoderTests {
         #expect(withEN.encoders.first?.affectScale == -1...1 && withEN.encoders.first?.crop == .detectorBox)
     }
 
-    /// On an AVX2-only CPU merd runs dense products on OpenBLAS and the large CNN encoders'
-    /// convolutions on oneDNN (`Compute.standardEncoders`); mini-Xception and MTCNN stay on
-    /// the process's choice.
+    /// Where merd runs dense products on OpenBLAS (an AVX2-only CPU on which OpenBLAS timed
+    /// faster at start), it runs the large CNN encoders' convolutions on oneDNN
+    /// (`Compute.standardEncoders`); mini-Xception and MTCNN stay on the process's choice.
     @Test("the large CNN encoders are created with their own compute choice, mini-Xception and MTCNN with the process's",
           .enabled(if: FileManager.default.fileExists(atPath: VisionFixtures.dlibModel), "needs libdlib-data"))
     func encoderCompute() throws {
