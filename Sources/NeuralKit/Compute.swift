@@ -85,12 +85,12 @@ public struct Compute: Sendable, Equatable, CustomStringConvertible {
     ///   gemm`, `merd bench faces --backend`) and equals it within the parity tests' tolerances.
     /// - Where oneDNN has only its generic `gemm:jit` (AVX2), oneDNN unless OpenBLAS runs live
     ///   speech's products clearly faster, timed once at start (`BackendSpeedProbe`, ~0.1 s;
-    ///   `oneDNNSpeedupFloor`). On an AMD EPYC
-    ///   Zen 2, 2 cores, that is oneDNN: with its weights placed for gemm:jit's copy
-    ///   (`OneDNNMatmul.WeightPlacement`) the live engine's share of the latency fell from
-    ///   35–61 ms to 7–17 and its CPU from 0.87–0.90 s to 0.81–0.82 per second of stream
-    ///   (`merd bench engine --backend`, Benchmarks/RESULTS.md). Before that placement,
-    ///   gemm:jit ran at half OpenBLAS's rate from 48 rows and merd took OpenBLAS on the name.
+    ///   `oneDNNSpeedupFloor`). On an AMD EPYC Zen 2, 2 cores, that is oneDNN: with its
+    ///   weights placed for gemm:jit's copy (`OneDNNMatmul.WeightPlacement`) the live
+    ///   engine's share of the latency fell from 35–61 ms to 7–17 and its CPU from 0.87–0.90 s
+    ///   to 0.81–0.82 per second of stream (`merd bench engine --backend`,
+    ///   Benchmarks/RESULTS.md). Before that placement, gemm:jit ran at half OpenBLAS's rate
+    ///   from 48 rows and merd took OpenBLAS on the name.
     /// - oneDNN again where OpenBLAS runs its generic SSE kernels (a CPU it does not know).
     public static let standard: Compute = standardChoice.compute
 
