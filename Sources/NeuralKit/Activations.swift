@@ -21,9 +21,11 @@ public enum Activation {
     }
 
     /// GELU over `count` values in place (erf by a rational approximation within 5e-7 of
-    /// the truth; see CNeuralKernels).
+    /// the truth; see CNeuralKernels), split over the compute budget (`RowParallel`).
     public static func gelu(_ data: UnsafeMutablePointer<Float>, count: Int) {
-        nk_gelu(data, count)
+        RowParallel.forEach(rows: count, width: 1) { range in
+            nk_gelu(data + range.lowerBound, range.count)
+        }
     }
 
     /// SiLU ("swish"), `x · σ(x)`, as `torch.nn.SiLU` (EfficientNet's activation); exp by the
@@ -46,8 +48,11 @@ public enum Activation {
 
     /// Softmax over each run of `width` values, max-subtracted so no exponent overflows; a
     /// row of -inf (everything masked) has no distribution and becomes zeros, not NaN.
+    /// Rows are split over the compute budget (`RowParallel`).
     public static func softmax(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        nk_softmax_rows(data, rows, width)
+        RowParallel.forEach(rows: rows, width: width) { range in
+            nk_softmax_rows(data + range.lowerBound * width, range.count, width)
+        }
     }
 }
 

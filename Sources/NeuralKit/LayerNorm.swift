@@ -26,11 +26,16 @@ public struct LayerNorm: Sendable {
         return y
     }
 
-    /// Normalises `rows` rows of `features` values in place.
+    /// Normalises `rows` rows of `features` values in place, the rows split over the compute
+    /// budget (`RowParallel`).
     public func apply(rows: Int, to data: UnsafeMutablePointer<Float>) {
+        let (features, epsilon) = (features, epsilon)
         weight.withUnsafeBufferPointer { gamma in
             bias.withUnsafeBufferPointer { beta in
-                nk_layer_norm_rows(data, rows, features, gamma.baseAddress!, beta.baseAddress!, epsilon)
+                RowParallel.forEach(rows: rows, width: features) { range in
+                    nk_layer_norm_rows(data + range.lowerBound * features, range.count, features,
+                                       gamma.baseAddress!, beta.baseAddress!, epsilon)
+                }
             }
         }
     }
