@@ -331,3 +331,48 @@ int nk_release_free_heap(void) { return malloc_trim(0); }
 #else
 int nk_release_free_heap(void) { return 0; }
 #endif
+
+// F32 → BF16, rounding to nearest even; NaN stays NaN (quietened). The portable form, for
+// CPUs without AVX512_BF16 (where merd does not run BF16 products) and for the tests.
+void nk_f32_to_bf16_reference(const float *x, uint16_t *y, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits;
+        memcpy(&bits, x + i, sizeof bits);
+        if ((bits & 0x7fffffffu) > 0x7f800000u) {
+            y[i] = (uint16_t)((bits >> 16) | 0x0040u);
+        } else {
+            y[i] = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+        }
+    }
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <immintrin.h>
+
+// vcvtne2ps2bf16: 32 values an instruction, the rounding of the portable form (the instruction
+// takes denormal inputs as zero, as oneDNN's own conversion on these CPUs does).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static void nk_f32_to_bf16_avx512(const float *x, uint16_t *y, size_t count) {
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m512bh pair = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+        _mm512_storeu_si512((void *)(y + i), (__m512i)pair);
+    }
+    for (; i < count; i += 16) {
+        size_t left = count - i < 16 ? count - i : 16;
+        __mmask16 mask = (__mmask16)((1u << left) - 1u);
+        __m256bh half = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, x + i));
+        _mm256_mask_storeu_epi16((void *)(y + i), mask, (__m256i)half);
+    }
+}
+#endif
+
+void nk_f32_to_bf16(const float *x, uint16_t *y, size_t count) {
+#if defined(__x86_64__) && defined(__linux__)
+    if (__builtin_cpu_supports("avx512bf16")) {
+        nk_f32_to_bf16_avx512(x, y, count);
+        return;
+    }
+#endif
+    nk_f32_to_bf16_reference(x, y, count);
+}
