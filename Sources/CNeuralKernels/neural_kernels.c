@@ -350,7 +350,7 @@ void nk_f32_to_bf16_reference(const float *x, uint16_t *y, size_t count) {
 #include <immintrin.h>
 
 // vcvtne2ps2bf16: 32 values an instruction, the rounding of the portable form (the instruction
-// takes denormal inputs as zero, as oneDNN's own conversion on these CPUs does).
+// takes subnormal inputs as zero, as oneDNN's own conversion on these CPUs does).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 static void nk_f32_to_bf16_avx512(const float *x, uint16_t *y, size_t count) {
     size_t i = 0;

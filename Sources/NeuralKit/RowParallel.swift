@@ -9,8 +9,9 @@ import Dispatch
 /// a BF16 pass. Each share is whole rows (or, for GELU, a run of values), so the result is the
 /// same bit for bit however the work is split.
 package enum RowParallel {
-    /// The fewest values one share is given: below ~32 Ki floats (a live window's layer norm,
-    /// 48 × 1024) waking a pool thread costs about what the share saves.
+    /// The fewest values one share is given: a share under ~32 Ki floats costs about as much
+    /// to hand to a pool thread as it saves, so a live window's layer norm (48 × 1024 values)
+    /// stays on the calling thread, and its feed-forward GELU (48 × 4096) is split in two.
     package static let minimumShare = 1 << 15
 
     /// Shares for `values` values: one per thread of the calling thread's budget

@@ -9,8 +9,8 @@ import Testing
 @Suite("F32 to BF16 conversion")
 struct BF16ConversionTests {
     /// Random values over the whole exponent range, ties both ways, the largest finite
-    /// values (which round up to infinity), infinities, zeros of both signs, and an odd count
-    /// so the masked tail runs.
+    /// values (which round up to infinity), infinities, zeros of both signs, subnormals, and an
+    /// odd count so the masked tail runs.
     static let values: [Float] = {
         var random = SeededRandom(seed: 23)
         var values = (0..<4093).map { _ in
@@ -21,6 +21,7 @@ struct BF16ConversionTests {
         let ties: [UInt32] = [0x3f80_8000, 0x3f81_8000, 0xbf80_8000, 0x3f80_7fff, 0x3f80_8001, 0x7f7f_ffff, 0x7f7f_8000]
         values += ties.map(Float.init(bitPattern:))
         values += [.infinity, -.infinity, 0, -0.0, .greatestFiniteMagnitude, 1, -1]
+        values += [Float(bitPattern: 0x0001_2345), -Float.leastNonzeroMagnitude, .leastNormalMagnitude]
         return values
     }()
 
@@ -54,7 +55,7 @@ struct BF16ConversionTests {
 
     @Test("the dispatched conversion gives the reference's bits and oneDNN's reorder's",
           .enabled(if: ComputePrecision.bf16Available, "this CPU has neither AVX512_BF16 nor AMX"),
-          arguments: [1, 15, 16, 17, 31, 32, 33, 4100])
+          arguments: [1, 15, 16, 17, 31, 32, 33, 4100, values.count])
     func sameBits(count: Int) throws {
         let input = Array(Self.values.prefix(count))
         var fast = [UInt16](repeating: 0, count: count)
@@ -71,7 +72,11 @@ struct BF16ConversionTests {
                                  (DNNL_ARG_TO, halves, UnsafeMutableRawPointer(y.baseAddress!))])
             }
         }
-        #expect(fast == reference)
+        // AVX512_BF16's instruction takes subnormal inputs as zero, as oneDNN's reorder does on
+        // these CPUs; the portable rounding keeps them.
+        for (value, (f, r)) in zip(input, zip(fast, reference)) where !value.isSubnormal {
+            #expect(f == r, "\(value)")
+        }
         #expect(fast == reordered)
     }
 }

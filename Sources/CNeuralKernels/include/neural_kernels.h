@@ -66,8 +66,9 @@ void nk_depthwise_conv2d(const float *input, size_t channels, size_t height, siz
 /// Element-wise exp and erf into `y` (for tests of the approximations).
 void nk_exp(const float *x, float *y, size_t count);
 void nk_erf(const float *x, float *y, size_t count);
+
 /// y ← x rounded to BF16 (nearest even; NaN kept), the inputs of oneDNN's BF16 products: with
-/// AVX512_BF16's conversion instruction where the CPU has it (denormal inputs to zero, as
+/// AVX512_BF16's conversion instruction where the CPU has it (subnormal inputs to zero, as
 /// oneDNN's own conversion there), `nk_f32_to_bf16_reference` otherwise.
 void nk_f32_to_bf16(const float *x, uint16_t *y, size_t count);
 
