@@ -13,7 +13,14 @@ count) after one warm-up, the real-time factor, and the peak RSS of the process.
 import argparse
 import resource
 import statistics
+import sys
 import time
+
+# transformers imports torchvision for image helpers whenever it is installed; a torchvision
+# built for another torch (PyPI's, beside the +cpu torch) fails at import (`operator
+# torchvision::nms does not exist`). Nothing here needs it: a None entry makes importlib report
+# it absent.
+sys.modules.setdefault("torchvision", None)
 
 import numpy as np
 import torch
