@@ -1,3 +1,4 @@
+import CNeuralKernels
 import Foundation
 
 /// Writes tensors in the safetensors format, readable by `safetensors.torch.load_file` and
@@ -80,20 +81,18 @@ public enum SafeTensorsWriter {
                 case .f16:
                     append(values.map { Float16($0).bitPattern.littleEndian })
                 case .bf16:
-                    append(values.map { bfloat16Bits($0).littleEndian })
+                    // Round to nearest even as PyTorch converts, NaN kept, subnormals kept (the
+                    // portable form: a file is written the same on every CPU).
+                    let halves = [UInt16](unsafeUninitializedCapacity: values.count) { out, count in
+                        if let source = values.baseAddress { nk_f32_to_bf16_reference(source, out.baseAddress!, values.count) }
+                        count = values.count
+                    }
+                    append(halves.map { $0.littleEndian })
                 }
             }
         }
         func append<T>(_ words: [T]) { words.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         return bytes
-    }
-
-    /// Float32 → bfloat16 with round-to-nearest-even, as PyTorch converts (NaN stays NaN).
-    static func bfloat16Bits(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        if value.isNaN { return UInt16(bits >> 16) | 0x0040 }
-        let rounding = 0x7FFF + ((bits >> 16) & 1)
-        return UInt16((bits &+ rounding) >> 16)
     }
 
     private struct HeaderEntry: Encodable {

@@ -6,14 +6,14 @@ import Testing
 @Suite("Element-wise steps split over the compute budget")
 struct RowParallelTests {
     @Test("the shares cover every row once; small work, or a budget of one, stays on the calling thread",
-          arguments: [(1, 1 << 20, 1), (4, 1 << 20, 3), (500, 1024, 3), (48, 1024, 1), (7, 1, 3), (100_000, 1, 3)])
-    func shares(rows: Int, width: Int, threads: Int) {
+          arguments: [(1, 1 << 20, 1, 1), (4, 1 << 20, 3, 3), (500, 1024, 3, 3), (48, 1024, 1, 1), (7, 1, 3, 1),
+                      (100_000, 1, 3, 3), (48, 1024, 2, 1), (48, 4096, 2, 2)])
+    func shares(rows: Int, width: Int, threads: Int, expected: Int) {
         let seen = Mutex<[Range<Int>]>([])
         ComputeThreads.withOpenMPThreads(threads) {
             RowParallel.forEach(rows: rows, width: width) { range in seen.withLock { $0.append(range) } }
         }
         let ranges = seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
-        let expected = max(1, min(threads, rows * width / RowParallel.minimumShare, rows))
         #expect(ranges.count == expected, "\(rows) rows of \(width) on \(threads) threads")
         #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == rows)
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
