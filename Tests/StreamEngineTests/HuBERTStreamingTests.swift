@@ -48,6 +48,36 @@ struct HuBERTStreamingTests {
         }
     }
 
+    @Test("layers holding back for a minimum of rows give the frames of the whole signal, that many at a time",
+          arguments: ["large", "wav2vec2"], [2, 20, 1000])
+    func heldBackRows(family: String, minimumRows: Int) throws {
+        let model = try HuBERT(directory: HuBERTFixtures.path(family))
+        let input = model.inputValues(try HuBERTFixtures.reference(family).tensor("audio").scalars)
+        var whole = model.makeFrontEndStream()
+        whole.push(input)
+        whole.finish()
+        for pattern in [[160], [400], [1000, 3], [4000]] {
+            var stream = model.makeFrontEndStream(minimumProductRows: minimumRows)
+            var start = 0, step = 0, frames = 0
+            while start < input.count {
+                let size = min(pattern[step % pattern.count], input.count - start)
+                stream.push(Array(input[start..<(start + size)]))
+                // The last layer's product makes every new frame: none in smaller steps.
+                let added = stream.frameCount - frames
+                #expect(added == 0 || added >= minimumRows, "pattern \(pattern): \(added) frames at once")
+                frames = stream.frameCount
+                start += size
+                step += 1
+            }
+            if minimumRows > whole.frameCount {
+                #expect(frames == 0, "pattern \(pattern): fewer frames in all than the minimum wait for the end")
+            }
+            stream.finish()
+            Self.expectSameFrames(stream.projectedFrames, whole.projectedFrames, "projected, pattern \(pattern), ≥ \(minimumRows) rows")
+            Self.expectSameFrames(stream.featureFrames, whole.featureFrames, "features, pattern \(pattern), ≥ \(minimumRows) rows")
+        }
+    }
+
     @Test("frames are produced as their samples arrive")
     func latency() throws {
         let model = try HuBERT(directory: HuBERTFixtures.path("large"))

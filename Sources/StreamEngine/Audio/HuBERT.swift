@@ -105,9 +105,10 @@ public final class HuBERT: Sendable {
     }
 
     /// A front end that takes audio in chunks (already passed through `inputValues` or a
-    /// running estimate of it).
-    public func makeFrontEndStream() -> HuBERTFrontEndStream {
-        HuBERTFrontEndStream(weights: weights, configuration: configuration)
+    /// running estimate of it). `minimumProductRows` > 1 trades when frames appear for the
+    /// rate of the layers' products (``HuBERTFrontEndStream/minimumProductRows``).
+    public func makeFrontEndStream(minimumProductRows: Int = 1) -> HuBERTFrontEndStream {
+        HuBERTFrontEndStream(weights: weights, configuration: configuration, minimumProductRows: minimumProductRows)
     }
 
     /// The front end run over a whole utterance (normalised as the model wants), fed a quarter
@@ -116,7 +117,7 @@ public final class HuBERT: Sendable {
     /// about 45 MB at once, +30 MiB on a 10-s pass's peak RSS against the quarter; the quarter
     /// was no slower (front end of 10 s, F32, oneDNN, 2 threads: 283–323 ms against 312–337).
     public func frontEnd(audio: [Float]) -> HuBERTFrontEndStream {
-        var stream = makeFrontEndStream()
+        var stream = makeFrontEndStream(minimumProductRows: Self.utteranceProductRows)
         let input = inputValues(audio)
         let chunk = 4000
         input.withUnsafeBufferPointer { all in
@@ -127,6 +128,14 @@ public final class HuBERT: Sendable {
         stream.finish()
         return stream
     }
+
+    /// The fewest frames each front-end layer computes at once over a whole utterance. Fed in
+    /// quarter seconds as they come, the deeper layers ran 12–100-row products; the 10-s front
+    /// end (EPYC Zen 4, 2 threads, oneDNN, median of 12 alternating runs in one process) took
+    /// BF16 256–260 ms as they come, 226 at ≥ 256 rows, 216–219 at ≥ 512; F32 438, 404, 369.
+    /// The larger products' buffers cost the 10-s BF16 pass 4–8 MiB of peak RSS at 256 rows
+    /// and 24–41 at 512, so 256; `hiddenStates(audio:layers:)` wins more back than that.
+    static let utteranceProductRows = 256
 
     /// Hidden states `layers` for the projected front-end frames [T, D] of one utterance.
     public func hiddenStates(frames: Tensor, layers: [Int]) throws(HuBERTError) -> [Int: Tensor] {
@@ -148,6 +157,12 @@ public final class HuBERT: Sendable {
         guard audio.count >= needed else { throw .audioTooShort(samples: audio.count, needed: needed) }
         // The stream goes once its frames are out: its buffers need not last through the layers.
         let frames = frontEnd(audio: audio).projectedFrames
+        // Its freed buffers stay resident in glibc's heap, where the layers' large buffers
+        // (mapped, `PassBuffer`) never reuse them: 17–25 MiB on the peak of a 10-s pass
+        // (`merd bench hubert`, Zen 4, BF16 756–758 → 737–738 MiB, F32 1361 → 1336). Handing
+        // them back took 2–4 ms after a 1-s front end and 6–7 ms after a 10-s one, under 2 % of
+        // either pass.
+        HeapMemory.returnFreePages()
         return try hiddenStates(frames: frames, layers: layers)
     }
 

@@ -13,9 +13,16 @@ import NeuralKit
 /// orders a row's sums differently for GEMMs of different heights). In the group-norm family
 /// conv layer 0 is normalised over the whole utterance; there the stream can only gather
 /// the audio and compute when it ends.
+///
+/// A layer whose input completes fewer than `minimumProductRows` output frames waits for more
+/// before the signal ends: a whole utterance fed in quarter seconds gives the deeper layers
+/// 100, 50, 25 and 12 rows a chunk, where their products run at a fraction of the rate of a
+/// few hundred rows. Live speech keeps 1, every frame as soon as its samples are in.
 public struct HuBERTFrontEndStream: Sendable {
     let weights: HuBERTWeights
     let configuration: HuBERTConfiguration
+    /// The fewest output frames a layer computes at once before `finish()` (1: as they come).
+    public let minimumProductRows: Int
     /// Input rows (time-major, `inputChannels` wide) each layer has not consumed yet.
     private var pending: [[Float]]
     /// Projected frames [T, hiddenSize] produced so far.
@@ -30,9 +37,11 @@ public struct HuBERTFrontEndStream: Sendable {
     private var utterance: [Float] = []
     private var finished = false
 
-    init(weights: HuBERTWeights, configuration: HuBERTConfiguration) {
+    init(weights: HuBERTWeights, configuration: HuBERTConfiguration, minimumProductRows: Int = 1) {
+        precondition(minimumProductRows >= 1, "a layer computes at least one frame at once")
         self.weights = weights
         self.configuration = configuration
+        self.minimumProductRows = minimumProductRows
         pending = Array(repeating: [], count: weights.frontEnd.count)
         scratch = Array(repeating: [], count: weights.frontEnd.count)
     }
@@ -55,15 +64,16 @@ public struct HuBERTFrontEndStream: Sendable {
         samples.withUnsafeBufferPointer { push($0) }
     }
 
-    /// Ends the signal: the group-norm family computes its frames now.
+    /// Ends the signal: the group-norm family computes its frames now, the layer-norm family
+    /// the frames its layers were holding back for `minimumProductRows`.
     public mutating func finish() {
         guard !finished else { return }
         finished = true
         if !configuration.isLayerNormFrontEnd {
             pending[0] = utterance
             utterance = []
-            advance(final: true)
         }
+        advance(final: true)
     }
 
     /// Projected frames [T, hiddenSize] (the transformer's input).
@@ -82,6 +92,7 @@ public struct HuBERTFrontEndStream: Sendable {
             let available = pending[l].count / layer.inputChannels
             guard available >= layer.kernel else { continue }
             let outputs = (available - layer.kernel) / layer.stride + 1
+            guard final || outputs >= minimumProductRows else { continue }
             // Taken out of `scratch` (not copied) so the capacity is reused without copy-on-write.
             var output: [Float] = []
             swap(&output, &scratch[l])
