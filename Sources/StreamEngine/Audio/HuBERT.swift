@@ -130,11 +130,11 @@ public final class HuBERT: Sendable {
     }
 
     /// The fewest frames each front-end layer computes at once over a whole utterance. Fed in
-    /// quarter seconds as they come, the deeper layers ran 12–100-row products; the 10-s front
+    /// quarter seconds as they come, the deeper layers ran 12–200-row products; the 10-s front
     /// end (EPYC Zen 4, 2 threads, oneDNN, median of 12 alternating runs in one process) took
     /// BF16 256–260 ms as they come, 226 at ≥ 256 rows, 216–219 at ≥ 512; F32 438, 404, 369.
-    /// The larger products' buffers cost the 10-s BF16 pass 4–8 MiB of peak RSS at 256 rows
-    /// and 24–41 at 512, so 256; `hiddenStates(audio:layers:)` wins more back than that.
+    /// The larger products' buffers cost the 10-s BF16 pass 4–18 MiB of peak RSS at 256 rows
+    /// and 24–41 at 512, so 256; `hiddenStates(audio:layers:)` then hands 17–25 MiB back.
     static let utteranceProductRows = 256
 
     /// Hidden states `layers` for the projected front-end frames [T, D] of one utterance.

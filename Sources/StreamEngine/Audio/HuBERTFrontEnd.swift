@@ -16,7 +16,7 @@ import NeuralKit
 ///
 /// A layer whose input completes fewer than `minimumProductRows` output frames waits for more
 /// before the signal ends: a whole utterance fed in quarter seconds gives the deeper layers
-/// 100, 50, 25 and 12 rows a chunk, where their products run at a fraction of the rate of a
+/// 200, 100, 50, 25 and 12 rows a chunk, where their products run at a fraction of the rate of a
 /// few hundred rows. Live speech keeps 1, every frame as soon as its samples are in.
 public struct HuBERTFrontEndStream: Sendable {
     let weights: HuBERTWeights
