@@ -21,25 +21,38 @@ struct HuBERTStreamingTests {
         #expect(error <= 1e-6 * scale, "\(label): max abs error \(error), scale \(scale)", sourceLocation: sourceLocation)
     }
 
+    /// The front end over all of `input` at once, finished.
+    static func whole(_ model: HuBERT, _ input: [Float]) -> HuBERTFrontEndStream {
+        var stream = model.makeFrontEndStream()
+        stream.push(input)
+        stream.finish()
+        return stream
+    }
+
+    /// Pushes `input` into `stream` in chunks of `pattern`'s sizes (repeated), and returns the
+    /// stream's frame count after each push. Does not finish the stream.
+    static func feed(_ stream: inout HuBERTFrontEndStream, _ input: [Float], pattern: [Int]) -> [Int] {
+        var start = 0, step = 0
+        var framesSeen: [Int] = []
+        while start < input.count {
+            let size = min(pattern[step % pattern.count], input.count - start)
+            stream.push(Array(input[start..<(start + size)]))
+            framesSeen.append(stream.frameCount)
+            start += size
+            step += 1
+        }
+        return framesSeen
+    }
+
     @Test("any chunking gives the frames of the whole signal (layer-norm family)", arguments: ["large", "wav2vec2"])
     func exactInChunks(family: String) throws {
         let model = try HuBERT(directory: HuBERTFixtures.path(family))
         let reference = try HuBERTFixtures.reference(family)
         let input = model.inputValues(try reference.tensor("audio").scalars)
-        var whole = model.makeFrontEndStream()
-        whole.push(input)
-        whole.finish()
+        let whole = Self.whole(model, input)
         for pattern in Self.patterns {
             var stream = model.makeFrontEndStream()
-            var start = 0, step = 0
-            var framesSeen: [Int] = []
-            while start < input.count {
-                let size = min(pattern[step % pattern.count], input.count - start)
-                stream.push(Array(input[start..<(start + size)]))
-                framesSeen.append(stream.frameCount)
-                start += size
-                step += 1
-            }
+            let framesSeen = Self.feed(&stream, input, pattern: pattern)
             // Frames arrive as soon as their samples have: never later than a hop (320) behind.
             #expect(framesSeen.last == whole.frameCount, "pattern \(pattern)")
             stream.finish()
@@ -53,24 +66,17 @@ struct HuBERTStreamingTests {
     func heldBackRows(family: String, minimumRows: Int) throws {
         let model = try HuBERT(directory: HuBERTFixtures.path(family))
         let input = model.inputValues(try HuBERTFixtures.reference(family).tensor("audio").scalars)
-        var whole = model.makeFrontEndStream()
-        whole.push(input)
-        whole.finish()
+        let whole = Self.whole(model, input)
         for pattern in [[160], [400], [1000, 3], [4000]] {
             var stream = model.makeFrontEndStream(minimumProductRows: minimumRows)
-            var start = 0, step = 0, frames = 0
-            while start < input.count {
-                let size = min(pattern[step % pattern.count], input.count - start)
-                stream.push(Array(input[start..<(start + size)]))
-                // The last layer's product makes every new frame: none in smaller steps.
-                let added = stream.frameCount - frames
+            let framesSeen = Self.feed(&stream, input, pattern: pattern)
+            // The last layer's product makes every new frame: none in smaller steps.
+            for (before, after) in zip([0] + framesSeen, framesSeen) {
+                let added = after - before
                 #expect(added == 0 || added >= minimumRows, "pattern \(pattern): \(added) frames at once")
-                frames = stream.frameCount
-                start += size
-                step += 1
             }
             if minimumRows > whole.frameCount {
-                #expect(frames == 0, "pattern \(pattern): fewer frames in all than the minimum wait for the end")
+                #expect(framesSeen.last == 0, "pattern \(pattern): fewer frames in all than the minimum wait for the end")
             }
             stream.finish()
             Self.expectSameFrames(stream.projectedFrames, whole.projectedFrames, "projected, pattern \(pattern), ≥ \(minimumRows) rows")
@@ -95,12 +101,9 @@ struct HuBERTStreamingTests {
         let model = try HuBERT(directory: HuBERTFixtures.path("base"))
         let input = model.inputValues(try HuBERTFixtures.reference("base").tensor("audio").scalars)
         var stream = model.makeFrontEndStream()
-        for start in stride(from: 0, to: input.count, by: 777) { stream.push(Array(input[start..<min(start + 777, input.count)])) }
-        #expect(stream.frameCount == 0)  // nothing exact can be said before the utterance ends
+        #expect(Self.feed(&stream, input, pattern: [777]).last == 0)  // nothing exact can be said before the utterance ends
         stream.finish()
-        var whole = model.makeFrontEndStream()
-        whole.push(input)
-        whole.finish()
+        let whole = Self.whole(model, input)
         #expect(stream.frameCount == 49)
         #expect(stream.projectedFrames.maxAbsoluteDifference(whole.projectedFrames) == 0)
     }
